@@ -1,0 +1,36 @@
+//! The sea-orm entities (2.0 format).
+
+/// The `users` table.
+pub mod user {
+    use sea_orm::entity::prelude::*;
+
+    /// A stored user row.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        /// UUID v7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// As registered.
+        pub email: String,
+        /// Lower-cased, unique (`ux_users_email`).
+        pub email_normalized: String,
+        /// Optional name.
+        pub display_name: Option<String>,
+        /// `admin`, `service` or `user`.
+        pub role: String,
+        /// Disabled accounts cannot authenticate.
+        pub disabled: bool,
+        /// PHC string.
+        pub password_hash: String,
+        /// Bumped to end every earlier session.
+        pub session_version: i64,
+        /// Creation time.
+        pub created_at: TimeDateTimeWithTimeZone,
+        /// Last change.
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,16 @@
+//! Schema migrations, one per file, applied in order by `warden migrate` and at server start.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20260101_000001_create_users;
+
+/// The list of migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_create_users::Migration)]
+    }
+}

@@ -1,0 +1,76 @@
+//! Storage on sea-orm: connecting (SQLite or PostgreSQL), migrating, and the repositories.
+
+pub mod entity;
+pub mod migration;
+mod users;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+use warden_domain::Error;
+
+pub use users::SeaOrmUserRepository;
+
+/// Opens a pool on the URL. SQLite files run in WAL mode so readers never wait for the writer.
+///
+/// # Errors
+/// When the database cannot be opened.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            // An in-memory database lives as long as its one connection.
+            opt.max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>);
+        } else {
+            opt.max_connections(max_connections);
+        }
+        opt.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    } else {
+        opt.max_connections(max_connections);
+    }
+    Database::connect(opt).await
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// When a migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migration::Migrator::up(db, None).await
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+/// Translates a driver error: lost connections are [`Error::Unavailable`], the rest internal.
+pub(crate) fn storage_error(e: DbErr) -> Error {
+    match e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Error::Unavailable(Box::new(e)),
+        other => {
+            let text = other.to_string();
+            if text.contains("Connection refused")
+                || text.contains("connection closed")
+                || text.contains("PoolTimedOut")
+                || text.contains("pool timed out")
+            {
+                Error::Unavailable(Box::new(other))
+            } else {
+                Error::internal(other)
+            }
+        }
+    }
+}

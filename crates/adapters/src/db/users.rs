@@ -1,0 +1,237 @@
+//! `UserRepository` on sea-orm, with the last-admin rule enforced inside one transaction.
+
+use async_trait::async_trait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    TransactionTrait,
+};
+use sea_orm::sea_query::Expr;
+use uuid::Uuid;
+use warden_domain::Error;
+use warden_domain::ports::{UserChange, UserRepository};
+use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
+
+use super::entity::user::{self, ActiveModel, Column, Entity};
+use super::storage_error;
+
+/// Users stored through sea-orm (SQLite or PostgreSQL).
+#[derive(Clone, Debug)]
+pub struct SeaOrmUserRepository {
+    db: DatabaseConnection,
+}
+
+impl SeaOrmUserRepository {
+    /// A repository on the pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Serialises changes that could remove an admin: on PostgreSQL by locking every enabled
+    /// admin row (in id order, so two such transactions never deadlock) and then the target;
+    /// on SQLite by taking the write lock at once with a no-op write.
+    async fn lock_for_admin_check(txn: &DatabaseTransaction, id: Uuid) -> Result<(), DbErr> {
+        match txn.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                Entity::find()
+                    .select_only()
+                    .column(Column::Id)
+                    .filter(Column::Role.eq(Role::Admin.as_str()))
+                    .filter(Column::Disabled.eq(false))
+                    .order_by_asc(Column::Id)
+                    .lock_exclusive()
+                    .into_tuple::<Uuid>()
+                    .all(txn)
+                    .await?;
+                Entity::find_by_id(id).lock_exclusive().one(txn).await?;
+            }
+            _ => {
+                Entity::update_many()
+                    .col_expr(Column::Id, Expr::col(Column::Id).into())
+                    .filter(Column::Id.eq(id))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails with [`Error::LastAdmin`] if no enabled admin other than `id` exists.
+    async fn ensure_another_admin(txn: &DatabaseTransaction, id: Uuid) -> Result<(), Error> {
+        let others = Entity::find()
+            .filter(Column::Role.eq(Role::Admin.as_str()))
+            .filter(Column::Disabled.eq(false))
+            .filter(Column::Id.ne(id))
+            .count(txn)
+            .await
+            .map_err(storage_error)?;
+        if others == 0 {
+            return Err(Error::LastAdmin);
+        }
+        Ok(())
+    }
+}
+
+fn is_enabled_admin(m: &user::Model) -> bool {
+    m.role == Role::Admin.as_str() && !m.disabled
+}
+
+fn to_domain(m: user::Model) -> Result<User, Error> {
+    let role = m.role.parse::<Role>().map_err(Error::internal)?;
+    let display_name = m
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(Error::internal)?;
+    Ok(User {
+        id: m.id,
+        email: Email::from_stored(m.email),
+        display_name,
+        role,
+        disabled: m.disabled,
+        password_hash: PasswordHash::new(m.password_hash),
+        session_version: m.session_version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn insert_error(e: DbErr) -> Error {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(m))
+            if m.contains("email_normalized") || m.contains("ux_users_email") =>
+        {
+            Error::EmailTaken
+        }
+        _ => storage_error(e),
+    }
+}
+
+#[async_trait]
+impl UserRepository for SeaOrmUserRepository {
+    async fn insert(&self, u: &User) -> Result<(), Error> {
+        let row = ActiveModel {
+            id: Set(u.id),
+            email: Set(u.email.as_str().to_owned()),
+            email_normalized: Set(u.email.normalized().to_owned()),
+            display_name: Set(u.display_name.as_ref().map(|d| d.as_str().to_owned())),
+            role: Set(u.role.as_str().to_owned()),
+            disabled: Set(u.disabled),
+            password_hash: Set(u.password_hash.expose().to_owned()),
+            session_version: Set(u.session_version),
+            created_at: Set(u.created_at),
+            updated_at: Set(u.updated_at),
+        };
+        Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(insert_error)?;
+        Ok(())
+    }
+
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error> {
+        Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain)
+            .transpose()
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Error> {
+        Entity::find()
+            .filter(Column::EmailNormalized.eq(email.normalized()))
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain)
+            .transpose()
+    }
+
+    async fn list(&self, after: Option<Uuid>, limit: u64) -> Result<Vec<User>, Error> {
+        let mut q = Entity::find().order_by_asc(Column::Id).limit(limit);
+        if let Some(after) = after {
+            q = q.filter(Column::Id.gt(after));
+        }
+        q.all(&self.db)
+            .await
+            .map_err(storage_error)?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    async fn update_password_hash(&self, id: Uuid, hash: &PasswordHash) -> Result<(), Error> {
+        let done = Entity::update_many()
+            .col_expr(Column::PasswordHash, Expr::value(hash.expose().to_owned()))
+            .filter(Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(storage_error)?;
+        if done.rows_affected == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn update(&self, id: Uuid, change: UserChange) -> Result<User, Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        Self::lock_for_admin_check(&txn, id)
+            .await
+            .map_err(storage_error)?;
+        let row = Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(storage_error)?
+            .ok_or(Error::NotFound)?;
+        let was_enabled_admin = is_enabled_admin(&row);
+        let mut am: ActiveModel = row.clone().into();
+        if let Some(role) = change.role {
+            am.role = Set(role.as_str().to_owned());
+        }
+        if let Some(disabled) = change.disabled {
+            am.disabled = Set(disabled);
+        }
+        if let Some(name) = &change.display_name {
+            am.display_name = Set(name.as_ref().map(|n| n.as_str().to_owned()));
+        }
+        if let Some(hash) = &change.password_hash {
+            am.password_hash = Set(hash.expose().to_owned());
+        }
+        if change.end_sessions {
+            am.session_version = Set(row.session_version + 1);
+        }
+        if let Some(at) = change.at {
+            am.updated_at = Set(at);
+        }
+        let stays_enabled_admin = change.role.map_or(row.role == Role::Admin.as_str(), |r| r == Role::Admin)
+            && !change.disabled.unwrap_or(row.disabled);
+        if was_enabled_admin && !stays_enabled_admin {
+            Self::ensure_another_admin(&txn, id).await?;
+        }
+        let updated = am.update(&txn).await.map_err(storage_error)?;
+        txn.commit().await.map_err(storage_error)?;
+        to_domain(updated)
+    }
+
+    async fn delete(&self, id: Uuid) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        Self::lock_for_admin_check(&txn, id)
+            .await
+            .map_err(storage_error)?;
+        let row = Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(storage_error)?
+            .ok_or(Error::NotFound)?;
+        if is_enabled_admin(&row) {
+            Self::ensure_another_admin(&txn, id).await?;
+        }
+        Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?;
+        txn.commit().await.map_err(storage_error)
+    }
+}

@@ -1,0 +1,245 @@
+//! The JWT codec: HS256 or EdDSA access tokens (`typ` `at+jwt`, `kid` under EdDSA) and the JWKS.
+
+use std::sync::Once;
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_domain::Error;
+use warden_domain::ports::TokenCodec;
+use warden_domain::token::{AccessClaims, TokenError};
+use warden_domain::user::Role;
+
+/// The `typ` of every access token (RFC 9068).
+const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// Clock skew tolerated on `exp`, seconds.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// A key that cannot be used; the message says which and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub String);
+
+/// The claims as they travel.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    role: String,
+    /// The user's session version at issue.
+    sv: i64,
+}
+
+/// A verification key and its `kid` (none under HS256).
+struct VerifyKey {
+    kid: Option<String>,
+    key: DecodingKey,
+}
+
+/// Signs and verifies access tokens with one pinned algorithm; the token header never chooses it.
+pub struct JwtCodec {
+    header: Header,
+    encoding: EncodingKey,
+    keys: Vec<VerifyKey>,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    jwks_json: String,
+}
+
+impl std::fmt::Debug for JwtCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtCodec")
+            .field("algorithm", &self.header.alg)
+            .field("kids", &self.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// jsonwebtoken needs its crypto backend installed once per process (see CRATES.md §4).
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err only means a provider is already installed, which is what we want.
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    });
+}
+
+fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut v = Validation::new(alg);
+    v.leeway = LEEWAY_SECONDS;
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    v.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+    v.validate_exp = true;
+    v.validate_nbf = true;
+    v
+}
+
+/// The public JWK of a key, with its RFC 7638 thumbprint as `kid`.
+fn public_jwk(mut jwk: Jwk) -> Result<Jwk, KeyError> {
+    let kid = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| KeyError(format!("cannot fingerprint key: {e}")))?;
+    jwk.common.key_id = Some(kid);
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
+    Ok(jwk)
+}
+
+impl JwtCodec {
+    /// HS256 with a shared secret (at least 32 bytes, checked by the settings). Its JWKS is empty.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        install_crypto_provider();
+        Self {
+            header: Header::new(Algorithm::HS256),
+            encoding: EncodingKey::from_secret(secret),
+            keys: vec![VerifyKey {
+                kid: None,
+                key: DecodingKey::from_secret(secret),
+            }],
+            validation: validation(Algorithm::HS256, issuer, audience),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks_json: r#"{"keys":[]}"#.to_owned(),
+        }
+    }
+
+    /// EdDSA with a PKCS#8 PEM signing key and extra SPKI PEM verification keys (rotation).
+    ///
+    /// # Errors
+    /// When a key does not parse as an Ed25519 key.
+    pub fn eddsa(private_pem: &[u8], extra_public_pems: &[Vec<u8>], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        install_crypto_provider();
+        let encoding = EncodingKey::from_ed_pem(private_pem)
+            .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 private key PEM: {e}")))?;
+        let signing_jwk = public_jwk(
+            Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
+                .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 v1 private key: {e}")))?,
+        )?;
+        let mut jwks = vec![signing_jwk];
+        for (i, pem) in extra_public_pems.iter().enumerate() {
+            let key = DecodingKey::from_ed_pem(pem)
+                .map_err(|e| KeyError(format!("public key {}: not an Ed25519 SPKI PEM: {e}", i + 1)))?;
+            let jwk = public_jwk(
+                Jwk::from_decoding_key(&key, Some(Algorithm::EdDSA))
+                    .map_err(|e| KeyError(format!("public key {}: {e}", i + 1)))?,
+            )?;
+            if !jwks.iter().any(|k| k.common.key_id == jwk.common.key_id) {
+                jwks.push(jwk);
+            }
+        }
+        let keys = jwks
+            .iter()
+            .map(|jwk| {
+                Ok(VerifyKey {
+                    kid: jwk.common.key_id.clone(),
+                    key: DecodingKey::from_jwk(jwk).map_err(|e| KeyError(e.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, KeyError>>()?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid.clone_from(&keys[0].kid);
+        let jwks_json = serde_json::to_string(&JwkSet { keys: jwks }).map_err(|e| KeyError(e.to_string()))?;
+        Ok(Self {
+            header,
+            encoding,
+            keys,
+            validation: validation(Algorithm::EdDSA, issuer, audience),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks_json,
+        })
+    }
+
+    /// The public verification keys as a JWKS document (`{"keys": []}` under HS256).
+    pub fn jwks_json(&self) -> &str {
+        &self.jwks_json
+    }
+
+    fn key_for(&self, kid: Option<&str>) -> Option<&DecodingKey> {
+        match (self.header.alg, kid) {
+            (Algorithm::HS256, _) => self.keys.first().map(|k| &k.key),
+            (_, Some(kid)) => self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .map(|k| &k.key),
+            (_, None) => None,
+        }
+    }
+}
+
+fn refusal(e: &jsonwebtoken::errors::Error) -> TokenError {
+    use jsonwebtoken::errors::ErrorKind;
+    match e.kind() {
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
+        ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            TokenError::BadSignature
+        }
+        _ => TokenError::Malformed,
+    }
+}
+
+fn timestamp(t: i64) -> Result<OffsetDateTime, TokenError> {
+    OffsetDateTime::from_unix_timestamp(t).map_err(|_| TokenError::Malformed)
+}
+
+impl TokenCodec for JwtCodec {
+    fn sign(&self, c: &AccessClaims) -> Result<SecretString, Error> {
+        let mut header = self.header.clone();
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        let wire = WireClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: c.subject.to_string(),
+            exp: c.expires_at.unix_timestamp(),
+            iat: c.issued_at.unix_timestamp(),
+            jti: c.token_id.to_string(),
+            role: c.role.as_str().to_owned(),
+            sv: c.session_version,
+        };
+        encode(&header, &wire, &self.encoding)
+            .map(SecretString::from)
+            .map_err(Error::internal)
+    }
+
+    fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = decode_header(token).map_err(|e| refusal(&e))?;
+        if header.alg != self.header.alg {
+            return Err(TokenError::BadSignature);
+        }
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(TokenError::WrongType);
+        }
+        let key = self
+            .key_for(header.kid.as_deref())
+            .ok_or(TokenError::BadSignature)?;
+        let claims = decode::<WireClaims>(token, key, &self.validation)
+            .map_err(|e| refusal(&e))?
+            .claims;
+        Ok(AccessClaims {
+            subject: claims.sub.parse::<Uuid>().map_err(|_| TokenError::Malformed)?,
+            role: claims.role.parse::<Role>().map_err(|_| TokenError::Malformed)?,
+            issued_at: timestamp(claims.iat)?,
+            expires_at: timestamp(claims.exp)?,
+            session_version: claims.sv,
+            token_id: claims.jti.parse::<Uuid>().map_err(|_| TokenError::Malformed)?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "jwt_tests.rs"]
+mod tests;

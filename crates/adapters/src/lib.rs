@@ -1,0 +1,157 @@
+//! Warden's adapters: storage (sea-orm), argon2id hashing, the JWT codec, the system clock and
+//! randomness, configuration (figment), and [`Services::build`], which turns [`Settings`] into
+//! ready use cases for both binaries.
+
+pub mod db;
+pub mod hasher;
+pub mod jwt;
+pub mod keys;
+pub mod settings;
+pub mod system;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use time::Duration;
+use tracing::warn;
+use warden_domain::admin::AdminService;
+use warden_domain::auth::{AuthPolicy, AuthService, Ports};
+use warden_domain::password::PasswordPolicy;
+use warden_domain::token::TokenLifetimes;
+
+pub use settings::{ConfigError, Profile, Settings};
+
+use crate::hasher::Argon2Hasher;
+use crate::jwt::JwtCodec;
+use crate::settings::JwtAlgorithm;
+use crate::system::{OsRandom, SystemClock};
+
+/// A reason the service cannot start, naming the setting at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+impl From<ConfigError> for StartupError {
+    fn from(e: ConfigError) -> Self {
+        Self(e.0)
+    }
+}
+
+/// The use cases, ready to serve, and what the edges need besides.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Register, log in, authenticate, change password.
+    pub auth: Arc<AuthService>,
+    /// User administration.
+    pub admin: AdminService,
+    /// The JWKS document.
+    pub jwks_json: Arc<str>,
+    db: DatabaseConnection,
+}
+
+/// Opens the database named by `database.url` and applies pending migrations.
+///
+/// # Errors
+/// A [`StartupError`] naming `database.url`.
+pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    let url = &settings.database.url;
+    let shown = settings::redact_url(url);
+    let db = db::connect(url, settings.database.max_connections)
+        .await
+        .map_err(|e| StartupError(format!("database.url: cannot open {shown}: {}", one_line(&e))))?;
+    db::migrate(&db)
+        .await
+        .map_err(|e| StartupError(format!("database.url: cannot migrate {shown}: {}", one_line(&e))))?;
+    Ok(db)
+}
+
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_owned()
+}
+
+fn read_key_file(key: &str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
+    std::fs::read(path).map_err(|e| StartupError(format!("{key}: cannot read {}: {e}", path.display())))
+}
+
+/// The JWT codec the settings ask for; in development with no key, a random one for this run.
+///
+/// # Errors
+/// A [`StartupError`] naming the key setting.
+pub fn build_codec(settings: &Settings) -> Result<JwtCodec, StartupError> {
+    let jwt = &settings.jwt;
+    match jwt.algorithm {
+        JwtAlgorithm::HS256 => {
+            let secret = jwt.secret.clone().unwrap_or_else(|| {
+                warn!("jwt.secret is not set: using a random key for this run; tokens will not survive a restart");
+                keys::generate_hs256_secret()
+            });
+            Ok(JwtCodec::hs256(secret.expose_secret().as_bytes(), &jwt.issuer, &jwt.audience))
+        }
+        JwtAlgorithm::EdDSA => {
+            let private = match &jwt.private_key_file {
+                Some(path) => read_key_file("jwt.private_key_file", path)?,
+                None => {
+                    warn!("jwt.private_key_file is not set: using a random key for this run; tokens will not survive a restart");
+                    keys::generate_ed25519().private.expose_secret().as_bytes().to_vec()
+                }
+            };
+            let public = jwt
+                .public_key_files
+                .iter()
+                .map(|p| read_key_file("jwt.public_key_files", p))
+                .collect::<Result<Vec<_>, _>>()?;
+            JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience)
+                .map_err(|e| StartupError(format!("jwt.private_key_file / jwt.public_key_files: {e}")))
+        }
+    }
+}
+
+impl Services {
+    /// Opens and migrates the database, loads the keys and builds the use cases.
+    ///
+    /// # Errors
+    /// A [`StartupError`] naming the setting at fault.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        let db = open_database(settings).await?;
+        let codec = build_codec(settings)?;
+        let jwks_json: Arc<str> = codec.jwks_json().into();
+        let a = &settings.argon2;
+        let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
+            .map_err(|e| StartupError(format!("argon2: {e}")))?;
+        let users = Arc::new(db::SeaOrmUserRepository::new(db.clone()));
+        let clock = Arc::new(SystemClock);
+        let ports = Ports {
+            users: users.clone(),
+            hasher: Arc::new(hasher),
+            tokens: Arc::new(codec),
+            clock: clock.clone(),
+            random: Arc::new(OsRandom),
+        };
+        let p = &settings.password;
+        let policy = AuthPolicy {
+            password: PasswordPolicy::new(p.min_length, p.max_length, p.min_strength)
+                .map_err(|e| StartupError(e.to_string()))?,
+            lifetimes: TokenLifetimes {
+                access: Duration::seconds(i64::from(settings.jwt.access_ttl_seconds)),
+                refresh: Duration::seconds(i64::from(settings.jwt.refresh_ttl_seconds)),
+            },
+            allow_registration: settings.auth.allow_registration,
+        };
+        let auth = AuthService::new(ports, policy)
+            .await
+            .map_err(|e| StartupError(format!("cannot start the use cases: {e}")))?;
+        Ok(Self {
+            auth: Arc::new(auth),
+            admin: AdminService::new(users, clock),
+            jwks_json,
+            db,
+        })
+    }
+
+    /// Whether storage answers.
+    pub async fn storage_ready(&self) -> bool {
+        db::ping(&self.db).await
+    }
+}

@@ -1,0 +1,251 @@
+//! Storage tests: every scenario runs on SQLite in memory, and on PostgreSQL when it is reachable
+//! (`WARDEN_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`). Under
+//! `CI=true` an unreachable PostgreSQL fails the run instead of being skipped.
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_adapters::db::{self, SeaOrmUserRepository};
+use warden_domain::Error;
+use warden_domain::ports::{UserChange, UserRepository};
+use warden_domain::user::{Email, PasswordHash, Role, User};
+
+/// A database for one test, dropped by [`TestDb::finish`].
+struct TestDb {
+    name: &'static str,
+    db: DatabaseConnection,
+    cleanup: Option<(DatabaseConnection, String)>,
+}
+
+impl TestDb {
+    async fn finish(self) {
+        drop(self.db);
+        if let Some((admin, database)) = self.cleanup {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+async fn sqlite() -> TestDb {
+    let db = db::connect("sqlite::memory:", 1).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    TestDb { name: "sqlite", db, cleanup: None }
+}
+
+/// A fresh PostgreSQL database, or `None` (with a note) where none is reachable outside CI.
+async fn postgres() -> Option<TestDb> {
+    let url = std::env::var("WARDEN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = match db::connect(&url, 2).await {
+        Ok(admin) => admin,
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("SKIPPED PostgreSQL storage tests: {url} is not reachable ({e})");
+            return None;
+        }
+        Err(e) => panic!("CI=true but PostgreSQL at {url} is not reachable: {e}"),
+    };
+    let database = format!("warden_test_{}", Uuid::new_v4().simple());
+    admin
+        .execute_raw(Statement::from_string(
+            admin.get_database_backend(),
+            format!("CREATE DATABASE \"{database}\""),
+        ))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let db = db::connect(&format!("{base}/{database}"), 8).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    Some(TestDb { name: "postgres", db, cleanup: Some((admin, database)) })
+}
+
+async fn backends() -> Vec<TestDb> {
+    let mut all = vec![sqlite().await];
+    all.extend(postgres().await);
+    all
+}
+
+fn user(email: &str, role: Role) -> User {
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    User {
+        id: Uuid::now_v7(),
+        email: Email::parse(email).unwrap(),
+        display_name: None,
+        role,
+        disabled: false,
+        password_hash: PasswordHash::new("$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA".into()),
+        session_version: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[tokio::test]
+async fn users_round_trip_and_emails_are_unique_case_insensitively() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        let alice = user("Alice@Example.com", Role::User);
+        repo.insert(&alice).await.unwrap();
+
+        let by_id = repo.find_by_id(alice.id).await.unwrap().unwrap();
+        assert_eq!(by_id.email.as_str(), "Alice@Example.com", "{}", t.name);
+        assert_eq!(by_id.created_at, alice.created_at, "{}", t.name);
+        assert_eq!(by_id.password_hash.expose(), alice.password_hash.expose());
+        let by_email = repo
+            .find_by_email(&Email::parse("alice@EXAMPLE.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_email.id, alice.id, "{}", t.name);
+
+        let twin = user("ALICE@example.COM", Role::User);
+        assert!(matches!(repo.insert(&twin).await, Err(Error::EmailTaken)), "{}", t.name);
+        assert!(repo.find_by_id(Uuid::now_v7()).await.unwrap().is_none());
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn list_pages_by_id_and_new_users_never_shift_a_page() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let u = user(&format!("u{i}@example.com"), Role::User);
+            ids.push(u.id);
+            repo.insert(&u).await.unwrap();
+        }
+        let first = repo.list(None, 2).await.unwrap();
+        assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2], "{}", t.name);
+        // A user created between two pages lands after every existing one.
+        repo.insert(&user("late@example.com", Role::User)).await.unwrap();
+        let second = repo.list(Some(ids[1]), 3).await.unwrap();
+        assert_eq!(second.iter().map(|u| u.id).collect::<Vec<_>>(), ids[2..5], "{}", t.name);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn updates_apply_and_can_end_sessions() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        let u = user("bob@example.com", Role::User);
+        repo.insert(&u).await.unwrap();
+        let change = UserChange {
+            role: Some(Role::Service),
+            disabled: Some(true),
+            password_hash: Some(PasswordHash::new("new-hash".into())),
+            end_sessions: true,
+            ..UserChange::default()
+        };
+        let after = repo.update(u.id, change).await.unwrap();
+        assert_eq!((after.role, after.disabled, after.session_version), (Role::Service, true, 1), "{}", t.name);
+        assert_eq!(after.password_hash.expose(), "new-hash");
+        let reread = repo.find_by_id(u.id).await.unwrap().unwrap();
+        assert_eq!(reread.session_version, 1, "{}", t.name);
+
+        repo.update_password_hash(u.id, &PasswordHash::new("rehashed".into())).await.unwrap();
+        let reread = repo.find_by_id(u.id).await.unwrap().unwrap();
+        assert_eq!((reread.password_hash.expose(), reread.session_version), ("rehashed", 1));
+
+        let missing = Uuid::now_v7();
+        assert!(matches!(repo.update(missing, UserChange::default()).await, Err(Error::NotFound)));
+        assert!(matches!(repo.delete(missing).await, Err(Error::NotFound)));
+        repo.delete(u.id).await.unwrap();
+        assert!(repo.find_by_id(u.id).await.unwrap().is_none(), "{}", t.name);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        let root = user("root@example.com", Role::Admin);
+        repo.insert(&root).await.unwrap();
+        let demote = UserChange { role: Some(Role::User), ..UserChange::default() };
+        let disable = UserChange { disabled: Some(true), ..UserChange::default() };
+        assert!(matches!(repo.update(root.id, demote.clone()).await, Err(Error::LastAdmin)), "{}", t.name);
+        assert!(matches!(repo.update(root.id, disable.clone()).await, Err(Error::LastAdmin)), "{}", t.name);
+        assert!(matches!(repo.delete(root.id).await, Err(Error::LastAdmin)), "{}", t.name);
+        // Nothing was half-applied.
+        let still = repo.find_by_id(root.id).await.unwrap().unwrap();
+        assert_eq!((still.role, still.disabled), (Role::Admin, false), "{}", t.name);
+
+        // A disabled admin does not count as another admin.
+        let off = user("off@example.com", Role::Admin);
+        repo.insert(&User { disabled: true, ..off }).await.unwrap();
+        assert!(matches!(repo.update(root.id, demote.clone()).await, Err(Error::LastAdmin)));
+
+        // With a second enabled admin, the first may go.
+        repo.insert(&user("second@example.com", Role::Admin)).await.unwrap();
+        repo.update(root.id, demote).await.unwrap();
+        t.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    for t in backends().await {
+        // SQLite in memory has one connection; use a file so the two writers really race.
+        let (db, dir) = if t.name == "sqlite" {
+            let dir = std::env::temp_dir().join(format!("warden-race-{}", Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite://{}/race.db?mode=rwc", dir.display());
+            let db = db::connect(&url, 4).await.unwrap();
+            db::migrate(&db).await.unwrap();
+            (db, Some(dir))
+        } else {
+            (t.db.clone(), None)
+        };
+        for round in 0..10 {
+            let repo = Arc::new(SeaOrmUserRepository::new(db.clone()));
+            let a = user(&format!("a{round}@example.com"), Role::Admin);
+            let b = user(&format!("b{round}@example.com"), Role::Admin);
+            repo.insert(&a).await.unwrap();
+            repo.insert(&b).await.unwrap();
+            // Each round starts from an empty table: these are the only two admins.
+            let demote = UserChange { role: Some(Role::User), ..UserChange::default() };
+            let (ra, rb) = tokio::join!(
+                tokio::spawn({
+                    let (repo, d) = (repo.clone(), demote.clone());
+                    async move { repo.update(a.id, d).await }
+                }),
+                tokio::spawn({
+                    let (repo, d) = (repo.clone(), demote.clone());
+                    async move { repo.update(b.id, d).await }
+                }),
+            );
+            let results = [ra.unwrap(), rb.unwrap()];
+            let ok = results.iter().filter(|r| r.is_ok()).count();
+            let refused = results.iter().filter(|r| matches!(r, Err(Error::LastAdmin))).count();
+            assert_eq!((ok, refused), (1, 1), "{} round {round}: {results:?}", t.name);
+            let admins = repo
+                .list(None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|u| u.role == Role::Admin)
+                .count();
+            assert_eq!(admins, 1, "{} round {round}", t.name);
+            db.execute_unprepared("DELETE FROM users").await.unwrap();
+        }
+        drop(db);
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    for t in backends().await {
+        db::migrate(&t.db).await.unwrap();
+        db::migrate(&t.db).await.unwrap();
+        t.finish().await;
+    }
+}

@@ -1,0 +1,291 @@
+//! Authentication use cases: register, log in with a password, authenticate a bearer token,
+//! change a password.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use tracing::warn;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::password::PasswordPolicy;
+use crate::ports::{Clock, PasswordHasher, Random, TokenCodec, UserChange, UserRepository};
+use crate::token::{AccessClaims, IssuedToken, TokenLifetimes};
+use crate::user::{DisplayName, Email, Role, User};
+
+/// The adapters the authentication use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    /// User storage.
+    pub users: Arc<dyn UserRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Access-token signing and verification.
+    pub tokens: Arc<dyn TokenCodec>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// The credential policies the use cases apply.
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    /// What a new password must satisfy.
+    pub password: PasswordPolicy,
+    /// Token lifetimes.
+    pub lifetimes: TokenLifetimes,
+    /// Whether anyone may sign up.
+    pub allow_registration: bool,
+}
+
+/// A new account as asked for, not yet parsed.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// The email address, as typed.
+    pub email: String,
+    /// The password.
+    pub password: SecretString,
+    /// An optional display name.
+    pub display_name: Option<String>,
+}
+
+/// The authentication use cases.
+#[derive(Debug)]
+pub struct AuthService {
+    ports: Ports,
+    policy: AuthPolicy,
+    /// Verified against when the user is unknown, so that an unknown user costs the same time.
+    dummy_hash: crate::user::PasswordHash,
+}
+
+impl AuthService {
+    /// Builds the service; hashes a random password once to serve as the unknown-user dummy.
+    ///
+    /// # Errors
+    /// When the hasher fails.
+    pub async fn new(ports: Ports, policy: AuthPolicy) -> Result<Self, Error> {
+        let dummy_hash = ports.hasher.hash(ports.random.secret()).await?;
+        Ok(Self {
+            ports,
+            policy,
+            dummy_hash,
+        })
+    }
+
+    /// The ports, for other use cases built on the same adapters.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// Self-service sign-up: a new account with role `user`.
+    ///
+    /// # Errors
+    /// [`Error::RegistrationDisabled`], [`Error::Invalid`] with every reason,
+    /// [`Error::EmailTaken`]; storage failures.
+    pub async fn register(&self, account: NewAccount) -> Result<User, Error> {
+        if !self.policy.allow_registration {
+            return Err(Error::RegistrationDisabled);
+        }
+        self.create_user(account, Role::User).await
+    }
+
+    /// Creates an account with the given role (administrators and the CLI).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with every reason, [`Error::EmailTaken`]; storage failures.
+    pub async fn create_user(&self, account: NewAccount, role: Role) -> Result<User, Error> {
+        let mut reasons = Vec::new();
+        let email = Email::parse(&account.email).map_err(|r| reasons.push(r)).ok();
+        let display_name = match account.display_name.as_deref().map(DisplayName::parse) {
+            Some(Ok(name)) => Some(name),
+            Some(Err(r)) => {
+                reasons.push(r);
+                None
+            }
+            None => None,
+        };
+        let context = related_words(email.as_ref(), display_name.as_ref());
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        if let Err(violations) = self
+            .policy
+            .password
+            .check(account.password.expose_secret(), &context)
+        {
+            reasons.extend(violations.iter().map(ToString::to_string));
+        }
+        let Some(email) = email.filter(|_| reasons.is_empty()) else {
+            return Err(Error::Invalid(reasons));
+        };
+        let password_hash = self.ports.hasher.hash(account.password).await?;
+        let now = self.ports.clock.now();
+        let user = User {
+            id: self.ports.random.new_id(),
+            email,
+            display_name,
+            role,
+            disabled: false,
+            password_hash,
+            session_version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        self.ports.users.insert(&user).await?;
+        Ok(user)
+    }
+
+    /// The password grant: checks the credentials and issues an access token.
+    ///
+    /// Every failure is the same [`Error::InvalidCredentials`], and an unknown or malformed
+    /// username costs one password verification like a known one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`]; storage and hasher failures.
+    pub async fn login(&self, username: &str, password: SecretString) -> Result<(User, IssuedToken), Error> {
+        let user = match Email::parse(username) {
+            Ok(email) => self.ports.users.find_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let Some(user) = user else {
+            self.ports.hasher.verify(password, self.dummy_hash.clone()).await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let matches = self
+            .ports
+            .hasher
+            .verify(password.clone(), user.password_hash.clone())
+            .await?;
+        if !matches || user.disabled {
+            return Err(Error::InvalidCredentials);
+        }
+        if self.ports.hasher.needs_rehash(&user.password_hash) {
+            self.rehash(&user, password).await;
+        }
+        let token = self.issue_access_token(&user)?;
+        Ok((user, token))
+    }
+
+    /// Redoes a hash made with older parameters; a failure is logged and the login goes on.
+    async fn rehash(&self, user: &User, password: SecretString) {
+        let result = match self.ports.hasher.hash(password).await {
+            Ok(hash) => self.ports.users.update_password_hash(user.id, &hash).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            warn!(user_id = %user.id, error = %e, "could not upgrade a password hash");
+        }
+    }
+
+    /// Signs a new access token for the user.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if signing fails.
+    pub fn issue_access_token(&self, user: &User) -> Result<IssuedToken, Error> {
+        let now = self.ports.clock.now();
+        let lifetime = self.policy.lifetimes.access;
+        let claims = AccessClaims {
+            subject: user.id,
+            role: user.role,
+            issued_at: now,
+            expires_at: now + lifetime,
+            session_version: user.session_version,
+            token_id: self.ports.random.new_id(),
+        };
+        Ok(IssuedToken {
+            access_token: self.ports.tokens.sign(&claims)?,
+            expires_in: lifetime.whole_seconds(),
+        })
+    }
+
+    /// Authenticates a bearer token: it must verify, and its user must exist, be enabled, and
+    /// not have ended its sessions since the token was issued. The user comes from storage.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`]; storage failures.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<User, Error> {
+        let claims = self.ports.tokens.verify(token).map_err(|e| {
+            tracing::debug!(reason = %e, "bearer token refused");
+            Error::InvalidToken
+        })?;
+        self.live_user(claims.subject, Some(claims.session_version))
+            .await
+    }
+
+    /// The stored user behind a credential, if it may still act: present, enabled, and (for a
+    /// token) issued under the current session version.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`]; storage failures.
+    pub async fn live_user(&self, id: Uuid, session_version: Option<i64>) -> Result<User, Error> {
+        let user = self
+            .ports
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        if user.disabled || session_version.is_some_and(|v| v != user.session_version) {
+            return Err(Error::InvalidToken);
+        }
+        Ok(user)
+    }
+
+    /// Changes the caller's password and ends every earlier session.
+    ///
+    /// # Errors
+    /// [`Error::WrongPassword`], [`Error::Invalid`] for a weak new password; storage failures.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: SecretString,
+        new: SecretString,
+    ) -> Result<(), Error> {
+        if !self
+            .ports
+            .hasher
+            .verify(current, user.password_hash.clone())
+            .await?
+        {
+            return Err(Error::WrongPassword);
+        }
+        let context = related_words(Some(&user.email), user.display_name.as_ref());
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        self.policy
+            .password
+            .check(new.expose_secret(), &context)
+            .map_err(|v| Error::weak_password(&v))?;
+        let hash = self.ports.hasher.hash(new).await?;
+        let change = UserChange {
+            password_hash: Some(hash),
+            end_sessions: true,
+            at: Some(self.ports.clock.now()),
+            ..UserChange::default()
+        };
+        self.ports.users.update(user.id, change).await?;
+        Ok(())
+    }
+}
+
+/// Words a password must not lean on: the email, its local part, the display name.
+fn related_words(email: Option<&Email>, name: Option<&DisplayName>) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(email) = email {
+        words.push(email.normalized().to_owned());
+        if let Some((local, _)) = email.normalized().split_once('@') {
+            words.push(local.to_owned());
+        }
+    }
+    if let Some(name) = name {
+        words.push(name.as_str().to_lowercase());
+    }
+    words
+}
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

@@ -1,0 +1,363 @@
+//! Tests of the authentication rules against mocks of the ports.
+
+use std::sync::{Arc, Mutex};
+
+use mockall::predicate::eq;
+use secrecy::{ExposeSecret, SecretString};
+use time::{Duration, OffsetDateTime, macros::datetime};
+use uuid::Uuid;
+
+use super::*;
+use crate::ports::{MockClock, MockPasswordHasher, MockRandom, MockTokenCodec, MockUserRepository};
+use crate::token::TokenError;
+use crate::user::PasswordHash;
+
+const NOW: OffsetDateTime = datetime!(2026-01-02 03:04:05 UTC);
+const STRONG: &str = "correct horse battery staple 42";
+
+/// A hasher mock whose "hash" is readable, so tests can check what was hashed.
+fn fake_hasher() -> MockPasswordHasher {
+    let mut h = MockPasswordHasher::new();
+    h.expect_hash()
+        .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
+    h.expect_verify()
+        .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
+    h.expect_needs_rehash().return_const(false);
+    h
+}
+
+fn clock() -> MockClock {
+    let mut c = MockClock::new();
+    c.expect_now().return_const(NOW);
+    c
+}
+
+fn random() -> MockRandom {
+    let mut r = MockRandom::new();
+    r.expect_new_id().returning(Uuid::now_v7);
+    r.expect_secret()
+        .returning(|| SecretString::from("dummy-secret"));
+    r
+}
+
+fn policy(allow_registration: bool) -> AuthPolicy {
+    AuthPolicy {
+        password: PasswordPolicy::default(),
+        lifetimes: TokenLifetimes {
+            access: Duration::seconds(900),
+            refresh: Duration::days(30),
+        },
+        allow_registration,
+    }
+}
+
+async fn service_with(
+    users: MockUserRepository,
+    hasher: MockPasswordHasher,
+    tokens: MockTokenCodec,
+    allow_registration: bool,
+) -> AuthService {
+    let ports = Ports {
+        users: Arc::new(users),
+        hasher: Arc::new(hasher),
+        tokens: Arc::new(tokens),
+        clock: Arc::new(clock()),
+        random: Arc::new(random()),
+    };
+    AuthService::new(ports, policy(allow_registration))
+        .await
+        .unwrap()
+}
+
+fn stored_user(password: &str) -> User {
+    User {
+        id: Uuid::now_v7(),
+        email: Email::parse("Alice@Example.com").unwrap(),
+        display_name: None,
+        role: Role::User,
+        disabled: false,
+        password_hash: PasswordHash::new(format!("hash:{password}")),
+        session_version: 3,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn account(email: &str, password: &str) -> NewAccount {
+    NewAccount {
+        email: email.into(),
+        password: SecretString::from(password),
+        display_name: None,
+    }
+}
+
+#[tokio::test]
+async fn register_stores_a_user_with_a_hash_not_the_password() {
+    let inserted = Arc::new(Mutex::new(None));
+    let seen = inserted.clone();
+    let mut users = MockUserRepository::new();
+    users.expect_insert().times(1).returning(move |u| {
+        *seen.lock().unwrap() = Some(u.clone());
+        Ok(())
+    });
+    let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
+
+    let user = svc.register(account(" Bob@Example.com", STRONG)).await.unwrap();
+
+    let stored = inserted.lock().unwrap().clone().unwrap();
+    assert_eq!(stored.id, user.id);
+    assert_eq!(stored.email.as_str(), "Bob@Example.com");
+    assert_eq!(stored.email.normalized(), "bob@example.com");
+    assert_eq!(stored.role, Role::User);
+    assert!(!stored.disabled);
+    assert_eq!(stored.password_hash.expose(), format!("hash:{STRONG}"));
+    assert_eq!(stored.created_at, NOW);
+}
+
+#[tokio::test]
+async fn register_is_refused_when_disabled_without_touching_storage() {
+    let svc = service_with(MockUserRepository::new(), fake_hasher(), MockTokenCodec::new(), false).await;
+    let err = svc.register(account("bob@example.com", STRONG)).await.unwrap_err();
+    assert!(matches!(err, Error::RegistrationDisabled));
+}
+
+#[tokio::test]
+async fn register_lists_every_reason_and_hashes_nothing() {
+    let mut hasher = MockPasswordHasher::new();
+    // Only the dummy hash at start-up.
+    hasher
+        .expect_hash()
+        .times(1)
+        .returning(|_| Ok(PasswordHash::new("dummy".into())));
+    let svc = service_with(MockUserRepository::new(), hasher, MockTokenCodec::new(), true).await;
+    let mut acc = account("not-an-email", "short");
+    acc.display_name = Some("   ".into());
+    let Error::Invalid(reasons) = svc.register(acc).await.unwrap_err() else {
+        panic!("expected Invalid");
+    };
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("not a valid email"));
+    assert!(reasons[1].contains("display_name"));
+    assert!(reasons[2].contains("at least 12 characters"));
+}
+
+#[tokio::test]
+async fn register_refuses_a_password_built_from_the_email() {
+    let svc = service_with(MockUserRepository::new(), fake_hasher(), MockTokenCodec::new(), true).await;
+    let err = svc
+        .register(account("wonderland.alice.1987@example.com", "wonderland.alice.1987"))
+        .await
+        .unwrap_err();
+    let Error::Invalid(reasons) = err else { panic!("expected Invalid, got {err:?}") };
+    assert!(reasons[0].contains("too easy to guess"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn register_reports_a_taken_email() {
+    let mut users = MockUserRepository::new();
+    users.expect_insert().returning(|_| Err(Error::EmailTaken));
+    let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
+    let err = svc.register(account("bob@example.com", STRONG)).await.unwrap_err();
+    assert!(matches!(err, Error::EmailTaken));
+}
+
+#[tokio::test]
+async fn login_with_the_right_password_signs_a_token_for_the_user() {
+    let user = stored_user(STRONG);
+    let id = user.id;
+    let mut users = MockUserRepository::new();
+    let found = user.clone();
+    users
+        .expect_find_by_email()
+        .withf(|e| e.normalized() == "alice@example.com")
+        .returning(move |_| Ok(Some(found.clone())));
+    let mut tokens = MockTokenCodec::new();
+    tokens
+        .expect_sign()
+        .withf(move |c| {
+            c.subject == id
+                && c.session_version == 3
+                && c.issued_at == NOW
+                && c.expires_at == NOW + Duration::seconds(900)
+                && c.role == Role::User
+        })
+        .times(1)
+        .returning(|_| Ok(SecretString::from("signed")));
+    let svc = service_with(users, fake_hasher(), tokens, true).await;
+
+    let (_, token) = svc.login("ALICE@example.com", SecretString::from(STRONG)).await.unwrap();
+    assert_eq!(token.access_token.expose_secret(), "signed");
+    assert_eq!(token.expires_in, 900);
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_user_and_disabled_user_all_fail_alike() {
+    let mut disabled = stored_user(STRONG);
+    disabled.disabled = true;
+    let cases: Vec<(&str, Option<User>, &str)> = vec![
+        ("wrong password", Some(stored_user(STRONG)), "not the password 123"),
+        ("unknown user", None, STRONG),
+        ("disabled user", Some(disabled), STRONG),
+    ];
+    for (name, found, password) in cases {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(found.clone()));
+        let mut hasher = fake_hasher();
+        // Exactly one verification per attempt, known user or not: the same cost.
+        hasher.checkpoint();
+        hasher
+            .expect_hash()
+            .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
+        hasher
+            .expect_verify()
+            .times(1)
+            .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
+        let svc = service_with(users, hasher, MockTokenCodec::new(), true).await;
+        let err = svc.login("alice@example.com", SecretString::from(password)).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidCredentials), "{name}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_username_still_costs_one_verification() {
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .returning(|_| Ok(PasswordHash::new("dummy".into())));
+    hasher
+        .expect_verify()
+        .withf(|_, h| h.expose() == "dummy")
+        .times(1)
+        .returning(|_, _| Ok(false));
+    let svc = service_with(MockUserRepository::new(), hasher, MockTokenCodec::new(), true).await;
+    let err = svc.login("no at sign", SecretString::from(STRONG)).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn a_stale_hash_is_redone_at_login() {
+    let user = stored_user(STRONG);
+    let id = user.id;
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(user.clone())));
+    users
+        .expect_update_password_hash()
+        .withf(move |uid, h| *uid == id && h.expose() == format!("hash:{STRONG}"))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut hasher = fake_hasher();
+    hasher.checkpoint();
+    hasher
+        .expect_hash()
+        .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
+    hasher
+        .expect_verify()
+        .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
+    hasher.expect_needs_rehash().return_const(true);
+    let mut tokens = MockTokenCodec::new();
+    tokens
+        .expect_sign()
+        .returning(|_| Ok(SecretString::from("t")));
+    let svc = service_with(users, hasher, tokens, true).await;
+    svc.login("alice@example.com", SecretString::from(STRONG)).await.unwrap();
+}
+
+fn claims_for(user: &User, session_version: i64) -> AccessClaims {
+    AccessClaims {
+        subject: user.id,
+        role: user.role,
+        issued_at: NOW,
+        expires_at: NOW + Duration::seconds(900),
+        session_version,
+        token_id: Uuid::now_v7(),
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_token_authenticates_only_a_live_user_of_the_same_session() {
+    let user = stored_user(STRONG);
+    let mut disabled = user.clone();
+    disabled.disabled = true;
+    let cases: Vec<(&str, Option<User>, i64, bool)> = vec![
+        ("live user", Some(user.clone()), 3, true),
+        ("deleted user", None, 3, false),
+        ("disabled user", Some(disabled), 3, false),
+        ("sessions ended after issue", Some(user.clone()), 2, false),
+    ];
+    for (name, found, version, ok) in cases {
+        let claims = claims_for(&user, version);
+        let mut tokens = MockTokenCodec::new();
+        tokens
+            .expect_verify()
+            .with(eq("tok"))
+            .returning(move |_| Ok(claims.clone()));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .with(eq(user.id))
+            .returning(move |_| Ok(found.clone()));
+        let svc = service_with(users, fake_hasher(), tokens, true).await;
+        let result = svc.authenticate_bearer("tok").await;
+        if ok {
+            assert_eq!(result.unwrap().id, user.id, "{name}");
+        } else {
+            assert!(matches!(result, Err(Error::InvalidToken)), "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_the_codec_refuses_never_reaches_storage() {
+    for refusal in [
+        TokenError::Malformed,
+        TokenError::BadSignature,
+        TokenError::WrongType,
+        TokenError::Expired,
+        TokenError::WrongIssuerOrAudience,
+    ] {
+        let mut tokens = MockTokenCodec::new();
+        tokens
+            .expect_verify()
+            .returning(move |_| Err(refusal.clone()));
+        let svc = service_with(MockUserRepository::new(), fake_hasher(), tokens, true).await;
+        assert!(matches!(svc.authenticate_bearer("x").await, Err(Error::InvalidToken)));
+    }
+}
+
+#[tokio::test]
+async fn change_password_checks_the_current_one_then_ends_sessions() {
+    let user = stored_user(STRONG);
+    let id = user.id;
+    let new = "a different passphrase entirely 7";
+    let mut users = MockUserRepository::new();
+    let updated = user.clone();
+    users
+        .expect_update()
+        .withf(move |uid, c| {
+            *uid == id
+                && c.end_sessions
+                && c.at == Some(NOW)
+                && c.password_hash.as_ref().map(PasswordHash::expose) == Some(&format!("hash:{new}"))
+                && c.role.is_none()
+                && c.disabled.is_none()
+        })
+        .times(1)
+        .returning(move |_, _| Ok(updated.clone()));
+    let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
+
+    let wrong = svc
+        .change_password(&user, SecretString::from("not it at all 99"), SecretString::from(new))
+        .await;
+    assert!(matches!(wrong, Err(Error::WrongPassword)));
+    let weak = svc
+        .change_password(&user, SecretString::from(STRONG), SecretString::from("password1234"))
+        .await;
+    assert!(matches!(weak, Err(Error::Invalid(_))));
+    svc.change_password(&user, SecretString::from(STRONG), SecretString::from(new))
+        .await
+        .unwrap();
+}

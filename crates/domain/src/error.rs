@@ -1,0 +1,53 @@
+//! The domain's one error type, translated once at each edge (HTTP status, CLI message).
+
+use crate::password::Violation;
+
+/// Why a use case refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Wrong password, unknown user, disabled account: deliberately indistinguishable.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A bearer token that does not verify, or whose user may no longer use it.
+    #[error("invalid token")]
+    InvalidToken,
+    /// The current password given to a password change is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// Another account already uses this email address.
+    #[error("email already registered")]
+    EmailTaken,
+    /// Input that parses but breaks a rule; each entry is a human-readable reason.
+    #[error("invalid input: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    /// Self-service sign-up is turned off.
+    #[error("registration is disabled")]
+    RegistrationDisabled,
+    /// The caller's role does not allow the operation.
+    #[error("insufficient permissions")]
+    Forbidden,
+    /// No such user (or key) visible to the caller.
+    #[error("not found")]
+    NotFound,
+    /// The change would leave no enabled admin.
+    #[error("the last enabled admin cannot be removed, disabled or demoted")]
+    LastAdmin,
+    /// Storage cannot be reached right now; retrying later may succeed.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug or an infrastructure fault, logged in full, shown as opaque.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// Wraps an unexpected failure of an adapter.
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    /// The reasons for a rejected password, one sentence each.
+    pub fn weak_password(violations: &[Violation]) -> Self {
+        Self::Invalid(violations.iter().map(ToString::to_string).collect())
+    }
+}

@@ -1,0 +1,15 @@
+//! Warden's domain: the model, the credential policies, the use cases and the ports they call.
+//!
+//! Nothing here knows HTTP, SQL, JWT libraries, hashing crates or configuration files; the
+//! adapters crate implements the ports in [`ports`] and the API and CLI call the use cases in
+//! [`auth`] and [`admin`].
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod password;
+pub mod ports;
+pub mod token;
+pub mod user;
+
+pub use error::Error;

@@ -1,0 +1,129 @@
+//! The ports: what the use cases need from the outside world, implemented by the adapters.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::token::{AccessClaims, TokenError};
+use crate::user::{DisplayName, Email, PasswordHash, Role, User};
+
+/// Durable storage of user accounts.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync + 'static {
+    /// Stores a new user.
+    ///
+    /// # Errors
+    /// [`Error::EmailTaken`] when another user has the same normalised email;
+    /// [`Error::Unavailable`] or [`Error::Internal`] when storage fails.
+    async fn insert(&self, user: &User) -> Result<(), Error>;
+
+    /// Finds a user by id.
+    ///
+    /// # Errors
+    /// Storage failures only; an unknown id is `Ok(None)`.
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error>;
+
+    /// Finds a user by email, compared case-insensitively.
+    ///
+    /// # Errors
+    /// Storage failures only; an unknown email is `Ok(None)`.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Error>;
+
+    /// Lists users ordered by id, starting after `after`, at most `limit` of them.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    async fn list(&self, after: Option<Uuid>, limit: u64) -> Result<Vec<User>, Error>;
+
+    /// Replaces the password hash without ending sessions (a rehash with new parameters).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the user is gone; storage failures.
+    async fn update_password_hash(&self, id: Uuid, hash: &PasswordHash) -> Result<(), Error>;
+
+    /// Applies a change, bumping the session version when it asks, atomically refusing with
+    /// [`Error::LastAdmin`] if afterwards no enabled admin would remain. Returns the new user.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
+    async fn update(&self, id: Uuid, change: UserChange) -> Result<User, Error>;
+
+    /// Deletes a user, refusing with [`Error::LastAdmin`] if it is the last enabled admin.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
+    async fn delete(&self, id: Uuid) -> Result<(), Error>;
+}
+
+/// A change to a stored user; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserChange {
+    /// New role.
+    pub role: Option<Role>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+    /// New display name; `Some(None)` clears it.
+    pub display_name: Option<Option<DisplayName>>,
+    /// New password hash.
+    pub password_hash: Option<PasswordHash>,
+    /// End every earlier session of the user.
+    pub end_sessions: bool,
+    /// The time of the change.
+    pub at: Option<OffsetDateTime>,
+}
+
+/// Password hashing; slow by design, so implementations run off the async executor.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// Hashes a password with a fresh salt.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if the hasher fails.
+    async fn hash(&self, password: SecretString) -> Result<PasswordHash, Error>;
+
+    /// Checks a password against a hash; `Ok(false)` for a mismatch.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if the hash cannot be parsed or the hasher fails.
+    async fn verify(&self, password: SecretString, hash: PasswordHash) -> Result<bool, Error>;
+
+    /// Whether the hash was made with other parameters than the current ones.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
+}
+
+/// Signing and verification of access tokens.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenCodec: Send + Sync + 'static {
+    /// Signs claims into a compact token.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if signing fails.
+    fn sign(&self, claims: &AccessClaims) -> Result<SecretString, Error>;
+
+    /// Verifies a token's signature, type, issuer, audience and expiry, and returns its claims.
+    ///
+    /// # Errors
+    /// The [`TokenError`] saying why it was refused.
+    fn verify(&self, token: &str) -> Result<AccessClaims, TokenError>;
+}
+
+/// The current time; the only way the domain reads the clock.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Randomness for identifiers and secrets.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Random: Send + Sync + 'static {
+    /// A new unique identifier (time-ordered).
+    fn new_id(&self) -> Uuid;
+
+    /// A new secret of 256 random bits, URL-safe encoded.
+    fn secret(&self) -> SecretString;
+}

@@ -1,0 +1,62 @@
+//! Access tokens as the domain sees them: claims and lifetimes, independent of any JWT library.
+
+use secrecy::SecretString;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::user::Role;
+
+/// How long issued credentials live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLifetimes {
+    /// Lifetime of an access token.
+    pub access: Duration,
+    /// Absolute lifetime of a login's refresh chain.
+    pub refresh: Duration,
+}
+
+/// What an access token asserts. Issuer and audience are the codec's business.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user's id (`sub`).
+    pub subject: Uuid,
+    /// The role at issue time; informational only, the live role is read from storage.
+    pub role: Role,
+    /// `iat`.
+    pub issued_at: OffsetDateTime,
+    /// `exp`.
+    pub expires_at: OffsetDateTime,
+    /// The user's session version at issue time; a later bump revokes the token.
+    pub session_version: i64,
+    /// `jti`: unique per token.
+    pub token_id: Uuid,
+}
+
+/// Why a token was refused by the codec. All map to the same 401; the distinction is for logs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a well-formed JWT, or a claim is missing or of the wrong type.
+    #[error("malformed token")]
+    Malformed,
+    /// The signature does not verify with any configured key, or the algorithm is not the configured one.
+    #[error("bad signature or algorithm")]
+    BadSignature,
+    /// The header's `typ` is not `at+jwt`.
+    #[error("wrong token type")]
+    WrongType,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("expired")]
+    Expired,
+    /// `iss` or `aud` is not the configured value.
+    #[error("wrong issuer or audience")]
+    WrongIssuerOrAudience,
+}
+
+/// A freshly signed access token and its lifetime in seconds.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub access_token: SecretString,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
