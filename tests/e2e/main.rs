@@ -1,1 +1,6 @@
-//! x
+//! End-to-end tests: a real server on a random port, a fresh SQLite file each, real HTTP.
+
+mod auth;
+mod edge;
+mod helpers;
+mod tokens;

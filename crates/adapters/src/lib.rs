@@ -8,6 +8,7 @@ pub mod jwt;
 pub mod keys;
 pub mod settings;
 pub mod system;
+pub mod telemetry;
 
 use std::sync::Arc;
 

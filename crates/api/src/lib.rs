@@ -1,1 +1,12 @@
-//! placeholder
+//! Warden's HTTP API: poem-openapi endpoints, security schemes, the mapping of domain errors
+//! to HTTP, and the edge middleware. The `warden-api` binary only loads, builds and runs.
+
+pub mod app;
+pub mod dto;
+pub mod middleware;
+pub mod problem;
+pub mod routes;
+pub mod security;
+pub mod state;
+
+pub use app::{Application, endpoint, openapi_json};

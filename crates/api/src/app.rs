@@ -1,0 +1,120 @@
+//! The application: routes, docs switch and edge, bound to a listener and ready to run.
+
+use std::sync::Arc;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{Endpoint, EndpointExt, Route, Server};
+use poem_openapi::OpenApiService;
+use warden_adapters::{Profile, Services, Settings, StartupError};
+
+use crate::middleware::{EdgeConfig, edge};
+use crate::routes;
+use crate::state::AppState;
+
+/// The endpoint tree for built services: the API, the docs when enabled, and the edge.
+pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
+    let api = OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION"))
+        .description("Authentication and authorization: accounts, OAuth 2.0 tokens, roles and API keys.");
+    let mut route = Route::new();
+    if state.settings.docs_enabled() {
+        route = route
+            .nest("/docs", api.swagger_ui())
+            .at("/openapi.json", api.spec_endpoint());
+    }
+    let route = route.nest("/", api);
+    let config = Arc::new(EdgeConfig {
+        max_body_bytes: state.settings.server.max_body_bytes,
+        hsts: state.settings.profile == Profile::Production,
+    });
+    route
+        .around(move |ep, req| edge(ep, req, config.clone()))
+        .data(state)
+}
+
+/// The OpenAPI document (for `cargo xtask openapi` and tests).
+pub fn openapi_json() -> String {
+    OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION")).spec()
+}
+
+/// A bound, ready server.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    state: Arc<AppState>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Builds the services and binds `server.bind` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// A [`StartupError`] naming the setting at fault.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let services = Services::build(&settings).await?;
+        let state = AppState::new(services, settings).map_err(|e| StartupError(format!("jwks: {e}")))?;
+        let bind = state.settings.server.bind;
+        let acceptor = TcpListener::bind(bind.to_string())
+            .into_acceptor()
+            .await
+            .map_err(|e| StartupError(format!("server.bind: cannot listen on {bind}: {e}")))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(std::net::SocketAddr::port))
+            .unwrap_or(bind.port());
+        Ok(Self {
+            acceptor,
+            port,
+            state: Arc::new(state),
+        })
+    }
+
+    /// The services it runs on (tests use them to arrange state).
+    pub fn services(&self) -> Services {
+        self.state.services.clone()
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                endpoint(self.state),
+                shutdown_signal(),
+                Some(std::time::Duration::from_secs(10)),
+            )
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

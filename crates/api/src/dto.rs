@@ -1,0 +1,72 @@
+//! Wire shapes of requests and responses, and their conversion to and from the domain.
+
+use poem_openapi::{Enum, Object};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_domain::user::{Role, User};
+
+/// A role on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RoleDto {
+    /// Manages users and keys.
+    Admin,
+    /// A machine caller.
+    Service,
+    /// An ordinary account.
+    User,
+}
+
+impl From<Role> for RoleDto {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Admin => Self::Admin,
+            Role::Service => Self::Service,
+            Role::User => Self::User,
+        }
+    }
+}
+
+impl From<RoleDto> for Role {
+    fn from(r: RoleDto) -> Self {
+        match r {
+            RoleDto::Admin => Self::Admin,
+            RoleDto::Service => Self::Service,
+            RoleDto::User => Self::User,
+        }
+    }
+}
+
+/// A user, wherever one is returned. Never carries the password or its hash.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "User")]
+pub struct UserDto {
+    /// The user's id, also the `sub` of its tokens.
+    pub id: Uuid,
+    /// The email as registered.
+    pub email: String,
+    /// Optional name to show.
+    pub display_name: Option<String>,
+    /// `admin`, `service` or `user`.
+    pub role: RoleDto,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// Creation time (RFC 3339).
+    pub created_at: OffsetDateTime,
+    /// Last change (RFC 3339).
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.as_str().to_owned(),
+            display_name: u.display_name.as_ref().map(|d| d.as_str().to_owned()),
+            role: u.role.into(),
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}

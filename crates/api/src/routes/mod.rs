@@ -1,0 +1,21 @@
+//! The API's resources, one `#[OpenApi]` impl each, combined into one document.
+
+pub mod auth;
+pub mod health;
+pub mod users;
+
+/// Tags grouping the operations in the document.
+#[derive(Debug, poem_openapi::Tags)]
+pub enum Tag {
+    /// Sign-up and tokens.
+    Auth,
+    /// The caller's own account.
+    Users,
+    /// Liveness, readiness and keys.
+    Operations,
+}
+
+/// Every resource, as one API.
+pub fn api() -> (auth::AuthApi, users::UsersApi, health::HealthApi) {
+    (auth::AuthApi, users::UsersApi, health::HealthApi)
+}

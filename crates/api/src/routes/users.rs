@@ -1,0 +1,70 @@
+//! `GET /users/me` and `PUT /users/me/password`.
+
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use secrecy::SecretString;
+
+use super::Tag;
+use crate::dto::UserDto;
+use crate::problem::ApiError;
+use crate::security::{BearerAuth, state};
+
+/// The resource.
+#[derive(Debug)]
+pub struct UsersApi;
+
+#[derive(ApiResponse)]
+enum MeResponse {
+    /// The caller.
+    #[oai(status = 200)]
+    Ok(Json<UserDto>),
+}
+
+/// A password change.
+#[derive(Object)]
+struct PasswordChange {
+    /// The password now.
+    #[oai(write_only)]
+    current_password: String,
+    /// The new password; must satisfy the password policy.
+    #[oai(write_only)]
+    new_password: String,
+}
+
+#[derive(ApiResponse)]
+enum PasswordChanged {
+    /// Changed; every earlier session of the caller has ended.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(tag = "Tag::Users")]
+impl UsersApi {
+    /// The authenticated caller.
+    #[oai(path = "/users/me", method = "get")]
+    async fn me(&self, auth: BearerAuth) -> Result<MeResponse, ApiError> {
+        Ok(MeResponse::Ok(Json(UserDto::from(&auth.0))))
+    }
+
+    /// Change the caller's password (bearer token only); ends every other session.
+    #[oai(path = "/users/me/password", method = "put")]
+    async fn change_password(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        body: Json<PasswordChange>,
+    ) -> Result<PasswordChanged, ApiError> {
+        let body = body.0;
+        state(req)?
+            .services
+            .auth
+            .change_password(
+                &auth.0,
+                SecretString::from(body.current_password),
+                SecretString::from(body.new_password),
+            )
+            .await?;
+        Ok(PasswordChanged::Done)
+    }
+}

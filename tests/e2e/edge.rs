@@ -1,0 +1,118 @@
+//! What every response carries, and how the edge answers what no endpoint handles.
+
+use serde_json::Value;
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+
+fn assert_security_headers(r: &reqwest::Response) {
+    let h = r.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-xss-protection"], "0");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/health/live", "/no/such/path", "/users/me", "/.well-known/jwks.json"] {
+        let r = app.get(path).await;
+        assert_security_headers(&r);
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'",
+            "{path}"
+        );
+        assert!(r.headers().get("strict-transport-security").is_none(), "no HSTS in development");
+    }
+    let r = app.get("/users/me").await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn production_adds_hsts() {
+    let app = spawn_app_with(|s| {
+        s.profile = warden_adapters::Profile::Production;
+        s.argon2 = warden_adapters::settings::Argon2Settings::default();
+    })
+    .await;
+    let r = app.get("/health/live").await;
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=63072000; includeSubDomains");
+    // Docs are off in production unless asked for.
+    assert_problem(app.get("/docs").await, 404).await;
+    assert_problem(app.get("/openapi.json").await, 404).await;
+}
+
+#[tokio::test]
+async fn health_answers() {
+    let app = spawn_app().await;
+    let live: Value = app.get("/health/live").await.json().await.unwrap();
+    assert_eq!(live, serde_json::json!({"status": "ok"}));
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_problem_documents() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/nope").await, 404).await;
+    let r = app.client.delete(app.url("/health/live")).send().await.unwrap();
+    assert_problem(r, 405).await;
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_declared_or_chunked() {
+    let app = spawn_app_with(|s| s.server.max_body_bytes = 1024).await;
+    let big = format!(r#"{{"email":"a@example.com","password":"{}"}}"#, "x".repeat(2000));
+    let r = app
+        .client
+        .post(app.url("/auth/register"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 413).await;
+    let stream = futures_stream(big.into_bytes());
+    let r = app
+        .client
+        .post(app.url("/auth/register"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 413).await;
+}
+
+/// A body sent in chunks, with no Content-Length.
+fn futures_stream(bytes: Vec<u8>) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    ChunkStream(bytes.chunks(256).map(<[u8]>::to_vec).collect())
+}
+
+struct ChunkStream(std::collections::VecDeque<Vec<u8>>);
+
+impl futures_core::Stream for ChunkStream {
+    type Item = Result<Vec<u8>, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.pop_front().map(Ok))
+    }
+}
+
+#[tokio::test]
+async fn docs_are_served_in_development_with_their_own_csp() {
+    let app = spawn_app().await;
+    let r = app.get("/docs").await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    assert_security_headers(&r);
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let oauth = &spec["components"]["securitySchemes"]["OAuth2"];
+    assert_eq!(oauth["type"], "oauth2");
+    assert_eq!(oauth["flows"]["password"]["tokenUrl"], "/auth/token");
+    assert!(spec["paths"]["/users/me"]["get"]["security"].is_array());
+}

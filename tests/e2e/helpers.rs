@@ -1,0 +1,176 @@
+//! `spawn_app()` and one helper per endpoint. Logs of every app in this binary are captured so
+//! tests can assert that no secret is ever written; set `TEST_LOG=1` to also print them.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use reqwest::{Client, Response};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use warden_adapters::{Services, Settings};
+use warden_api::Application;
+
+/// A password that satisfies the default policy.
+pub const STRONG: &str = "violet tractor hums 42 quiet lanterns";
+/// The HS256 key of every test app.
+pub const SECRET: &str = "e2e-6b1f0c9a4d2e8f7a3b5c1d9e0f2a4b6c";
+
+/// Everything the apps of this test binary have logged.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .with_env_filter("debug,sqlx=warn,hyper=info,h2=info")
+            .with_writer(|| Capture)
+            .with_ansi(false)
+            .init();
+    });
+}
+
+/// A running app and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub services: Services,
+    _dir: Arc<TempDir>,
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Settings for a test: a fresh SQLite file, a random port, the test-minimum hash cost.
+pub fn test_settings(dir: &std::path::Path) -> Settings {
+    let mut s = Settings::default();
+    s.server.bind = "127.0.0.1:0".parse().unwrap();
+    s.database.url = format!("sqlite://{}/warden.db?mode=rwc", dir.display());
+    s.jwt.secret = Some(SecretString::from(SECRET));
+    // Test-only minimum cost: real argon2id, cheap enough for many logins per test.
+    s.argon2.memory_kib = 1024;
+    s.argon2.iterations = 1;
+    s
+}
+
+/// Starts an app with the default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts an app after `adjust` has changed its settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    init_logs();
+    let dir = std::env::temp_dir().join(format!("warden-e2e-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut settings = test_settings(&dir);
+    adjust(&mut settings);
+    let app = Application::build(settings).await.expect("the test app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        services,
+        _dir: Arc::new(TempDir(dir)),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/auth/register"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, form: &[(&str, &str)]) -> Response {
+        self.client.post(self.url("/auth/token")).form(form).send().await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.token(&[("grant_type", "password"), ("username", email), ("password", password)]).await
+    }
+
+    /// Registers `email` with [`STRONG`] and returns an access token for it.
+    pub async fn user_with_token(&self, email: &str) -> (Value, String) {
+        let r = self.register(email, STRONG).await;
+        assert_eq!(r.status(), 201, "register {email}");
+        let user: Value = r.json().await.unwrap();
+        let r = self.login(email, STRONG).await;
+        assert_eq!(r.status(), 200, "login {email}");
+        let body: Value = r.json().await.unwrap();
+        (user, body["access_token"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Response {
+        self.client
+            .put(self.url("/users/me/password"))
+            .bearer_auth(token)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts a problem document with this status, and returns it.
+pub async fn assert_problem(r: Response, status: u16) -> Value {
+    assert_eq!(r.status(), status);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json",
+        "a problem document"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+/// Asserts a 401 with exactly this `WWW-Authenticate` challenge.
+pub async fn assert_unauthorized(r: Response, challenge: &str) {
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"].to_str().unwrap(), challenge);
+    assert_problem(r, 401).await;
+}
