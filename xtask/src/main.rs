@@ -6,6 +6,8 @@ mod bench;
 mod ci;
 mod openapi;
 mod server;
+#[cfg(test)]
+mod tidy;
 
 use std::env;
 use std::ffi::OsString;
