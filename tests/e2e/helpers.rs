@@ -52,6 +52,7 @@ fn init_logs() {
 /// A running app and a client for it.
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
     pub client: Client,
     pub services: Services,
     _dir: Arc<TempDir>,
@@ -90,12 +91,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     std::fs::create_dir_all(&dir).unwrap();
     let mut settings = test_settings(&dir);
     adjust(&mut settings);
+    let database_url = settings.database.url.clone();
     let app = Application::build(settings).await.expect("the test app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let services = app.services();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        database_url,
         client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         services,
         _dir: Arc::new(TempDir(dir)),
@@ -141,6 +144,50 @@ impl TestApp {
         assert_eq!(r.status(), 200, "login {email}");
         let body: Value = r.json().await.unwrap();
         (user, body["access_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Creates an admin through the use case (as the CLI would) and returns a token for it.
+    pub async fn admin_with_token(&self, email: &str) -> (Value, String) {
+        self.user_with_role(email, warden_domain::user::Role::Admin).await
+    }
+
+    /// Creates a user with this role and returns it and a token for it.
+    pub async fn user_with_role(&self, email: &str, role: warden_domain::user::Role) -> (Value, String) {
+        let account = warden_domain::auth::NewAccount {
+            email: email.into(),
+            password: SecretString::from(STRONG),
+            display_name: None,
+        };
+        let user = self.services.auth.create_user(account, role).await.unwrap();
+        let r = self.login(email, STRONG).await;
+        assert_eq!(r.status(), 200, "login {email}");
+        let body: Value = r.json().await.unwrap();
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        (json!({"id": user.id.to_string(), "email": email}), token)
+    }
+
+    /// A request with a bearer token.
+    pub fn with_token(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// A request with an API key in the header.
+    pub fn with_key(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).header("x-api-key", key)
+    }
+
+    /// Makes an API key for the token's user and returns the creation response body.
+    pub async fn create_key(&self, token: &str, body: Value) -> Value {
+        let r = self.with_token(reqwest::Method::POST, "/api-keys", token).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        r.json().await.unwrap()
+    }
+
+    /// Runs SQL on the app's database (to arrange what the API cannot, such as an expired key).
+    pub async fn sql(&self, statement: &str) {
+        use sea_orm::ConnectionTrait;
+        let db = warden_adapters::db::connect(&self.database_url, 1).await.unwrap();
+        db.execute_unprepared(statement).await.unwrap();
     }
 
     pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Response {

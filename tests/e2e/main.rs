@@ -1,5 +1,7 @@
 //! End-to-end tests: a real server on a random port, a fresh SQLite file each, real HTTP.
 
+mod admin;
+mod api_keys;
 mod auth;
 mod edge;
 mod helpers;

@@ -3,6 +3,7 @@
 //! ready use cases for both binaries.
 
 pub mod db;
+pub mod digest;
 pub mod hasher;
 pub mod jwt;
 pub mod keys;
@@ -17,6 +18,7 @@ use secrecy::ExposeSecret;
 use time::Duration;
 use tracing::warn;
 use warden_domain::admin::AdminService;
+use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
 use warden_domain::password::PasswordPolicy;
 use warden_domain::token::TokenLifetimes;
@@ -46,6 +48,8 @@ pub struct Services {
     pub auth: Arc<AuthService>,
     /// User administration.
     pub admin: AdminService,
+    /// API keys.
+    pub keys: ApiKeyService,
     /// The JWKS document.
     pub jwks_json: Arc<str>,
     db: DatabaseConnection,
@@ -140,11 +144,19 @@ impl Services {
             },
             allow_registration: settings.auth.allow_registration,
         };
-        let auth = AuthService::new(ports, policy)
-            .await
-            .map_err(|e| StartupError(format!("cannot start the use cases: {e}")))?;
+        let auth = Arc::new(
+            AuthService::new(ports, policy)
+                .await
+                .map_err(|e| StartupError(format!("cannot start the use cases: {e}")))?,
+        );
+        let keys = ApiKeyService::new(
+            Arc::new(db::SeaOrmApiKeyRepository::new(db.clone())),
+            Arc::new(digest::Sha256Digester),
+            auth.clone(),
+        );
         Ok(Self {
-            auth: Arc::new(auth),
+            auth,
+            keys,
             admin: AdminService::new(users, clock),
             jwks_json,
             db,

@@ -1,14 +1,24 @@
 //! Security schemes: how a caller proves who it is. Each checker calls a domain use case.
+//!
+//! A checker fails only when its credential is absent, so that poem-openapi moves on to the next
+//! scheme; a presented credential's verdict travels inside the scheme ([`Checked`]) and becomes a
+//! 401 with `error="invalid_token"` in the handler. (poem-openapi reports only the last scheme's
+//! error, which would otherwise hide why a presented key was refused.)
 
 use std::sync::Arc;
 
 use poem::Request;
 use poem_openapi::SecurityScheme;
-use poem_openapi::auth::Bearer;
+use poem_openapi::auth::{ApiKey, Bearer};
+use warden_domain::Error;
+use warden_domain::admin::{Permission, authorize};
 use warden_domain::user::User;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
+
+/// The verdict on a presented credential.
+pub type Checked = Result<User, Error>;
 
 /// `Authorization: Bearer <access token>`, issued by the OAuth2 password flow.
 #[derive(SecurityScheme)]
@@ -18,27 +28,93 @@ use crate::state::AppState;
     flows(password(token_url = "/auth/token")),
     checker = "check_bearer"
 )]
-pub struct BearerAuth(pub User);
+pub struct BearerAuth(Checked);
 
-impl std::fmt::Debug for BearerAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("BearerAuth").field(&self.0.id).finish()
+/// An API key in the `X-API-Key` header.
+#[derive(SecurityScheme)]
+#[oai(rename = "ApiKeyHeader", ty = "api_key", key_name = "X-API-Key", key_in = "header", checker = "check_header_key")]
+pub struct ApiKeyHeader(Checked);
+
+/// An API key in the `api_key` query parameter (unless `api_keys.allow_query_param` is off).
+#[derive(SecurityScheme)]
+#[oai(rename = "ApiKeyQuery", ty = "api_key", key_name = "api_key", key_in = "query", checker = "check_query_key")]
+pub struct ApiKeyQuery(Checked);
+
+/// A bearer token or an API key: what most endpoints accept.
+#[derive(SecurityScheme)]
+pub enum Authenticated {
+    /// A bearer token.
+    Bearer(BearerAuth),
+    /// A key in the header.
+    Header(ApiKeyHeader),
+    /// A key in the query string.
+    Query(ApiKeyQuery),
+}
+
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), "([redacted])"))
+            }
+        }
+    )*};
+}
+redacted_debug!(BearerAuth, ApiKeyHeader, ApiKeyQuery, Authenticated);
+
+fn verdict(checked: Checked) -> Result<User, ApiError> {
+    checked.map_err(ApiError::from)
+}
+
+impl BearerAuth {
+    /// The authenticated user, or the 401 (or 503) the token earned.
+    pub fn caller(self) -> Result<User, ApiError> {
+        verdict(self.0)
+    }
+}
+
+impl Authenticated {
+    /// The authenticated user, or the 401 (or 503) the credential earned.
+    pub fn caller(self) -> Result<User, ApiError> {
+        verdict(match self {
+            Self::Bearer(BearerAuth(c)) | Self::Header(ApiKeyHeader(c)) | Self::Query(ApiKeyQuery(c)) => c,
+        })
+    }
+
+    /// The authenticated user if the domain's policy grants it `permission`; 403 otherwise.
+    pub fn require(self, permission: Permission) -> Result<User, ApiError> {
+        let user = self.caller()?;
+        authorize(&user, permission)?;
+        Ok(user)
     }
 }
 
 /// The shared state, put on every route by the application.
 pub fn state(req: &Request) -> Result<&Arc<AppState>, ApiError> {
-    req.data::<Arc<AppState>>().ok_or_else(|| {
-        ApiError::from(warden_domain::Error::internal("application state is missing"))
+    req.data::<Arc<AppState>>()
+        .ok_or_else(|| ApiError::from(Error::internal("application state is missing")))
+}
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Checked> {
+    Some(match state(req) {
+        Ok(s) => s.services.auth.authenticate_bearer(&bearer.token).await,
+        Err(_) => Err(Error::internal("application state is missing")),
     })
 }
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
-    let state = state(req)?;
-    state
-        .services
-        .auth
-        .authenticate_bearer(&bearer.token)
-        .await
-        .map_err(|e| ApiError::from(e).into())
+async fn check_key(req: &Request, key: &str) -> Checked {
+    match state(req) {
+        Ok(s) => s.services.keys.authenticate(key).await,
+        Err(_) => Err(Error::internal("application state is missing")),
+    }
+}
+
+async fn check_header_key(req: &Request, key: ApiKey) -> Option<Checked> {
+    Some(check_key(req, &key.key).await)
+}
+
+async fn check_query_key(req: &Request, key: ApiKey) -> Option<Checked> {
+    // When the setting is off the parameter is ignored, as if absent.
+    let allowed = state(req).is_ok_and(|s| s.settings.api_keys.allow_query_param);
+    if allowed { Some(check_key(req, &key.key).await) } else { None }
 }

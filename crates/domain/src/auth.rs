@@ -217,6 +217,22 @@ impl AuthService {
             .await
     }
 
+    /// RFC 7662 introspection: the claims and current user of an access token that would be
+    /// accepted now, or `None` for any token that would not.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    pub async fn introspect(&self, token: &str) -> Result<Option<(AccessClaims, User)>, Error> {
+        let Ok(claims) = self.ports.tokens.verify(token) else {
+            return Ok(None);
+        };
+        match self.live_user(claims.subject, Some(claims.session_version)).await {
+            Ok(user) => Ok(Some((claims, user))),
+            Err(Error::InvalidToken) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The stored user behind a credential, if it may still act: present, enabled, and (for a
     /// token) issued under the current session version.
     ///

@@ -361,3 +361,22 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn introspection_is_active_only_for_a_token_that_would_be_accepted() {
+    let user = stored_user(STRONG);
+    let good = claims_for(&user, 3);
+    let stale = claims_for(&user, 2);
+    let mut tokens = MockTokenCodec::new();
+    tokens.expect_verify().with(eq("good")).returning(move |_| Ok(good.clone()));
+    tokens.expect_verify().with(eq("stale")).returning(move |_| Ok(stale.clone()));
+    tokens.expect_verify().with(eq("forged")).returning(|_| Err(TokenError::BadSignature));
+    let mut users = MockUserRepository::new();
+    let found = user.clone();
+    users.expect_find_by_id().returning(move |_| Ok(Some(found.clone())));
+    let svc = service_with(users, fake_hasher(), tokens, true).await;
+    let (claims, current) = svc.introspect("good").await.unwrap().unwrap();
+    assert_eq!((claims.subject, current.id), (user.id, user.id));
+    assert!(svc.introspect("stale").await.unwrap().is_none());
+    assert!(svc.introspect("forged").await.unwrap().is_none());
+}

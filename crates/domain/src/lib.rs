@@ -5,6 +5,7 @@
 //! [`auth`] and [`admin`].
 
 pub mod admin;
+pub mod api_key;
 pub mod auth;
 pub mod error;
 pub mod password;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::api_key::ApiKey;
 use crate::token::{AccessClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
@@ -126,4 +127,55 @@ pub trait Random: Send + Sync + 'static {
 
     /// A new secret of 256 random bits, URL-safe encoded.
     fn secret(&self) -> SecretString;
+}
+
+/// Durable storage of API keys.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync + 'static {
+    /// Stores a new key.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn insert(&self, key: &ApiKey) -> Result<(), Error>;
+
+    /// Finds a key by its public prefix (an indexed lookup).
+    ///
+    /// # Errors
+    /// Storage failures only.
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, Error>;
+
+    /// Finds a key by id.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<ApiKey>, Error>;
+
+    /// Every key of a user, live or not, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    async fn list_for_user(&self, user_id: Uuid) -> Result<Vec<ApiKey>, Error>;
+
+    /// Marks a key revoked.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; storage failures.
+    async fn revoke(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error>;
+
+    /// Records a use of the key.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn touch(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error>;
+}
+
+/// Digests of high-entropy secrets (API keys), compared in constant time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait KeyDigester: Send + Sync + 'static {
+    /// The digest to store.
+    fn digest(&self, secret: &str) -> String;
+
+    /// Whether `secret` has this digest, compared in constant time.
+    fn matches(&self, secret: &str, digest: &str) -> bool;
 }

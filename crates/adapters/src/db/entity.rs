@@ -34,3 +34,36 @@ pub mod user {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `api_keys` table.
+pub mod api_key {
+    use sea_orm::entity::prelude::*;
+
+    /// A stored API key: its digest, never the key.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_keys")]
+    pub struct Model {
+        /// UUID v7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// The owner; rows go with their user.
+        pub user_id: Uuid,
+        /// Label.
+        pub name: String,
+        /// `wdn_` + lookup id, unique (`ux_api_keys_prefix`).
+        pub prefix: String,
+        /// SHA-256 of the whole key, hex.
+        pub digest: String,
+        /// Creation time.
+        pub created_at: TimeDateTimeWithTimeZone,
+        /// Expiry, if any.
+        pub expires_at: Option<TimeDateTimeWithTimeZone>,
+        /// Revocation time, if revoked.
+        pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+        /// Last use, to the minute.
+        pub last_used_at: Option<TimeDateTimeWithTimeZone>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

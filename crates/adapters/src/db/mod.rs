@@ -2,6 +2,7 @@
 
 pub mod entity;
 pub mod migration;
+mod api_keys;
 mod users;
 
 use std::time::Duration;
@@ -10,6 +11,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
+pub use api_keys::SeaOrmApiKeyRepository;
 pub use users::SeaOrmUserRepository;
 
 /// Opens a pool on the URL. SQLite files run in WAL mode so readers never wait for the writer.

@@ -6,12 +6,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use warden_domain::Error;
+use warden_domain::admin::Permission;
 use warden_domain::auth::NewAccount;
 
 use super::Tag;
 use crate::dto::UserDto;
 use crate::problem::ApiError;
-use crate::security::state;
+use crate::security::{Authenticated, state};
 
 /// The resource.
 #[derive(Debug)]
@@ -119,6 +120,48 @@ fn required<'a>(value: Option<&'a String>, name: &str) -> Result<&'a str, TokenR
         .ok_or_else(|| TokenResponse::refused("invalid_request", &format!("Missing parameter: {name}")))
 }
 
+/// An introspection request (RFC 7662); `token_type_hint` may be sent and is ignored.
+#[derive(Object, Deserialize)]
+struct IntrospectRequest {
+    /// The access token to look at.
+    token: Option<String>,
+}
+
+/// What is known of a token; only `active` when it is not active.
+#[derive(Object, Default)]
+struct Introspection {
+    /// Whether the token would be accepted now.
+    active: bool,
+    /// The user's id.
+    #[oai(skip_serializing_if_is_none)]
+    sub: Option<String>,
+    /// Expiry (seconds since the epoch).
+    #[oai(skip_serializing_if_is_none)]
+    exp: Option<i64>,
+    /// Issue time (seconds since the epoch).
+    #[oai(skip_serializing_if_is_none)]
+    iat: Option<i64>,
+    /// Issuer.
+    #[oai(skip_serializing_if_is_none)]
+    iss: Option<String>,
+    /// Audience.
+    #[oai(skip_serializing_if_is_none)]
+    aud: Option<String>,
+    /// The user's current role.
+    #[oai(skip_serializing_if_is_none)]
+    role: Option<String>,
+    /// `access_token`.
+    #[oai(skip_serializing_if_is_none)]
+    token_type: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum IntrospectResponse {
+    /// The verdict.
+    #[oai(status = 200)]
+    Ok(Json<Introspection>, #[oai(header = "Cache-Control")] String),
+}
+
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Create an account (self-service sign-up).
@@ -171,5 +214,34 @@ impl AuthApi {
             )),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Token introspection (RFC 7662), for callers with role `admin` or `service`.
+    #[oai(path = "/auth/introspect", method = "post")]
+    async fn introspect(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        form: Form<IntrospectRequest>,
+    ) -> Result<IntrospectResponse, ApiError> {
+        auth.require(Permission::IntrospectTokens)?;
+        let Some(token) = form.0.token.filter(|t| !t.is_empty()) else {
+            return Err(ApiError::BadRequest(Json(crate::problem::Problem::new(400, "Missing parameter: token"))));
+        };
+        let state = state(req)?;
+        let verdict = match state.services.auth.introspect(&token).await? {
+            Some((claims, user)) => Introspection {
+                active: true,
+                sub: Some(user.id.to_string()),
+                exp: Some(claims.expires_at.unix_timestamp()),
+                iat: Some(claims.issued_at.unix_timestamp()),
+                iss: Some(state.settings.jwt.issuer.clone()),
+                aud: Some(state.settings.jwt.audience.clone()),
+                role: Some(user.role.as_str().to_owned()),
+                token_type: Some("access_token".into()),
+            },
+            None => Introspection::default(),
+        };
+        Ok(IntrospectResponse::Ok(Json(verdict), "no-store".into()))
     }
 }

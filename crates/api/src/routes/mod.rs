@@ -1,5 +1,7 @@
 //! The API's resources, one `#[OpenApi]` impl each, combined into one document.
 
+pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod users;
@@ -11,11 +13,15 @@ pub enum Tag {
     Auth,
     /// The caller's own account.
     Users,
+    /// User administration (role `admin`).
+    Admin,
+    /// The caller's API keys (bearer token only).
+    ApiKeys,
     /// Liveness, readiness and keys.
     Operations,
 }
 
 /// Every resource, as one API.
-pub fn api() -> (auth::AuthApi, users::UsersApi, health::HealthApi) {
-    (auth::AuthApi, users::UsersApi, health::HealthApi)
+pub fn api() -> (auth::AuthApi, users::UsersApi, admin::AdminApi, api_keys::ApiKeysApi, health::HealthApi) {
+    (auth::AuthApi, users::UsersApi, admin::AdminApi, api_keys::ApiKeysApi, health::HealthApi)
 }

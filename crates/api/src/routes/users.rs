@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::Tag;
 use crate::dto::UserDto;
 use crate::problem::ApiError;
-use crate::security::{BearerAuth, state};
+use crate::security::{Authenticated, BearerAuth, state};
 
 /// The resource.
 #[derive(Debug)]
@@ -43,8 +43,8 @@ enum PasswordChanged {
 impl UsersApi {
     /// The authenticated caller.
     #[oai(path = "/users/me", method = "get")]
-    async fn me(&self, auth: BearerAuth) -> Result<MeResponse, ApiError> {
-        Ok(MeResponse::Ok(Json(UserDto::from(&auth.0))))
+    async fn me(&self, auth: Authenticated) -> Result<MeResponse, ApiError> {
+        Ok(MeResponse::Ok(Json(UserDto::from(&auth.caller()?))))
     }
 
     /// Change the caller's password (bearer token only); ends every other session.
@@ -55,12 +55,13 @@ impl UsersApi {
         auth: BearerAuth,
         body: Json<PasswordChange>,
     ) -> Result<PasswordChanged, ApiError> {
+        let caller = auth.caller()?;
         let body = body.0;
         state(req)?
             .services
             .auth
             .change_password(
-                &auth.0,
+                &caller,
                 SecretString::from(body.current_password),
                 SecretString::from(body.new_password),
             )

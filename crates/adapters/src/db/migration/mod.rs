@@ -3,6 +3,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20260101_000001_create_users;
+mod m20260101_000002_create_api_keys;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_create_users::Migration)]
+        vec![
+            Box::new(m20260101_000001_create_users::Migration),
+            Box::new(m20260101_000002_create_api_keys::Migration),
+        ]
     }
 }

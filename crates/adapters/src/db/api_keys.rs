@@ -1,0 +1,112 @@
+//! `ApiKeyRepository` on sea-orm.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_domain::Error;
+use warden_domain::api_key::ApiKey;
+use warden_domain::ports::ApiKeyRepository;
+
+use super::entity::api_key::{ActiveModel, Column, Entity, Model};
+use super::storage_error;
+
+/// API keys stored through sea-orm.
+#[derive(Clone, Debug)]
+pub struct SeaOrmApiKeyRepository {
+    db: DatabaseConnection,
+}
+
+impl SeaOrmApiKeyRepository {
+    /// A repository on the pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn set_time(&self, id: Uuid, column: Column, at: OffsetDateTime) -> Result<u64, Error> {
+        Ok(Entity::update_many()
+            .col_expr(column, Expr::value(at))
+            .filter(Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(storage_error)?
+            .rows_affected)
+    }
+}
+
+fn to_domain(m: Model) -> ApiKey {
+    ApiKey {
+        id: m.id,
+        user_id: m.user_id,
+        name: m.name,
+        prefix: m.prefix,
+        digest: m.digest,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        revoked_at: m.revoked_at,
+        last_used_at: m.last_used_at,
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepository for SeaOrmApiKeyRepository {
+    async fn insert(&self, k: &ApiKey) -> Result<(), Error> {
+        let row = ActiveModel {
+            id: Set(k.id),
+            user_id: Set(k.user_id),
+            name: Set(k.name.clone()),
+            prefix: Set(k.prefix.clone()),
+            digest: Set(k.digest.clone()),
+            created_at: Set(k.created_at),
+            expires_at: Set(k.expires_at),
+            revoked_at: Set(k.revoked_at),
+            last_used_at: Set(k.last_used_at),
+        };
+        Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, Error> {
+        Ok(Entity::find()
+            .filter(Column::Prefix.eq(prefix))
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain))
+    }
+
+    async fn find_by_id(&self, id: Uuid) -> Result<Option<ApiKey>, Error> {
+        Ok(Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain))
+    }
+
+    async fn list_for_user(&self, user_id: Uuid) -> Result<Vec<ApiKey>, Error> {
+        Ok(Entity::find()
+            .filter(Column::UserId.eq(user_id))
+            .order_by_asc(Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(storage_error)?
+            .into_iter()
+            .map(to_domain)
+            .collect())
+    }
+
+    async fn revoke(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+        if self.set_time(id, Column::RevokedAt, at).await? == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn touch(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+        self.set_time(id, Column::LastUsedAt, at).await.map(|_| ())
+    }
+}

@@ -1,0 +1,185 @@
+//! `/admin/users`: user administration for callers whose role grants `ManageUsers`.
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use secrecy::SecretString;
+use uuid::Uuid;
+use warden_domain::admin::{Permission, UserUpdate};
+use warden_domain::auth::NewAccount;
+
+use super::Tag;
+use crate::dto::{RoleDto, UserDto};
+use crate::problem::ApiError;
+use crate::security::{Authenticated, state};
+
+/// The resource.
+#[derive(Debug)]
+pub struct AdminApi;
+
+/// One page of users.
+#[derive(Object)]
+struct UserPage {
+    /// The users, oldest first.
+    items: Vec<UserDto>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+/// A user made by an administrator.
+#[derive(Object)]
+struct NewUser {
+    /// The email address to log in with.
+    email: String,
+    /// The password; must satisfy the password policy.
+    #[oai(write_only)]
+    password: String,
+    /// The role.
+    role: RoleDto,
+    /// An optional name to show.
+    display_name: Option<String>,
+}
+
+/// A change; absent fields stay as they are, `display_name: null` clears the name.
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+struct UserPatch {
+    /// New role.
+    role: Option<RoleDto>,
+    /// Disable (ends every session at once) or enable.
+    disabled: Option<bool>,
+    /// New display name.
+    display_name: MaybeUndefined<String>,
+}
+
+#[derive(ApiResponse)]
+enum PageResponse {
+    /// A page of users.
+    #[oai(status = 200)]
+    Ok(Json<UserPage>),
+}
+
+#[derive(ApiResponse)]
+enum UserResponse {
+    /// The user.
+    #[oai(status = 200)]
+    Ok(Json<UserDto>),
+}
+
+#[derive(ApiResponse)]
+enum CreatedResponse {
+    /// The new user.
+    #[oai(status = 201)]
+    Created(Json<UserDto>),
+}
+
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "unprocessable_patch")]
+enum PatchResponse {
+    /// The changed user.
+    #[oai(status = 200)]
+    Ok(Json<UserDto>),
+    /// An unknown field or a value of the wrong type.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<crate::problem::Problem>),
+}
+
+#[allow(clippy::needless_pass_by_value)] // The signature poem-openapi calls.
+fn unprocessable_patch(err: poem::Error) -> PatchResponse {
+    let mut p = crate::problem::Problem::new(422, err.to_string());
+    p.errors = Some(vec![err.to_string()]);
+    PatchResponse::Unprocessable(Json(p))
+}
+
+#[derive(ApiResponse)]
+enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(tag = "Tag::Admin")]
+impl AdminApi {
+    /// List users, oldest first, by cursor.
+    #[oai(path = "/admin/users", method = "get")]
+    async fn list(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        /// 1 to 200 (default 50).
+        limit: Query<Option<u64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<Uuid>>,
+    ) -> Result<PageResponse, ApiError> {
+        auth.require(Permission::ManageUsers)?;
+        let page = state(req)?
+            .services
+            .admin
+            .list(cursor.0, limit.0.unwrap_or(50))
+            .await?;
+        Ok(PageResponse::Ok(Json(UserPage {
+            items: page.items.iter().map(UserDto::from).collect(),
+            next_cursor: page.next_cursor,
+        })))
+    }
+
+    /// Create a user with any role.
+    #[oai(path = "/admin/users", method = "post")]
+    async fn create(&self, req: &Request, auth: Authenticated, body: Json<NewUser>) -> Result<CreatedResponse, ApiError> {
+        auth.require(Permission::ManageUsers)?;
+        let body = body.0;
+        let account = NewAccount {
+            email: body.email,
+            password: SecretString::from(body.password),
+            display_name: body.display_name,
+        };
+        let user = state(req)?
+            .services
+            .auth
+            .create_user(account, body.role.into())
+            .await?;
+        Ok(CreatedResponse::Created(Json(UserDto::from(&user))))
+    }
+
+    /// One user.
+    #[oai(path = "/admin/users/:id", method = "get")]
+    async fn get(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<UserResponse, ApiError> {
+        auth.require(Permission::ManageUsers)?;
+        let user = state(req)?.services.admin.get(id.0).await?;
+        Ok(UserResponse::Ok(Json(UserDto::from(&user))))
+    }
+
+    /// Change role, enabled state or display name. Refused (409) if it would leave no enabled admin.
+    #[oai(path = "/admin/users/:id", method = "patch")]
+    async fn patch(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        id: Path<Uuid>,
+        body: Json<UserPatch>,
+    ) -> Result<PatchResponse, ApiError> {
+        auth.require(Permission::ManageUsers)?;
+        let body = body.0;
+        let update = UserUpdate {
+            role: body.role.map(Into::into),
+            disabled: body.disabled,
+            display_name: match body.display_name {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(name) => Some(Some(name)),
+            },
+        };
+        let user = state(req)?.services.admin.update(id.0, update).await?;
+        Ok(PatchResponse::Ok(Json(UserDto::from(&user))))
+    }
+
+    /// Delete a user. Refused (409) for the last enabled admin.
+    #[oai(path = "/admin/users/:id", method = "delete")]
+    async fn delete(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<NoContent, ApiError> {
+        auth.require(Permission::ManageUsers)?;
+        state(req)?.services.admin.delete(id.0).await?;
+        Ok(NoContent::Done)
+    }
+}

@@ -1,0 +1,134 @@
+//! `/api-keys`: the caller's API keys. Bearer token only: a leaked key must not mint more.
+
+use poem::Request;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_domain::api_key::ApiKey;
+
+use super::Tag;
+use crate::problem::ApiError;
+use crate::security::{BearerAuth, state};
+
+/// The resource.
+#[derive(Debug)]
+pub struct ApiKeysApi;
+
+/// A key to make.
+#[derive(Object)]
+struct NewKey {
+    /// A label.
+    name: String,
+    /// Days until it stops working (1 to 3650); never, if absent.
+    expires_in_days: Option<u32>,
+}
+
+/// A new key: `key` is shown here and never again.
+#[derive(Object)]
+struct CreatedKey {
+    /// Identifier.
+    id: Uuid,
+    /// The label.
+    name: String,
+    /// The whole key, starting with `wdn_`. Store it now: it cannot be shown again.
+    key: String,
+    /// The public part, shown in listings.
+    prefix: String,
+    /// Creation time.
+    created_at: OffsetDateTime,
+    /// Expiry, if any.
+    expires_at: Option<OffsetDateTime>,
+}
+
+/// A live key, without its secret.
+#[derive(Object)]
+#[oai(rename = "ApiKey")]
+struct KeyDto {
+    /// Identifier.
+    id: Uuid,
+    /// The label.
+    name: String,
+    /// The public part.
+    prefix: String,
+    /// Creation time.
+    created_at: OffsetDateTime,
+    /// Expiry, if any.
+    expires_at: Option<OffsetDateTime>,
+    /// Roughly when it was last used (to the minute).
+    last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<ApiKey> for KeyDto {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum CreateResponse {
+    /// The new key.
+    #[oai(status = 201)]
+    Created(Json<CreatedKey>),
+}
+
+#[derive(ApiResponse)]
+enum ListResponse {
+    /// The caller's live keys.
+    #[oai(status = 200)]
+    Ok(Json<Vec<KeyDto>>),
+}
+
+#[derive(ApiResponse)]
+enum RevokeResponse {
+    /// Revoked: the key fails at once.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(tag = "Tag::ApiKeys")]
+impl ApiKeysApi {
+    /// Make a key that authenticates as the caller.
+    #[oai(path = "/api-keys", method = "post")]
+    async fn create(&self, req: &Request, auth: BearerAuth, body: Json<NewKey>) -> Result<CreateResponse, ApiError> {
+        let caller = auth.caller()?;
+        let made = state(req)?
+            .services
+            .keys
+            .create(&caller, &body.0.name, body.0.expires_in_days)
+            .await?;
+        Ok(CreateResponse::Created(Json(CreatedKey {
+            id: made.key.id,
+            name: made.key.name,
+            key: made.secret.expose_secret().to_owned(),
+            prefix: made.key.prefix,
+            created_at: made.key.created_at,
+            expires_at: made.key.expires_at,
+        })))
+    }
+
+    /// The caller's live keys (neither revoked nor expired).
+    #[oai(path = "/api-keys", method = "get")]
+    async fn list(&self, req: &Request, auth: BearerAuth) -> Result<ListResponse, ApiError> {
+        let caller = auth.caller()?;
+        let keys = state(req)?.services.keys.list(caller.id).await?;
+        Ok(ListResponse::Ok(Json(keys.into_iter().map(KeyDto::from).collect())))
+    }
+
+    /// Revoke one of the caller's keys; another user's key is 404.
+    #[oai(path = "/api-keys/:id", method = "delete")]
+    async fn revoke(&self, req: &Request, auth: BearerAuth, id: Path<Uuid>) -> Result<RevokeResponse, ApiError> {
+        let caller = auth.caller()?;
+        state(req)?.services.keys.revoke(Some(caller.id), id.0).await?;
+        Ok(RevokeResponse::Done)
+    }
+}

@@ -1,0 +1,186 @@
+//! Tests of the API-key rules against mocks of the ports.
+
+use std::sync::{Arc, Mutex};
+
+use secrecy::ExposeSecret;
+use time::macros::datetime;
+
+use super::*;
+use crate::auth::{AuthPolicy, Ports};
+use crate::password::PasswordPolicy;
+use crate::ports::{
+    MockApiKeyRepository, MockClock, MockKeyDigester, MockPasswordHasher, MockRandom, MockTokenCodec,
+    MockUserRepository,
+};
+use crate::token::TokenLifetimes;
+use crate::user::{Email, PasswordHash, Role};
+
+const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+fn owner(disabled: bool) -> User {
+    User {
+        id: Uuid::from_u128(7),
+        email: Email::parse("o@example.com").unwrap(),
+        display_name: None,
+        role: Role::Service,
+        disabled,
+        password_hash: PasswordHash::new("h".into()),
+        session_version: 0,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn digester() -> MockKeyDigester {
+    let mut d = MockKeyDigester::new();
+    d.expect_digest().returning(|s| format!("digest({s})"));
+    d.expect_matches().returning(|s, d| d == format!("digest({s})"));
+    d
+}
+
+async fn service(keys: MockApiKeyRepository, stored_owner: Option<User>) -> ApiKeyService {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_id().returning(move |_| Ok(stored_owner.clone()));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().returning(|_| Ok(PasswordHash::new("dummy".into())));
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(NOW);
+    let mut random = MockRandom::new();
+    let n = Mutex::new(0u8);
+    random.expect_secret().returning(move || {
+        let mut n = n.lock().unwrap();
+        *n += 1;
+        SecretString::from(format!("{}", char::from(b'a' + *n)).repeat(43))
+    });
+    random.expect_new_id().returning(|| Uuid::from_u128(99));
+    let ports = Ports {
+        users: Arc::new(users),
+        hasher: Arc::new(hasher),
+        tokens: Arc::new(MockTokenCodec::new()),
+        clock: Arc::new(clock),
+        random: Arc::new(random),
+    };
+    let policy = AuthPolicy {
+        password: PasswordPolicy::default(),
+        lifetimes: TokenLifetimes { access: Duration::minutes(15), refresh: Duration::days(30) },
+        allow_registration: true,
+    };
+    let auth = Arc::new(AuthService::new(ports, policy).await.unwrap());
+    ApiKeyService::new(Arc::new(keys), Arc::new(digester()), auth)
+}
+
+fn stored(secret: &str) -> ApiKey {
+    ApiKey {
+        id: Uuid::from_u128(5),
+        user_id: Uuid::from_u128(7),
+        name: "ci".into(),
+        prefix: prefix_of(secret).unwrap().to_owned(),
+        digest: format!("digest({secret})"),
+        created_at: NOW,
+        expires_at: None,
+        revoked_at: None,
+        last_used_at: None,
+    }
+}
+
+const KEY: &str = "wdn_lookup123456secretsecretsecretsecretsecretsec";
+
+#[tokio::test]
+async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
+    let inserted = Arc::new(Mutex::new(None));
+    let seen = inserted.clone();
+    let mut keys = MockApiKeyRepository::new();
+    keys.expect_insert().times(1).returning(move |k| {
+        *seen.lock().unwrap() = Some(k.clone());
+        Ok(())
+    });
+    let svc = service(keys, Some(owner(false))).await;
+    let made = svc.create(&owner(false), " deploy bot ", Some(30)).await.unwrap();
+    let secret = made.secret.expose_secret();
+    assert!(secret.starts_with("wdn_"));
+    assert!(secret.len() >= 4 + 12 + 43, "at least 256 random bits: {secret}");
+    let stored = inserted.lock().unwrap().clone().unwrap();
+    assert_eq!(stored.digest, format!("digest({secret})"));
+    assert_eq!(stored.prefix, prefix_of(secret).unwrap());
+    assert_eq!(stored.name, "deploy bot");
+    assert_eq!(stored.expires_at, Some(NOW + Duration::days(30)));
+}
+
+#[tokio::test]
+async fn names_and_expiries_are_bounded() {
+    let svc = service(MockApiKeyRepository::new(), None).await;
+    for (name, days) in [("", None), ("ok", Some(0)), ("ok", Some(3651)), (&*"n".repeat(101), None)] {
+        assert!(matches!(svc.create(&owner(false), name, days).await, Err(Error::Invalid(_))), "{name:?} {days:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_live_key_authenticates_its_enabled_owner() {
+    let mut keys = MockApiKeyRepository::new();
+    keys.expect_find_by_prefix()
+        .withf(|p| p == "wdn_lookup123456")
+        .returning(|_| Ok(Some(stored(KEY))));
+    keys.expect_touch().times(1).returning(|_, _| Ok(()));
+    let svc = service(keys, Some(owner(false))).await;
+    assert_eq!(svc.authenticate(KEY).await.unwrap().role, Role::Service);
+}
+
+#[tokio::test]
+async fn unknown_wrong_revoked_expired_and_disabled_keys_are_refused() {
+    let mut revoked = stored(KEY);
+    revoked.revoked_at = Some(NOW - Duration::hours(1));
+    let mut expired = stored(KEY);
+    expired.expires_at = Some(NOW);
+    let wrong_secret = format!("{}X", &KEY[..KEY.len() - 1]);
+    let cases: Vec<(&str, Option<ApiKey>, bool, String)> = vec![
+        ("unknown", None, false, KEY.into()),
+        ("wrong secret", Some(stored(KEY)), false, wrong_secret),
+        ("revoked", Some(revoked), false, KEY.into()),
+        ("expired", Some(expired), false, KEY.into()),
+        ("disabled owner", Some(stored(KEY)), true, KEY.into()),
+        ("not a key", None, false, "Bearer abc".into()),
+    ];
+    for (name, found, disabled, presented) in cases {
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_find_by_prefix().returning(move |_| Ok(found.clone()));
+        keys.expect_touch().never();
+        let svc = service(keys, Some(owner(disabled))).await;
+        assert!(matches!(svc.authenticate(&presented).await, Err(Error::InvalidToken)), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn last_use_is_written_at_most_once_a_minute() {
+    let mut recent = stored(KEY);
+    recent.last_used_at = Some(NOW - Duration::seconds(59));
+    let mut keys = MockApiKeyRepository::new();
+    keys.expect_find_by_prefix().returning(move |_| Ok(Some(recent.clone())));
+    keys.expect_touch().never();
+    let svc = service(keys, Some(owner(false))).await;
+    svc.authenticate(KEY).await.unwrap();
+}
+
+#[tokio::test]
+async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
+    let mut revoked = stored(KEY);
+    revoked.id = Uuid::from_u128(6);
+    revoked.revoked_at = Some(NOW);
+    let mut keys = MockApiKeyRepository::new();
+    keys.expect_find_by_id().returning(|_| Ok(Some(stored(KEY))));
+    keys.expect_revoke().times(1).returning(|_, _| Ok(()));
+    let all = vec![stored(KEY), revoked];
+    keys.expect_list_for_user().returning(move |_| Ok(all.clone()));
+    let svc = service(keys, Some(owner(false))).await;
+    let stranger = Some(Uuid::from_u128(8));
+    assert!(matches!(svc.revoke(stranger, Uuid::from_u128(5)).await, Err(Error::NotFound)));
+    svc.revoke(Some(Uuid::from_u128(7)), Uuid::from_u128(5)).await.unwrap();
+    assert_eq!(svc.list(Uuid::from_u128(7)).await.unwrap().len(), 1);
+}
+
+#[test]
+fn only_key_shaped_strings_have_a_prefix() {
+    assert_eq!(prefix_of(KEY), Some("wdn_lookup123456"));
+    for bad in ["", "wdn_", "wdn_short", "xyz_lookup123456secretsecretsecretsecret", "wdn_lookup123456 secret secret secret secret"] {
+        assert_eq!(prefix_of(bad), None, "{bad:?}");
+    }
+}
