@@ -37,6 +37,7 @@ const PROBE_CONNECTIONS: u32 = 4;
 // The scenario names; the summary looks results up by them.
 const HEALTH: &str = "GET /health/live";
 const ME: &str = "GET /users/me";
+const ME_KEY: &str = "GET /users/me (API key)";
 const LOGIN: &str = "POST /auth/token (login)";
 const HEALTH_UNDER_LOGIN: &str = "GET /health/live during login";
 
@@ -44,6 +45,7 @@ const HEALTH_UNDER_LOGIN: &str = "GET /health/live during login";
 const ME_MIN_PERCENT_OF_HEALTH: f64 = 20.0;
 const LOGIN_MIN_PERCENT_OF_CEILING: f64 = 80.0;
 const HEALTH_UNDER_LOGIN_MAX_P99_MS: f64 = 10.0;
+const KEY_MIN_PERCENT_OF_BEARER: f64 = 90.0;
 
 /// The command-line options of `cargo xtask bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +127,9 @@ pub fn run(options: &Options) -> Result {
 
     let mut server = Server::start(&server::binary_path("release"))?;
     let token = sign_in(&server)?;
+    let key = create_api_key(&server, &token)?;
     let mut outcomes = Vec::new();
-    for round in scenarios(options, &token) {
+    for round in scenarios(options, &token, &key) {
         outcomes.extend(run_round(&server, &round, options.duration_secs)?);
         // A crash under load would otherwise show up only as socket errors.
         server.ensure_running()?;
@@ -199,7 +202,7 @@ impl Scenario {
 }
 
 /// The rounds of the benchmark, in order; the scenarios of one round run at the same time.
-fn scenarios(options: &Options, token: &str) -> Vec<Vec<Scenario>> {
+fn scenarios(options: &Options, token: &str, key: &str) -> Vec<Vec<Scenario>> {
     let connections = options.connections;
     vec![
         vec![Scenario::get(HEALTH, "/health/live", connections)],
@@ -207,6 +210,7 @@ fn scenarios(options: &Options, token: &str) -> Vec<Vec<Scenario>> {
             Scenario::get(ME, "/users/me", connections)
                 .header("Authorization", &format!("Bearer {token}")),
         ],
+        vec![Scenario::get(ME_KEY, "/users/me", connections).header("X-API-Key", key)],
         vec![
             Scenario::post(
                 LOGIN,
@@ -370,6 +374,31 @@ fn sign_in(server: &Server) -> Result<String> {
     })?;
     println!("registered {EMAIL} and got an access token");
     Ok(token)
+}
+
+/// Makes an API key for the benchmark account with its access token.
+fn create_api_key(server: &Server, token: &str) -> Result<String> {
+    let bearer = format!("Bearer {token}");
+    let response = server.request(
+        "POST",
+        "/api-keys",
+        &[("Content-Type", "application/json"), ("Authorization", &bearer)],
+        br#"{"name":"bench"}"#,
+    )?;
+    if response.status != 201 {
+        return Err(format!(
+            "POST /api-keys answered {} instead of 201: {}",
+            response.status,
+            response.body_text_excerpt()
+        ));
+    }
+    let body = String::from_utf8_lossy(&response.body);
+    json_string_field(&body, "key").ok_or_else(|| {
+        format!(
+            "no key in the POST /api-keys response: {}",
+            response.body_text_excerpt()
+        )
+    })
 }
 
 /// The value of the string field `name` in a JSON object, found by plain string searching.
@@ -622,6 +651,7 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     let find = |name: &str| outcomes.iter().find(|outcome| outcome.name == name);
     let health = find(HEALTH);
     let me = find(ME);
+    let me_key = find(ME_KEY);
     let login = find(LOGIN);
     let probe = find(HEALTH_UNDER_LOGIN);
 
@@ -633,6 +663,9 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         me.report.requests_per_sec / health.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
     });
     let probe_p99 = probe.map(|probe| probe.report.p99_ms);
+    let key_percent = me_key.zip(me).map(|(key, me)| {
+        key.report.requests_per_sec / me.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
+    });
 
     println!();
     println!("argon2id hash time:           {hash_ms:.2} ms (m=19456 t=2 p=1, release)");
@@ -647,6 +680,10 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         percent_of(me, me_percent, "of /health/live")
     );
     println!(
+        "/users/me with an API key:    {}",
+        percent_of(me_key, key_percent, "of the bearer rate")
+    );
+    println!(
         "health p99 under login load:  {}",
         probe_p99.map_or_else(|| "n/a".to_owned(), |ms| format!("{ms:.2} ms"))
     );
@@ -657,6 +694,11 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         &format!("/users/me >= {ME_MIN_PERCENT_OF_HEALTH}% of /health/live"),
         me_percent.map(|p| (p >= ME_MIN_PERCENT_OF_HEALTH, format!("{p:.1}%"))),
         &[me, health],
+    );
+    print_target(
+        &format!("/users/me with an API key >= {KEY_MIN_PERCENT_OF_BEARER}% of the bearer rate"),
+        key_percent.map(|p| (p >= KEY_MIN_PERCENT_OF_BEARER, format!("{p:.1}%"))),
+        &[me_key, me],
     );
     print_target(
         &format!("login >= {LOGIN_MIN_PERCENT_OF_CEILING}% of the ceiling"),

@@ -20,6 +20,7 @@ use tracing::warn;
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
+use warden_domain::lockout::LockoutPolicy;
 use warden_domain::password::PasswordPolicy;
 use warden_domain::token::TokenLifetimes;
 
@@ -126,6 +127,7 @@ impl Services {
         let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
             .map_err(|e| StartupError(format!("argon2: {e}")))?;
         let users = Arc::new(db::SeaOrmUserRepository::new(db.clone()));
+        let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
         let clock = Arc::new(SystemClock);
         let ports = Ports {
             users: users.clone(),
@@ -133,6 +135,7 @@ impl Services {
             tokens: Arc::new(codec),
             clock: clock.clone(),
             random: Arc::new(OsRandom),
+            lockouts: lockouts.clone(),
         };
         let p = &settings.password;
         let policy = AuthPolicy {
@@ -143,6 +146,11 @@ impl Services {
                 refresh: Duration::seconds(i64::from(settings.jwt.refresh_ttl_seconds)),
             },
             allow_registration: settings.auth.allow_registration,
+            lockout: LockoutPolicy {
+                max_failures: settings.lockout.max_failures,
+                base: Duration::seconds(i64::from(settings.lockout.base_seconds)),
+                account_max_failures: settings.lockout.account_max_failures,
+            },
         };
         let auth = Arc::new(
             AuthService::new(ports, policy)
@@ -157,7 +165,7 @@ impl Services {
         Ok(Self {
             auth,
             keys,
-            admin: AdminService::new(users, clock),
+            admin: AdminService::new(users, clock, lockouts),
             jwks_json,
             db,
         })

@@ -614,6 +614,15 @@ impl Settings {
         )
         .map_err(|e| ConfigError(e.to_string()))?;
         self.validate_argon2(production)?;
+        for (key, value) in [
+            ("lockout.max_failures", self.lockout.max_failures),
+            ("lockout.base_seconds", self.lockout.base_seconds),
+            ("lockout.account_max_failures", self.lockout.account_max_failures),
+        ] {
+            if value == 0 {
+                return fail(key, "must be at least 1".into());
+            }
+        }
         if production && self.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
             return fail(
                 "cors.allowed_origins",

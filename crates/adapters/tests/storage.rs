@@ -249,3 +249,71 @@ async fn migrations_are_idempotent() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn lockout_counts_upsert_clear_and_go_with_their_user() {
+    use warden_adapters::db::SeaOrmLockoutRepository;
+    use warden_domain::lockout::{LockScope, LockState};
+    use warden_domain::ports::LockoutRepository;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let locks = SeaOrmLockoutRepository::new(t.db.clone());
+        let u = user("lock@example.com", Role::User);
+        users.insert(&u).await.unwrap();
+        let ip = LockScope::Ip("192.0.2.1".parse().unwrap());
+        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default(), "{}", t.name);
+        let until = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let state = LockState { failures: 2, locked_until: Some(until), locks_in_a_row: 1 };
+        locks.put(u.id, &ip, state).await.unwrap();
+        locks.put(u.id, &ip, LockState { failures: 3, ..state }).await.unwrap();
+        locks.put(u.id, &LockScope::Account, state).await.unwrap();
+        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState { failures: 3, ..state }, "{}", t.name);
+        locks.clear(u.id, &ip).await.unwrap();
+        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default());
+        assert_eq!(locks.get(u.id, &LockScope::Account).await.unwrap(), state);
+        locks.clear_all(u.id).await.unwrap();
+        assert_eq!(locks.get(u.id, &LockScope::Account).await.unwrap(), LockState::default());
+        locks.put(u.id, &ip, state).await.unwrap();
+        users.delete(u.id).await.unwrap();
+        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default(), "{}: cascade", t.name);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
+    use warden_adapters::db::SeaOrmApiKeyRepository;
+    use warden_domain::api_key::ApiKey;
+    use warden_domain::ports::ApiKeyRepository;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let keys = SeaOrmApiKeyRepository::new(t.db.clone());
+        let u = user("keys@example.com", Role::User);
+        users.insert(&u).await.unwrap();
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let key = ApiKey {
+            id: Uuid::now_v7(),
+            user_id: u.id,
+            name: "ci".into(),
+            prefix: "wdn_abcdefghijkl".into(),
+            digest: "d".repeat(64),
+            created_at: now,
+            expires_at: Some(now + time::Duration::days(1)),
+            revoked_at: None,
+            last_used_at: None,
+        };
+        keys.insert(&key).await.unwrap();
+        assert!(keys.insert(&ApiKey { id: Uuid::now_v7(), ..key.clone() }).await.is_err(), "{}: prefix unique", t.name);
+        assert_eq!(keys.find_by_prefix("wdn_abcdefghijkl").await.unwrap(), Some(key.clone()), "{}", t.name);
+        assert!(keys.find_by_prefix("wdn_zzzzzzzzzzzz").await.unwrap().is_none());
+        keys.touch(key.id, now).await.unwrap();
+        keys.revoke(key.id, now).await.unwrap();
+        let back = keys.find_by_id(key.id).await.unwrap().unwrap();
+        assert_eq!((back.last_used_at, back.revoked_at), (Some(now), Some(now)), "{}", t.name);
+        assert!(matches!(keys.revoke(Uuid::now_v7(), now).await, Err(Error::NotFound)));
+        assert_eq!(keys.list_for_user(u.id).await.unwrap().len(), 1);
+        users.delete(u.id).await.unwrap();
+        assert!(keys.find_by_id(key.id).await.unwrap().is_none(), "{}: cascade", t.name);
+        t.finish().await;
+    }
+}

@@ -25,6 +25,7 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
     let config = Arc::new(EdgeConfig {
         max_body_bytes: state.settings.server.max_body_bytes,
         hsts: state.settings.profile == Profile::Production,
+        trusted_proxies: state.settings.server.trusted_proxies.clone(),
     });
     route
         .around(move |ep, req| edge(ep, req, config.clone()))

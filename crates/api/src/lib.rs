@@ -2,6 +2,7 @@
 //! to HTTP, and the edge middleware. The `warden-api` binary only loads, builds and runs.
 
 pub mod app;
+pub mod client_ip;
 pub mod dto;
 pub mod middleware;
 pub mod problem;

@@ -10,6 +10,7 @@ use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::info;
 
+use crate::client_ip::{ClientIp, client_ip};
 use crate::problem::{BEARER_CHALLENGE, PROBLEM_JSON, Problem};
 
 /// The strict policy of every response but the docs page.
@@ -27,6 +28,8 @@ pub struct EdgeConfig {
     pub max_body_bytes: usize,
     /// Send HSTS (production).
     pub hsts: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The edge around the whole application.
@@ -35,7 +38,19 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, config: Arc<EdgeCon
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(redact_query);
-    let peer = req.remote_addr().to_string();
+    let peer = req
+        .remote_addr()
+        .as_socket_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), std::net::SocketAddr::ip);
+    let client = client_ip(
+        peer,
+        req.headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        &config.trusted_proxies,
+    );
+    req.extensions_mut().insert(ClientIp(client));
 
     let mut resp = match limit_body(&mut req, config.max_body_bytes).await {
         Err(too_large) => too_large,
@@ -57,7 +72,7 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, config: Arc<EdgeCon
         query = query.as_deref().unwrap_or(""),
         status = resp.status().as_u16(),
         latency_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
-        peer = %peer,
+        client_ip = %client,
     );
     Ok(resp)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::ports::{Clock, UserChange, UserRepository};
+use crate::ports::{Clock, LockoutRepository, UserChange, UserRepository};
 use crate::user::{DisplayName, Email, Role, User};
 
 /// Something a caller may be allowed to do.
@@ -65,6 +65,7 @@ pub struct Page {
 pub struct AdminService {
     users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
+    lockouts: Arc<dyn LockoutRepository>,
 }
 
 impl std::fmt::Debug for AdminService {
@@ -78,8 +79,8 @@ pub const MAX_PAGE: u64 = 200;
 
 impl AdminService {
     /// Builds the service.
-    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { users, clock }
+    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>, lockouts: Arc<dyn LockoutRepository>) -> Self {
+        Self { users, clock, lockouts }
     }
 
     /// A page of users after the cursor.
@@ -166,6 +167,15 @@ impl AdminService {
         self.users.update(id, change).await
     }
 
+    /// Clears every lockout of a user: per-IP and account-wide counts and locks.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; storage failures.
+    pub async fn unlock(&self, id: Uuid) -> Result<(), Error> {
+        self.get(id).await?;
+        self.lockouts.clear_all(id).await
+    }
+
     /// Deletes a user.
     ///
     /// # Errors
@@ -181,7 +191,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::ports::{MockClock, MockUserRepository};
+    use crate::ports::{MockClock, MockLockoutRepository, MockUserRepository};
     use crate::user::PasswordHash;
 
     fn user(role: Role) -> User {
@@ -200,11 +210,15 @@ mod tests {
     }
 
     fn service(users: MockUserRepository) -> AdminService {
+        service_with_lockouts(users, MockLockoutRepository::new())
+    }
+
+    fn service_with_lockouts(users: MockUserRepository, lockouts: MockLockoutRepository) -> AdminService {
         let mut clock = MockClock::new();
         clock
             .expect_now()
             .return_const(datetime!(2026-01-01 00:00 UTC));
-        AdminService::new(Arc::new(users), Arc::new(clock))
+        AdminService::new(Arc::new(users), Arc::new(clock), Arc::new(lockouts))
     }
 
     #[test]
@@ -305,5 +319,21 @@ mod tests {
             )
             .await;
         assert!(matches!(r, Err(Error::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn unlock_clears_every_scope_of_an_existing_user_only() {
+        let target = user(Role::User);
+        let id = target.id;
+        let mut repo = MockUserRepository::new();
+        repo.expect_find_by_id()
+            .with(eq(id))
+            .returning(move |_| Ok(Some(target.clone())));
+        repo.expect_find_by_id().returning(|_| Ok(None));
+        let mut lockouts = MockLockoutRepository::new();
+        lockouts.expect_clear_all().with(eq(id)).times(1).returning(|_| Ok(()));
+        let svc = service_with_lockouts(repo, lockouts);
+        svc.unlock(id).await.unwrap();
+        assert!(matches!(svc.unlock(Uuid::now_v7()).await, Err(Error::NotFound)));
     }
 }

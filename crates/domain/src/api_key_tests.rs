@@ -8,8 +8,9 @@ use time::macros::datetime;
 use super::*;
 use crate::auth::{AuthPolicy, Ports};
 use crate::password::PasswordPolicy;
+use crate::lockout::LockoutPolicy;
 use crate::ports::{
-    MockApiKeyRepository, MockClock, MockKeyDigester, MockPasswordHasher, MockRandom, MockTokenCodec,
+    MockApiKeyRepository, MockLockoutRepository, MockClock, MockKeyDigester, MockPasswordHasher, MockRandom, MockTokenCodec,
     MockUserRepository,
 };
 use crate::token::TokenLifetimes;
@@ -59,11 +60,13 @@ async fn service(keys: MockApiKeyRepository, stored_owner: Option<User>) -> ApiK
         tokens: Arc::new(MockTokenCodec::new()),
         clock: Arc::new(clock),
         random: Arc::new(random),
+        lockouts: Arc::new(MockLockoutRepository::new()),
     };
     let policy = AuthPolicy {
         password: PasswordPolicy::default(),
         lifetimes: TokenLifetimes { access: Duration::minutes(15), refresh: Duration::days(30) },
         allow_registration: true,
+        lockout: LockoutPolicy { max_failures: 5, base: Duration::seconds(60), account_max_failures: 100 },
     };
     let auth = Arc::new(AuthService::new(ports, policy).await.unwrap());
     ApiKeyService::new(Arc::new(keys), Arc::new(digester()), auth)

@@ -1,6 +1,7 @@
 //! Authentication use cases: register, log in with a password, authenticate a bearer token,
 //! change a password.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -8,8 +9,9 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::password::PasswordPolicy;
-use crate::ports::{Clock, PasswordHasher, Random, TokenCodec, UserChange, UserRepository};
+use crate::ports::{Clock, LockoutRepository, PasswordHasher, Random, TokenCodec, UserChange, UserRepository};
 use crate::token::{AccessClaims, IssuedToken, TokenLifetimes};
 use crate::user::{DisplayName, Email, Role, User};
 
@@ -26,6 +28,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub random: Arc<dyn Random>,
+    /// Failure counts for lockout.
+    pub lockouts: Arc<dyn LockoutRepository>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -43,6 +47,8 @@ pub struct AuthPolicy {
     pub lifetimes: TokenLifetimes,
     /// Whether anyone may sign up.
     pub allow_registration: bool,
+    /// When failed logins lock an IP or an account out.
+    pub lockout: LockoutPolicy,
 }
 
 /// A new account as asked for, not yet parsed.
@@ -142,32 +148,67 @@ impl AuthService {
 
     /// The password grant: checks the credentials and issues an access token.
     ///
-    /// Every failure is the same [`Error::InvalidCredentials`], and an unknown or malformed
-    /// username costs one password verification like a known one.
+    /// Every failure is the same [`Error::InvalidCredentials`] at the same cost: an unknown or
+    /// malformed username is verified against a dummy hash, and a locked-out attempt still
+    /// verifies the password (without counting it). Failures are counted per account and
+    /// client IP and per account (see [`crate::lockout`]); a success clears both counts.
     ///
     /// # Errors
     /// [`Error::InvalidCredentials`]; storage and hasher failures.
-    pub async fn login(&self, username: &str, password: SecretString) -> Result<(User, IssuedToken), Error> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: SecretString,
+        client_ip: IpAddr,
+    ) -> Result<(User, IssuedToken), Error> {
         let user = match Email::parse(username) {
             Ok(email) => self.ports.users.find_by_email(&email).await?,
             Err(_) => None,
         };
         let Some(user) = user else {
             self.ports.hasher.verify(password, self.dummy_hash.clone()).await?;
+            audit("unknown_user", None, client_ip);
             return Err(Error::InvalidCredentials);
         };
+        let lockouts = &self.ports.lockouts;
+        let ip_scope = LockScope::Ip(client_ip);
+        let ip_state = lockouts.get(user.id, &ip_scope).await?;
+        let account_state = lockouts.get(user.id, &LockScope::Account).await?;
         let matches = self
             .ports
             .hasher
             .verify(password.clone(), user.password_hash.clone())
             .await?;
-        if !matches || user.disabled {
+        let now = self.ports.clock.now();
+        if ip_state.is_locked(now) || account_state.is_locked(now) {
+            audit("locked", Some(&user), client_ip);
             return Err(Error::InvalidCredentials);
+        }
+        if !matches {
+            let policy = self.policy.lockout;
+            lockouts
+                .put(user.id, &ip_scope, ip_state.after_failure(now, policy.max_failures, policy.base))
+                .await?;
+            let account = account_state.after_failure(now, policy.account_max_failures, policy.base);
+            lockouts.put(user.id, &LockScope::Account, account).await?;
+            audit("wrong_password", Some(&user), client_ip);
+            return Err(Error::InvalidCredentials);
+        }
+        if user.disabled {
+            audit("disabled", Some(&user), client_ip);
+            return Err(Error::InvalidCredentials);
+        }
+        if ip_state != LockState::default() {
+            lockouts.clear(user.id, &ip_scope).await?;
+        }
+        if account_state != LockState::default() {
+            lockouts.clear(user.id, &LockScope::Account).await?;
         }
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password).await;
         }
         let token = self.issue_access_token(&user)?;
+        audit("success", Some(&user), client_ip);
         Ok((user, token))
     }
 
@@ -285,6 +326,17 @@ impl AuthService {
         self.ports.users.update(user.id, change).await?;
         Ok(())
     }
+}
+
+/// Records a login attempt for audit: outcome, user and client IP, never the password.
+fn audit(outcome: &str, user: Option<&User>, client_ip: IpAddr) {
+    tracing::info!(
+        target: "warden::audit",
+        event = "login",
+        outcome,
+        user_id = user.map(|u| u.id.to_string()).unwrap_or_default(),
+        client_ip = %client_ip,
+    );
 }
 
 /// Words a password must not lean on: the email, its local part, the display name.

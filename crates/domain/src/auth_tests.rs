@@ -1,6 +1,10 @@
 //! Tests of the authentication rules against mocks of the ports.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
 
 use mockall::predicate::eq;
 use secrecy::{ExposeSecret, SecretString};
@@ -8,12 +12,42 @@ use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
 use super::*;
-use crate::ports::{MockClock, MockPasswordHasher, MockRandom, MockTokenCodec, MockUserRepository};
+use crate::lockout::{LockScope, LockState, LockoutPolicy};
+use crate::ports::{
+    LockoutRepository, MockClock, MockPasswordHasher, MockRandom, MockTokenCodec, MockUserRepository,
+};
 use crate::token::TokenError;
 use crate::user::PasswordHash;
 
 const NOW: OffsetDateTime = datetime!(2026-01-02 03:04:05 UTC);
 const STRONG: &str = "correct horse battery staple 42";
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::from([192, 0, 2, last])
+}
+
+/// An in-memory lockout store: the rules are sequences, clearer with real state than mocks.
+#[derive(Default)]
+struct MemLockouts(Mutex<HashMap<(Uuid, String), LockState>>);
+
+#[async_trait]
+impl LockoutRepository for MemLockouts {
+    async fn get(&self, user_id: Uuid, scope: &LockScope) -> Result<LockState, Error> {
+        Ok(self.0.lock().unwrap().get(&(user_id, scope.key())).copied().unwrap_or_default())
+    }
+    async fn put(&self, user_id: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error> {
+        self.0.lock().unwrap().insert((user_id, scope.key()), state);
+        Ok(())
+    }
+    async fn clear(&self, user_id: Uuid, scope: &LockScope) -> Result<(), Error> {
+        self.0.lock().unwrap().remove(&(user_id, scope.key()));
+        Ok(())
+    }
+    async fn clear_all(&self, user_id: Uuid) -> Result<(), Error> {
+        self.0.lock().unwrap().retain(|(u, _), _| *u != user_id);
+        Ok(())
+    }
+}
 
 /// A hasher mock whose "hash" is readable, so tests can check what was hashed.
 fn fake_hasher() -> MockPasswordHasher {
@@ -48,6 +82,11 @@ fn policy(allow_registration: bool) -> AuthPolicy {
             refresh: Duration::days(30),
         },
         allow_registration,
+        lockout: LockoutPolicy {
+            max_failures: 5,
+            base: Duration::seconds(60),
+            account_max_failures: 100,
+        },
     }
 }
 
@@ -57,12 +96,24 @@ async fn service_with(
     tokens: MockTokenCodec,
     allow_registration: bool,
 ) -> AuthService {
+    service_full(users, hasher, tokens, allow_registration, Arc::new(clock()), Arc::new(MemLockouts::default())).await
+}
+
+async fn service_full(
+    users: MockUserRepository,
+    hasher: MockPasswordHasher,
+    tokens: MockTokenCodec,
+    allow_registration: bool,
+    clock: Arc<dyn Clock>,
+    lockouts: Arc<dyn LockoutRepository>,
+) -> AuthService {
     let ports = Ports {
         users: Arc::new(users),
         hasher: Arc::new(hasher),
         tokens: Arc::new(tokens),
-        clock: Arc::new(clock()),
+        clock,
         random: Arc::new(random()),
+        lockouts,
     };
     AuthService::new(ports, policy(allow_registration))
         .await
@@ -185,7 +236,7 @@ async fn login_with_the_right_password_signs_a_token_for_the_user() {
         .returning(|_| Ok(SecretString::from("signed")));
     let svc = service_with(users, fake_hasher(), tokens, true).await;
 
-    let (_, token) = svc.login("ALICE@example.com", SecretString::from(STRONG)).await.unwrap();
+    let (_, token) = svc.login("ALICE@example.com", SecretString::from(STRONG), ip(1)).await.unwrap();
     assert_eq!(token.access_token.expose_secret(), "signed");
     assert_eq!(token.expires_in, 900);
 }
@@ -215,7 +266,7 @@ async fn wrong_password_unknown_user_and_disabled_user_all_fail_alike() {
             .times(1)
             .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
         let svc = service_with(users, hasher, MockTokenCodec::new(), true).await;
-        let err = svc.login("alice@example.com", SecretString::from(password)).await.unwrap_err();
+        let err = svc.login("alice@example.com", SecretString::from(password), ip(1)).await.unwrap_err();
         assert!(matches!(err, Error::InvalidCredentials), "{name}: {err:?}");
     }
 }
@@ -232,7 +283,7 @@ async fn a_malformed_username_still_costs_one_verification() {
         .times(1)
         .returning(|_, _| Ok(false));
     let svc = service_with(MockUserRepository::new(), hasher, MockTokenCodec::new(), true).await;
-    let err = svc.login("no at sign", SecretString::from(STRONG)).await.unwrap_err();
+    let err = svc.login("no at sign", SecretString::from(STRONG), ip(1)).await.unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials));
 }
 
@@ -263,7 +314,7 @@ async fn a_stale_hash_is_redone_at_login() {
         .expect_sign()
         .returning(|_| Ok(SecretString::from("t")));
     let svc = service_with(users, hasher, tokens, true).await;
-    svc.login("alice@example.com", SecretString::from(STRONG)).await.unwrap();
+    svc.login("alice@example.com", SecretString::from(STRONG), ip(1)).await.unwrap();
 }
 
 fn claims_for(user: &User, session_version: i64) -> AccessClaims {
@@ -379,4 +430,99 @@ async fn introspection_is_active_only_for_a_token_that_would_be_accepted() {
     assert_eq!((claims.subject, current.id), (user.id, user.id));
     assert!(svc.introspect("stale").await.unwrap().is_none());
     assert!(svc.introspect("forged").await.unwrap().is_none());
+}
+
+/// A clock the test moves by hand.
+struct HandClock(Mutex<OffsetDateTime>);
+
+impl Clock for HandClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+async fn lockout_service(user: &User) -> (AuthService, Arc<HandClock>, Arc<MemLockouts>) {
+    let mut users = MockUserRepository::new();
+    let found = user.clone();
+    users.expect_find_by_email().returning(move |_| Ok(Some(found.clone())));
+    let mut tokens = MockTokenCodec::new();
+    tokens.expect_sign().returning(|_| Ok(SecretString::from("t")));
+    let clock = Arc::new(HandClock(Mutex::new(NOW)));
+    let lockouts = Arc::new(MemLockouts::default());
+    let svc = service_full(users, fake_hasher(), tokens, true, clock.clone(), lockouts.clone()).await;
+    (svc, clock, lockouts)
+}
+
+async fn attempt(svc: &AuthService, password: &str, from: IpAddr) -> bool {
+    svc.login("alice@example.com", SecretString::from(password), from).await.is_ok()
+}
+
+#[tokio::test]
+async fn five_failures_from_one_ip_lock_that_ip_only_and_the_lock_ends() {
+    let user = stored_user(STRONG);
+    let (svc, clock, _) = lockout_service(&user).await;
+    for _ in 0..5 {
+        assert!(!attempt(&svc, "wrong guess 1234", ip(1)).await);
+    }
+    // Locked: even the right password fails, exactly like a wrong one.
+    let locked = svc.login("alice@example.com", SecretString::from(STRONG), ip(1)).await;
+    assert!(matches!(locked, Err(Error::InvalidCredentials)));
+    // An attacker elsewhere cannot lock the victim out.
+    assert!(attempt(&svc, STRONG, ip(2)).await);
+    *clock.0.lock().unwrap() = NOW + Duration::seconds(60);
+    assert!(attempt(&svc, STRONG, ip(1)).await, "the lock ends after lockout.base_seconds");
+}
+
+#[tokio::test]
+async fn attempts_during_a_lock_are_not_counted_and_a_second_lock_doubles() {
+    let user = stored_user(STRONG);
+    let (svc, clock, lockouts) = lockout_service(&user).await;
+    for _ in 0..5 {
+        attempt(&svc, "wrong guess 1234", ip(1)).await;
+    }
+    let first = lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap();
+    for _ in 0..10 {
+        attempt(&svc, "wrong guess 1234", ip(1)).await;
+    }
+    assert_eq!(lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap(), first, "not counted");
+    *clock.0.lock().unwrap() = NOW + Duration::seconds(60);
+    for _ in 0..5 {
+        attempt(&svc, "wrong guess 1234", ip(1)).await;
+    }
+    let second = lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap();
+    assert_eq!(second.locked_until, Some(NOW + Duration::seconds(60 + 120)));
+}
+
+#[tokio::test]
+async fn a_success_resets_its_own_ip_and_the_account_count() {
+    let user = stored_user(STRONG);
+    let (svc, _, lockouts) = lockout_service(&user).await;
+    for _ in 0..4 {
+        attempt(&svc, "wrong guess 1234", ip(1)).await;
+    }
+    for _ in 0..3 {
+        attempt(&svc, "wrong guess 1234", ip(2)).await;
+    }
+    assert!(attempt(&svc, STRONG, ip(1)).await);
+    assert_eq!(lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap(), LockState::default());
+    assert_eq!(lockouts.get(user.id, &LockScope::Account).await.unwrap(), LockState::default());
+    // The other IP keeps its own count.
+    assert_eq!(lockouts.get(user.id, &LockScope::Ip(ip(2))).await.unwrap().failures, 3);
+}
+
+#[tokio::test]
+async fn failures_from_many_ips_lock_the_account_itself() {
+    let user = stored_user(STRONG);
+    let (svc, _, _) = lockout_service(&user).await;
+    // 100 failures from 25 IPs: none reaches its own limit of 5, together they lock the account.
+    for n in 0..99 {
+        attempt(&svc, "wrong guess 1234", ip(10 + n % 25)).await;
+    }
+    assert!(attempt(&svc, STRONG, ip(99)).await, "99 failures do not lock the account");
+    // The success cleared the account count (not the other IPs' counts): start again from
+    // fresh IPs, since attempts during an IP's lock count for nothing.
+    for n in 0..100 {
+        attempt(&svc, "wrong guess 1234", ip(100 + n % 25)).await;
+    }
+    assert!(!attempt(&svc, STRONG, ip(99)).await, "the account is locked for every IP");
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api_key;
 pub mod auth;
 pub mod error;
+pub mod lockout;
 pub mod password;
 pub mod ports;
 pub mod token;

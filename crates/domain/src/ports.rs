@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::api_key::ApiKey;
+use crate::lockout::{LockScope, LockState};
 use crate::token::{AccessClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
@@ -178,4 +179,33 @@ pub trait KeyDigester: Send + Sync + 'static {
 
     /// Whether `secret` has this digest, compared in constant time.
     fn matches(&self, secret: &str, digest: &str) -> bool;
+}
+
+/// Failure counts for the lockout rules.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LockoutRepository: Send + Sync + 'static {
+    /// The state of one scope of a user (default when none is stored).
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn get(&self, user_id: Uuid, scope: &LockScope) -> Result<LockState, Error>;
+
+    /// Stores the state of one scope of a user.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn put(&self, user_id: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error>;
+
+    /// Forgets one scope of a user (a success from that IP, or the account count).
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn clear(&self, user_id: Uuid, scope: &LockScope) -> Result<(), Error>;
+
+    /// Forgets every scope of a user (an unlock).
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn clear_all(&self, user_id: Uuid) -> Result<(), Error>;
 }

@@ -67,3 +67,29 @@ pub mod api_key {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `login_throttles` table.
+pub mod login_throttle {
+    use sea_orm::entity::prelude::*;
+
+    /// Failure count and lock of one user and scope.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_throttles")]
+    pub struct Model {
+        /// The account.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        /// A client IP, or `account`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub scope: String,
+        /// Consecutive failures.
+        pub failures: i32,
+        /// When the lock ends.
+        pub locked_until: Option<TimeDateTimeWithTimeZone>,
+        /// Locks in a row.
+        pub locks_in_a_row: i32,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -3,6 +3,7 @@
 pub mod entity;
 pub mod migration;
 mod api_keys;
+mod lockouts;
 mod users;
 
 use std::time::Duration;
@@ -12,6 +13,7 @@ use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
+pub use lockouts::SeaOrmLockoutRepository;
 pub use users::SeaOrmUserRepository;
 
 /// Opens a pool on the URL. SQLite files run in WAL mode so readers never wait for the writer.

@@ -175,6 +175,14 @@ impl AdminApi {
         Ok(PatchResponse::Ok(Json(UserDto::from(&user))))
     }
 
+    /// Clear every lockout of a user (per-IP and account-wide).
+    #[oai(path = "/admin/users/:id/unlock", method = "post")]
+    async fn unlock(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<NoContent, ApiError> {
+        auth.require(Permission::ManageUsers)?;
+        state(req)?.services.admin.unlock(id.0).await?;
+        Ok(NoContent::Done)
+    }
+
     /// Delete a user. Refused (409) for the last enabled admin.
     #[oai(path = "/admin/users/:id", method = "delete")]
     async fn delete(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<NoContent, ApiError> {

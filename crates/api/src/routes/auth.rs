@@ -10,6 +10,7 @@ use warden_domain::admin::Permission;
 use warden_domain::auth::NewAccount;
 
 use super::Tag;
+use crate::client_ip::ClientIp;
 use crate::dto::UserDto;
 use crate::problem::ApiError;
 use crate::security::{Authenticated, state};
@@ -198,7 +199,11 @@ impl AuthApi {
             (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
             (Err(refused), _) | (_, Err(refused)) => return Ok(refused),
         };
-        match state(req)?.services.auth.login(username, password).await {
+        let client = req
+            .extensions()
+            .get::<ClientIp>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
+        match state(req)?.services.auth.login(username, password, client).await {
             Ok((_, issued)) => Ok(TokenResponse::Issued(
                 Json(TokenBody {
                     access_token: issued.access_token.expose_secret().to_owned(),

@@ -4,6 +4,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20260101_000001_create_users;
 mod m20260101_000002_create_api_keys;
+mod m20260101_000003_create_login_throttles;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_users::Migration),
             Box::new(m20260101_000002_create_api_keys::Migration),
+            Box::new(m20260101_000003_create_login_throttles::Migration),
         ]
     }
 }

@@ -1,0 +1,286 @@
+//! The command line: every command and argument, parsed by clap.
+//!
+//! No argument takes a password: `user create` reads it from stdin or asks on the terminal.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use warden_domain::user::Role;
+
+/// Warden's admin tool: migrations, users, keys and configuration.
+///
+/// It reads the same configuration as `warden-api`: `$WARDEN_CONFIG` or `./warden.toml`, then
+/// `WARDEN_*` variables.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create, list and change user accounts.
+    User {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Make signing keys.
+    Keys {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Inspect the configuration.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// The `user` commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password comes from stdin or a prompt, never from an argument.
+    Create(CreateUser),
+    /// List every account.
+    List {
+        /// Print a JSON array with the fields the API returns.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an account's role.
+    SetRole {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// The new role.
+        #[arg(long, value_name = "admin|service|user", value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable an account: it can no longer log in, and its tokens stop working at once.
+    Disable(ByEmail),
+    /// Enable a disabled account.
+    Enable(ByEmail),
+    /// Delete an account.
+    Delete(ByEmail),
+}
+
+/// The arguments of `user create`.
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    /// The new account's email address.
+    #[arg(long)]
+    pub email: String,
+    /// The new account's role.
+    #[arg(long, value_name = "admin|service|user", value_parser = parse_role)]
+    pub role: Role,
+    /// An optional name to show.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Read the password from the first line of stdin instead of asking for it.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// An account named by its email address.
+#[derive(Debug, Args)]
+pub struct ByEmail {
+    /// The account's email address.
+    #[arg(long)]
+    pub email: String,
+}
+
+/// The `keys` commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new signing key: an HS256 secret, or an Ed25519 private and public key as PEM.
+    Generate {
+        /// The algorithm the key is for.
+        #[arg(long, value_enum, default_value_t = Algorithm::Hs256)]
+        algorithm: Algorithm,
+    },
+}
+
+/// The algorithms `keys generate` makes keys for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Algorithm {
+    /// A random HS256 secret on one line.
+    Hs256,
+    /// A PKCS#8 private key PEM followed by its SPKI public key PEM.
+    Eddsa,
+}
+
+/// The `config` commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print it as TOML, secrets redacted.
+    Check,
+}
+
+/// Parses a role as the domain names it.
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+impl Cli {
+    /// Parses the process arguments. Help and version are printed by clap, which then exits;
+    /// any other problem comes back as the one-line reason clap gives first.
+    pub fn from_args() -> Result<Self, String> {
+        Self::try_parse().map_err(|e| match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => hide_stray_values(&e, first_paragraph(&e.render().to_string())),
+        })
+    }
+}
+
+/// Leaves out a stray value clap would quote back: it may be a password typed where none is
+/// taken, and the one line on stderr may end up in a log.
+fn hide_stray_values(e: &clap::Error, mut reason: String) -> String {
+    if !matches!(
+        e.kind(),
+        ErrorKind::UnknownArgument | ErrorKind::TooManyValues
+    ) {
+        return reason;
+    }
+    for kind in [ContextKind::InvalidArg, ContextKind::InvalidValue] {
+        if let Some(ContextValue::String(value)) = e.get(kind)
+            && !value.starts_with('-')
+        {
+            reason = reason.replace(&format!("'{value}'"), "(value not shown)");
+        }
+    }
+    reason
+}
+
+/// The first paragraph of a clap error on one line, without its `error: ` label: the reason,
+/// with the missing arguments or the possible values when clap lists them, but not the usage.
+fn first_paragraph(rendered: &str) -> String {
+    let text = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match text.strip_prefix("error: ") {
+        Some(reason) => reason.to_owned(),
+        None if text.is_empty() => "invalid arguments".to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bad_role_is_one_line_naming_the_roles() {
+        let e = Cli::try_parse_from([
+            "warden", "user", "set-role", "--email", "a@b.co", "--role", "root",
+        ])
+        .unwrap_err();
+        let reason = first_paragraph(&e.render().to_string());
+        assert!(
+            reason.contains("'root' is not a role (admin, service or user)"),
+            "{reason}"
+        );
+        assert!(!reason.starts_with("error"), "{reason}");
+    }
+
+    #[test]
+    fn other_argument_errors_keep_what_clap_lists_on_one_line() {
+        let missing = Cli::try_parse_from(["warden", "user", "create"]).unwrap_err();
+        let reason = first_paragraph(&missing.render().to_string());
+        assert!(
+            reason.contains("--email") && reason.contains("--role"),
+            "{reason}"
+        );
+        let bad =
+            Cli::try_parse_from(["warden", "keys", "generate", "--algorithm", "rsa"]).unwrap_err();
+        let reason = first_paragraph(&bad.render().to_string());
+        assert!(
+            reason.contains("hs256, eddsa") && !reason.contains('\n'),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn no_argument_takes_a_password() {
+        for args in [
+            &[
+                "warden",
+                "user",
+                "create",
+                "--email",
+                "a@b.co",
+                "--role",
+                "user",
+                "--password",
+                "x",
+            ][..],
+            &[
+                "warden", "user", "create", "--email", "a@b.co", "--role", "user", "x",
+            ][..],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_stray_value_is_not_quoted_back() {
+        for args in [
+            &[
+                "warden",
+                "user",
+                "create",
+                "--email",
+                "a@b.co",
+                "--role",
+                "user",
+                "hunter2-hunter2",
+            ][..],
+            &[
+                "warden",
+                "user",
+                "create",
+                "--email",
+                "a@b.co",
+                "--role",
+                "user",
+                "--password-stdin=hunter2-hunter2",
+            ][..],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            let reason = hide_stray_values(&e, first_paragraph(&e.render().to_string()));
+            assert!(!reason.contains("hunter2"), "{reason}");
+            assert!(reason.contains("(value not shown)"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn keys_default_to_hs256() {
+        let cli = Cli::try_parse_from(["warden", "keys", "generate"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Keys {
+                command: KeysCommand::Generate {
+                    algorithm: Algorithm::Hs256
+                }
+            }
+        ));
+    }
+}

@@ -1,0 +1,142 @@
+//! Running a parsed command: migrations, keys and configuration here, users in [`crate::user`];
+//! and the one translation of failures into the sentence the operator reads.
+
+use std::error::Error as _;
+
+use secrecy::ExposeSecret;
+use warden_adapters::{Services, Settings, build_codec, keys, open_database};
+use warden_domain::Error;
+
+use crate::cli::{Algorithm, Cli, Command, ConfigCommand, KeysCommand};
+
+/// Runs one command.
+///
+/// # Errors
+/// The reason it failed, as one sentence for the operator.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Migrate => migrate().await,
+        Command::User { command } => crate::user::run(command).await,
+        Command::Keys {
+            command: KeysCommand::Generate { algorithm },
+        } => {
+            generate_key(algorithm);
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => check_config(),
+    }
+}
+
+/// Loads and validates the configuration.
+///
+/// # Errors
+/// The reason, naming the setting at fault.
+pub fn load_settings() -> Result<Settings, String> {
+    Settings::load().map_err(|e| e.to_string())
+}
+
+/// Builds the same use cases the API runs on, after migrating the database.
+///
+/// # Errors
+/// The reason, naming the setting at fault.
+pub async fn services(settings: &Settings) -> Result<Services, String> {
+    Services::build(settings).await.map_err(|e| e.to_string())
+}
+
+/// `warden migrate`.
+async fn migrate() -> Result<(), String> {
+    let settings = load_settings()?;
+    open_database(&settings).await.map_err(|e| e.to_string())?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// `warden keys generate`: needs neither configuration nor database.
+fn generate_key(algorithm: Algorithm) {
+    match algorithm {
+        Algorithm::Hs256 => println!("{}", keys::generate_hs256_secret().expose_secret()),
+        Algorithm::Eddsa => {
+            let pair = keys::generate_ed25519();
+            print!("{}{}", pair.private.expose_secret(), pair.public);
+        }
+    }
+}
+
+/// `warden config check`: the settings validate as they load; the JWT keys are then loaded as
+/// the server would, so that an unreadable or malformed key file is reported here too.
+fn check_config() -> Result<(), String> {
+    let settings = load_settings()?;
+    build_codec(&settings).map_err(|e| e.to_string())?;
+    print!(
+        "{}",
+        settings.to_redacted_toml().map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// The sentence for a refused or failed use case; `email` names the account asked for.
+pub fn describe(error: &Error, email: Option<&str>) -> String {
+    match error {
+        Error::EmailTaken => "a user with this email already exists".into(),
+        Error::LastAdmin => "refused: it would leave no enabled admin".into(),
+        Error::NotFound => match email {
+            Some(email) => format!("no user with email {}", email.trim()),
+            None => "not found".into(),
+        },
+        Error::Invalid(reasons) => reasons.join("; "),
+        other => with_causes(other),
+    }
+}
+
+/// The error and every cause under it: the operator runs this tool on their own deployment,
+/// so an opaque "internal error" alone would hide what they need to fix.
+fn with_causes(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_errors_read_as_sentences() {
+        assert_eq!(
+            describe(&Error::EmailTaken, Some("a@b.co")),
+            "a user with this email already exists"
+        );
+        assert_eq!(
+            describe(&Error::LastAdmin, Some("a@b.co")),
+            "refused: it would leave no enabled admin"
+        );
+        assert_eq!(
+            describe(&Error::NotFound, Some(" a@b.co ")),
+            "no user with email a@b.co"
+        );
+        assert_eq!(
+            describe(
+                &Error::Invalid(vec!["too short".into(), "too common".into()]),
+                None
+            ),
+            "too short; too common"
+        );
+        assert_eq!(
+            describe(&Error::Forbidden, None),
+            "insufficient permissions"
+        );
+    }
+
+    #[test]
+    fn internal_errors_keep_their_causes() {
+        let e = Error::internal(std::io::Error::other("disk full"));
+        assert_eq!(describe(&e, None), "internal error: disk full");
+    }
+}

@@ -1,0 +1,148 @@
+//! How users are printed: a table for people, JSON with the API's fields for scripts. Neither
+//! ever includes the password hash.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_domain::user::{DisplayName, User};
+
+/// A user as the API returns it (`UserDto` in `warden-api`), field for field.
+#[derive(Debug, Serialize)]
+struct UserJson<'a> {
+    id: Uuid,
+    email: &'a str,
+    display_name: Option<&'a str>,
+    role: &'static str,
+    disabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+impl<'a> From<&'a User> for UserJson<'a> {
+    fn from(u: &'a User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.as_str(),
+            display_name: u.display_name.as_ref().map(DisplayName::as_str),
+            role: u.role.as_str(),
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// The users as a pretty-printed JSON array.
+///
+/// # Errors
+/// If serialisation fails (a timestamp outside what RFC 3339 can write).
+pub fn users_json(users: &[User]) -> Result<String, String> {
+    let rows: Vec<UserJson<'_>> = users.iter().map(UserJson::from).collect();
+    serde_json::to_string_pretty(&rows).map_err(|e| format!("cannot print the users as JSON: {e}"))
+}
+
+/// The users as an aligned table with a header, one line per user.
+pub fn users_table(users: &[User]) -> String {
+    let header = ["ID", "EMAIL", "ROLE", "DISABLED", "DISPLAY NAME"].map(String::from);
+    let rows: Vec<[String; 5]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.id.to_string(),
+                u.email.to_string(),
+                u.role.to_string(),
+                if u.disabled { "yes" } else { "no" }.to_owned(),
+                u.display_name
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
+            ]
+        })
+        .collect();
+    let mut widths = [0; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            let pad = width - cell.chars().count();
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+    use warden_domain::user::{Email, PasswordHash, Role};
+
+    use super::*;
+
+    fn user(email: &str, name: Option<&str>) -> User {
+        let t = datetime!(2026-01-02 03:04:05 UTC);
+        User {
+            id: Uuid::nil(),
+            email: Email::parse(email).unwrap(),
+            display_name: name.map(|n| DisplayName::parse(n).unwrap()),
+            role: Role::Admin,
+            disabled: false,
+            password_hash: PasswordHash::new("$argon2id$v=19$hash".into()),
+            session_version: 0,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn json_has_the_api_fields_and_no_hash() {
+        let json = users_json(&[user("Ann@Example.com", None)]).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let object = value[0].as_object().unwrap();
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "created_at",
+                "disabled",
+                "display_name",
+                "email",
+                "id",
+                "role",
+                "updated_at"
+            ]
+        );
+        assert_eq!(object["email"], "Ann@Example.com");
+        assert_eq!(object["role"], "admin");
+        assert_eq!(object["display_name"], serde_json::Value::Null);
+        assert_eq!(object["created_at"], "2026-01-02T03:04:05Z");
+        assert!(!json.contains("argon2"));
+    }
+
+    #[test]
+    fn the_table_is_aligned_in_characters() {
+        let table = users_table(&[
+            user("a@example.com", Some("Zoë")),
+            user("bob@example.com", None),
+        ]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("ID"));
+        assert_eq!(lines[0].find("ROLE"), lines[1].find("admin"));
+        assert_eq!(lines[1].find("admin"), lines[2].find("admin"));
+        assert_eq!(lines[0].find("DISPLAY NAME"), lines[1].find("Zoë"));
+        assert!(lines[1].ends_with("Zoë") && lines[2].ends_with('-'));
+    }
+}

@@ -1,0 +1,633 @@
+//! The `warden` binary end to end: each test runs it in a fresh directory with its own database
+//! file, a test-only hashing cost and no inherited `WARDEN_*` variables.
+
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+/// A password the default policy accepts.
+const GOOD_PASSWORD: &str = "correct-horse-battery-staple-42";
+/// An HS256 secret the settings accept.
+const GOOD_SECRET: &str = "q3V8xZ1mR7tK2pW9yB4nL6cF0hJ5sD8gA1bC2dE3";
+
+/// A working directory of its own, removed when the test ends.
+struct Sandbox {
+    dir: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Runs `warden` with the arguments, extra variables and stdin given.
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("WARDEN_") {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.env_remove("RUST_LOG")
+            .env(
+                "WARDEN_DATABASE__URL",
+                format!("sqlite://{}?mode=rwc", self.path("w.db").display()),
+            )
+            .env("WARDEN_ARGON2__MEMORY_KIB", "1024")
+            .env("WARDEN_ARGON2__ITERATIONS", "1");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let mut child = cmd.spawn().unwrap();
+        // A command that fails early may exit before reading stdin; that is no test failure.
+        match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+            Err(e) if e.kind() != ErrorKind::BrokenPipe => panic!("cannot write stdin: {e}"),
+            _ => {}
+        }
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[], "")
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_with(args, env, "")
+    }
+
+    /// Creates a user through `--password-stdin` and returns its id.
+    fn create(&self, email: &str, role: &str) -> String {
+        let run = self.run_with(
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            &[],
+            &format!("{GOOD_PASSWORD}\n"),
+        );
+        run.ok().stdout.trim().to_owned()
+    }
+
+    /// `user list --json`, parsed.
+    fn users(&self) -> Vec<Value> {
+        let run = self.run(&["user", "list", "--json"]).ok();
+        serde_json::from_str::<Value>(&run.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The listed user with this email (compared case-insensitively).
+    fn user(&self, email: &str) -> Option<Value> {
+        self.users()
+            .into_iter()
+            .find(|u| u["email"].as_str().unwrap().eq_ignore_ascii_case(email))
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What one run printed and how it ended.
+#[derive(Debug)]
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            success: o.status.success(),
+            stdout: String::from_utf8(o.stdout).unwrap(),
+            stderr: String::from_utf8(o.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts success with nothing on stderr.
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert!(self.success, "expected success: {self:?}");
+        assert!(self.stderr.is_empty(), "expected a quiet stderr: {self:?}");
+        self
+    }
+
+    /// Asserts failure with exactly one line, `warden: <reason>`, on stderr; returns the reason.
+    #[track_caller]
+    fn fails(self) -> String {
+        assert!(!self.success, "expected failure: {self:?}");
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "expected one line: {self:?}"
+        );
+        assert!(self.stderr.ends_with('\n'), "{self:?}");
+        self.stderr
+            .trim_end()
+            .strip_prefix("warden: ")
+            .unwrap_or_else(|| panic!("expected `warden: `: {self:?}"))
+            .to_owned()
+    }
+}
+
+#[test]
+fn migrate_applies_the_migrations() {
+    let sb = Sandbox::new();
+    let run = sb.run(&["migrate"]).ok();
+    assert_eq!(run.stdout.trim(), "migrations applied");
+    assert!(sb.path("w.db").is_file());
+    // A second run has nothing left to do and still succeeds.
+    sb.run(&["migrate"]).ok();
+}
+
+#[test]
+fn a_created_user_is_listed_with_the_api_fields_and_never_a_hash() {
+    let sb = Sandbox::new();
+    let created = sb
+        .run_with(
+            &[
+                "user",
+                "create",
+                "--email",
+                "Ann@Example.com",
+                "--role",
+                "service",
+                "--display-name",
+                "Ann",
+                "--password-stdin",
+            ],
+            &[],
+            &format!("{GOOD_PASSWORD}\nignored second line\n"),
+        )
+        .ok();
+    let id = created.stdout.trim();
+    assert_eq!(id.len(), 36, "{created:?}");
+
+    let listed = sb.run(&["user", "list", "--json"]).ok();
+    let users: Value = serde_json::from_str(&listed.stdout).unwrap();
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    let user = users[0].as_object().unwrap();
+    let mut keys: Vec<&str> = user.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "disabled",
+            "display_name",
+            "email",
+            "id",
+            "role",
+            "updated_at"
+        ]
+    );
+    assert_eq!(user["id"], id);
+    assert_eq!(user["email"], "Ann@Example.com");
+    assert_eq!(user["display_name"], "Ann");
+    assert_eq!(user["role"], "service");
+    assert_eq!(user["disabled"], false);
+    let created_at = user["created_at"].as_str().unwrap();
+    assert!(
+        created_at.contains('T') && created_at.ends_with('Z'),
+        "{created_at}"
+    );
+
+    let table = sb.run(&["user", "list"]).ok();
+    assert!(table.stdout.starts_with("ID"), "{table:?}");
+    assert!(table.stdout.contains(id) && table.stdout.contains("Ann@Example.com"));
+
+    for out in [&created.stdout, &listed.stdout, &table.stdout] {
+        let lower = out.to_lowercase();
+        assert!(
+            !lower.contains("password") && !lower.contains("hash") && !lower.contains("argon2")
+        );
+        assert!(!out.contains(GOOD_PASSWORD));
+    }
+}
+
+#[test]
+fn a_second_account_with_the_same_email_in_any_case_is_refused() {
+    let sb = Sandbox::new();
+    sb.create("Ann@Example.com", "user");
+    let run = sb.run_with(
+        &[
+            "user",
+            "create",
+            "--email",
+            "ann@EXAMPLE.com",
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        &[],
+        &format!("{GOOD_PASSWORD}\n"),
+    );
+    assert_eq!(run.fails(), "a user with this email already exists");
+    assert_eq!(sb.users().len(), 1);
+}
+
+#[test]
+fn a_weak_password_is_refused_with_the_reason() {
+    let sb = Sandbox::new();
+    let run = sb.run_with(
+        &[
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        &[],
+        "short\n",
+    );
+    let reason = run.fails();
+    assert!(reason.contains("at least 12 characters"), "{reason}");
+    assert!(
+        !reason.contains("short"),
+        "the password is never echoed: {reason}"
+    );
+    assert!(sb.users().is_empty());
+}
+
+#[test]
+fn a_password_cannot_be_given_on_the_command_line() {
+    let sb = Sandbox::new();
+    let base = [
+        "user",
+        "create",
+        "--email",
+        "bob@example.com",
+        "--role",
+        "user",
+    ];
+    let joined = format!("--password={GOOD_PASSWORD}");
+    let stdin_joined = format!("--password-stdin={GOOD_PASSWORD}");
+    for extra in [
+        &["--password", GOOD_PASSWORD][..],
+        &[joined.as_str()][..],
+        &[stdin_joined.as_str()][..],
+        &["--password-stdin", GOOD_PASSWORD][..],
+        &[GOOD_PASSWORD][..],
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let reason = sb
+            .run_with(&args, &[], &format!("{GOOD_PASSWORD}\n"))
+            .fails();
+        assert!(reason.contains("unexpected"), "{reason}");
+        assert!(
+            !reason.contains(GOOD_PASSWORD),
+            "never quoted back: {reason}"
+        );
+    }
+    // Without --password-stdin and with no terminal, it asks for the flag instead of reading.
+    let reason = sb
+        .run_with(&base, &[], &format!("{GOOD_PASSWORD}\n"))
+        .fails();
+    assert!(reason.contains("--password-stdin"), "{reason}");
+    // And empty stdin is no password at all.
+    let with_flag: Vec<&str> = base.iter().copied().chain(["--password-stdin"]).collect();
+    let reason = sb.run_with(&with_flag, &[], "").fails();
+    assert!(reason.contains("stdin is empty"), "{reason}");
+    assert!(sb.users().is_empty());
+}
+
+#[test]
+fn a_bad_role_is_one_line() {
+    let sb = Sandbox::new();
+    let reason = sb
+        .run_with(
+            &[
+                "user",
+                "create",
+                "--email",
+                "bob@example.com",
+                "--role",
+                "root",
+                "--password-stdin",
+            ],
+            &[],
+            &format!("{GOOD_PASSWORD}\n"),
+        )
+        .fails();
+    assert!(
+        reason.contains("'root' is not a role (admin, service or user)"),
+        "{reason}"
+    );
+    sb.create("bob@example.com", "user");
+    let reason = sb
+        .run(&[
+            "user",
+            "set-role",
+            "--email",
+            "bob@example.com",
+            "--role",
+            "Admin",
+        ])
+        .fails();
+    assert!(reason.contains("is not a role"), "{reason}");
+    assert_eq!(sb.user("bob@example.com").unwrap()["role"], "user");
+}
+
+#[test]
+fn role_and_enabled_changes_show_in_the_list() {
+    let sb = Sandbox::new();
+    sb.create("root@example.com", "admin");
+    sb.create("bob@example.com", "user");
+
+    let run = sb
+        .run(&[
+            "user",
+            "set-role",
+            "--email",
+            "BOB@example.com",
+            "--role",
+            "service",
+        ])
+        .ok();
+    assert!(run.stdout.contains("service"), "{run:?}");
+    assert_eq!(sb.user("bob@example.com").unwrap()["role"], "service");
+
+    sb.run(&["user", "disable", "--email", "bob@example.com"])
+        .ok();
+    assert_eq!(sb.user("bob@example.com").unwrap()["disabled"], true);
+
+    sb.run(&["user", "enable", "--email", "bob@example.com"])
+        .ok();
+    let bob = sb.user("bob@example.com").unwrap();
+    assert_eq!(bob["disabled"], false);
+    assert_eq!(bob["role"], "service");
+}
+
+#[test]
+fn the_last_enabled_admin_is_kept_until_another_exists() {
+    let sb = Sandbox::new();
+    sb.create("a@example.com", "admin");
+    let refusal = "refused: it would leave no enabled admin";
+    for args in [
+        &[
+            "user",
+            "set-role",
+            "--email",
+            "a@example.com",
+            "--role",
+            "user",
+        ][..],
+        &["user", "disable", "--email", "a@example.com"][..],
+        &["user", "delete", "--email", "a@example.com"][..],
+    ] {
+        assert_eq!(sb.run(args).fails(), refusal, "{args:?}");
+        let a = sb.user("a@example.com").expect("still there");
+        assert_eq!(a["role"], "admin");
+        assert_eq!(a["disabled"], false);
+    }
+
+    // With a second admin, the first may be demoted; the second is then the last one.
+    sb.create("b@example.com", "admin");
+    sb.run(&[
+        "user",
+        "set-role",
+        "--email",
+        "a@example.com",
+        "--role",
+        "user",
+    ])
+    .ok();
+    assert_eq!(sb.user("a@example.com").unwrap()["role"], "user");
+    assert_eq!(
+        sb.run(&["user", "delete", "--email", "b@example.com"])
+            .fails(),
+        refusal
+    );
+
+    // A third admin lets the second be disabled, and then the third is the last enabled one.
+    sb.create("c@example.com", "admin");
+    sb.run(&["user", "disable", "--email", "b@example.com"])
+        .ok();
+    assert_eq!(
+        sb.run(&["user", "delete", "--email", "c@example.com"])
+            .fails(),
+        refusal
+    );
+    sb.run(&["user", "enable", "--email", "b@example.com"]).ok();
+    sb.run(&["user", "delete", "--email", "c@example.com"]).ok();
+    assert!(sb.user("c@example.com").is_none());
+}
+
+#[test]
+fn delete_removes_the_account() {
+    let sb = Sandbox::new();
+    sb.create("root@example.com", "admin");
+    sb.create("bob@example.com", "user");
+    sb.run(&["user", "delete", "--email", "bob@example.com"])
+        .ok();
+    assert!(sb.user("bob@example.com").is_none());
+    assert_eq!(sb.users().len(), 1);
+    assert_eq!(
+        sb.run(&["user", "delete", "--email", "bob@example.com"])
+            .fails(),
+        "no user with email bob@example.com"
+    );
+}
+
+#[test]
+fn an_unknown_or_malformed_email_is_one_line() {
+    let sb = Sandbox::new();
+    for args in [
+        &[
+            "user",
+            "set-role",
+            "--email",
+            "nobody@example.com",
+            "--role",
+            "admin",
+        ][..],
+        &["user", "disable", "--email", "nobody@example.com"][..],
+        &["user", "enable", "--email", "nobody@example.com"][..],
+        &["user", "delete", "--email", "nobody@example.com"][..],
+    ] {
+        assert_eq!(
+            sb.run(args).fails(),
+            "no user with email nobody@example.com",
+            "{args:?}"
+        );
+    }
+    let reason = sb.run(&["user", "delete", "--email", "nobody"]).fails();
+    assert!(reason.contains("not a valid email address"), "{reason}");
+}
+
+#[test]
+fn user_commands_stop_at_a_bad_configuration() {
+    let sb = Sandbox::new();
+    let reason = sb
+        .run_with(
+            &[
+                "user",
+                "create",
+                "--email",
+                "bob@example.com",
+                "--role",
+                "user",
+                "--password-stdin",
+            ],
+            &[("WARDEN_JWT__SECRTE", "x")],
+            &format!("{GOOD_PASSWORD}\n"),
+        )
+        .fails();
+    assert!(reason.starts_with("jwt.secrte"), "{reason}");
+    assert!(!sb.path("w.db").exists(), "nothing was opened");
+}
+
+#[test]
+fn keys_generate_prints_an_hs256_secret_alone_that_the_settings_accept() {
+    let sb = Sandbox::new();
+    // No configuration is read: a broken one does not matter.
+    let run = sb
+        .run_env(&["keys", "generate"], &[("WARDEN_JWT__SECRTE", "x")])
+        .ok();
+    assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
+    let secret = run.stdout.trim_end_matches('\n');
+    assert!(
+        secret.len() >= 43 && !secret.contains(char::is_whitespace),
+        "{secret}"
+    );
+    let again = sb.run(&["keys", "generate", "--algorithm", "hs256"]).ok();
+    assert_ne!(again.stdout, run.stdout);
+    sb.run_env(
+        &["config", "check"],
+        &[
+            ("WARDEN_PROFILE", "production"),
+            ("WARDEN_ARGON2__MEMORY_KIB", "19456"),
+            ("WARDEN_ARGON2__ITERATIONS", "2"),
+            ("WARDEN_JWT__SECRET", secret),
+        ],
+    )
+    .ok();
+}
+
+#[test]
+fn keys_generate_eddsa_prints_a_key_pair_that_loads_back() {
+    let sb = Sandbox::new();
+    let run = sb.run(&["keys", "generate", "--algorithm", "eddsa"]).ok();
+    let out = &run.stdout;
+    let private_end = "-----END PRIVATE KEY-----\n";
+    assert!(out.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{out}");
+    let split = out.find(private_end).expect("a private key") + private_end.len();
+    let (private, public) = out.split_at(split);
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{out}");
+    assert!(public.ends_with("-----END PUBLIC KEY-----\n"), "{out}");
+
+    std::fs::write(sb.path("private.pem"), private).unwrap();
+    std::fs::write(sb.path("public.pem"), public).unwrap();
+    let private_file = sb.path("private.pem").display().to_string();
+    let public_file = sb.path("public.pem").display().to_string();
+    let public_files = format!("[\"{public_file}\"]");
+    let checked = sb
+        .run_env(
+            &["config", "check"],
+            &[
+                ("WARDEN_PROFILE", "production"),
+                ("WARDEN_ARGON2__MEMORY_KIB", "19456"),
+                ("WARDEN_ARGON2__ITERATIONS", "2"),
+                ("WARDEN_JWT__ALGORITHM", "EdDSA"),
+                ("WARDEN_JWT__PRIVATE_KEY_FILE", &private_file),
+                ("WARDEN_JWT__PUBLIC_KEY_FILES", &public_files),
+            ],
+        )
+        .ok();
+    assert!(
+        checked.stdout.contains("algorithm = \"EdDSA\""),
+        "{checked:?}"
+    );
+    assert!(checked.stdout.contains(&private_file), "{checked:?}");
+    assert!(checked.stdout.contains(&public_file), "{checked:?}");
+    assert!(!checked.stdout.contains("BEGIN"), "{checked:?}");
+
+    // The key files are loaded as the server would: a public key is no signing key.
+    let reason = sb
+        .run_env(
+            &["config", "check"],
+            &[
+                ("WARDEN_JWT__ALGORITHM", "EdDSA"),
+                ("WARDEN_JWT__PRIVATE_KEY_FILE", &public_file),
+            ],
+        )
+        .fails();
+    assert!(reason.starts_with("jwt.private_key_file"), "{reason}");
+}
+
+#[test]
+fn config_check_prints_the_settings_with_the_secret_redacted() {
+    let sb = Sandbox::new();
+    let run = sb
+        .run_env(&["config", "check"], &[("WARDEN_JWT__SECRET", GOOD_SECRET)])
+        .ok();
+    assert!(run.stdout.contains("secret = \"[redacted]\""), "{run:?}");
+    assert!(run.stdout.contains("[jwt]") && run.stdout.contains("profile = \"development\""));
+    assert!(!run.stdout.contains(GOOD_SECRET));
+    // Unset keys are omitted.
+    let unset = sb.run(&["config", "check"]).ok();
+    assert!(!unset.stdout.contains("secret ="), "{unset:?}");
+}
+
+#[test]
+fn config_check_names_a_misspelt_key() {
+    let sb = Sandbox::new();
+    let reason = sb
+        .run_env(&["config", "check"], &[("WARDEN_JWT__SECRTE", "x")])
+        .fails();
+    assert!(reason.contains("jwt.secrte"), "{reason}");
+}
+
+#[test]
+fn config_check_refuses_production_without_a_secret() {
+    let sb = Sandbox::new();
+    let reason = sb
+        .run_env(&["config", "check"], &[("WARDEN_PROFILE", "production")])
+        .fails();
+    assert!(reason.contains("jwt.secret"), "{reason}");
+}
+
+#[test]
+fn config_check_never_prints_a_weak_secret_it_refuses() {
+    let sb = Sandbox::new();
+    let weak = "change-me-change-me-change-me-change-me";
+    let run = sb.run_env(&["config", "check"], &[("WARDEN_JWT__SECRET", weak)]);
+    assert!(
+        !run.stdout.contains(weak) && !run.stderr.contains(weak),
+        "{run:?}"
+    );
+    assert!(run.fails().starts_with("jwt.secret"));
+}
