@@ -3,7 +3,9 @@
 use serde_json::{Value, json};
 use warden_domain::admin::UserUpdate;
 
-use crate::helpers::{STRONG, assert_problem, assert_unauthorized, captured_logs, spawn_app, spawn_app_with};
+use crate::helpers::{
+    STRONG, assert_problem, assert_unauthorized, captured_logs, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn register_returns_the_user_without_any_secret() {
@@ -19,7 +21,18 @@ async fn register_returns_the_user_without_any_secret() {
     assert!(user["display_name"].is_null());
     uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap();
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["created_at", "disabled", "display_name", "email", "id", "role", "updated_at"]);
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "disabled",
+            "display_name",
+            "email",
+            "id",
+            "role",
+            "updated_at"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -36,15 +49,35 @@ async fn a_weak_password_or_bad_email_is_422_with_every_reason() {
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2, "{body}");
     assert!(errors[0].as_str().unwrap().contains("not a valid email"));
-    assert!(errors[1].as_str().unwrap().contains("at least 12 characters"));
-    let body = assert_problem(app.register("erin@example.com", "password123456").await, 422).await;
-    assert!(body["errors"][0].as_str().unwrap().contains("too easy to guess"), "{body}");
+    assert!(
+        errors[1]
+            .as_str()
+            .unwrap()
+            .contains("at least 12 characters")
+    );
+    let body = assert_problem(
+        app.register("erin@example.com", "password123456").await,
+        422,
+    )
+    .await;
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("too easy to guess"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_4xx_problem_never_a_5xx() {
     let app = spawn_app().await;
-    for body in [r#"{"email": "a@b.co""#, r#"{"email": 5, "password": "x"}"#, r#"{"password": "x"}"#, "[]"] {
+    for body in [
+        r#"{"email": "a@b.co""#,
+        r#"{"email": 5, "password": "x"}"#,
+        r#"{"password": "x"}"#,
+        "[]",
+    ] {
         let r = app
             .client
             .post(app.url("/auth/register"))
@@ -62,7 +95,7 @@ async fn malformed_json_is_a_4xx_problem_never_a_5xx() {
     let r = app
         .client
         .post(app.url("/auth/register"))
-        .json(&json!({"email": "f@example.com", "password": 918273645}))
+        .json(&json!({"email": "f@example.com", "password": 918_273_645}))
         .send()
         .await
         .unwrap();
@@ -101,7 +134,12 @@ async fn the_password_grant_issues_a_bearer_token_that_is_never_cached() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 900);
     let token = body["access_token"].as_str().unwrap();
-    let me: Value = app.get_with_token("/users/me", token).await.json().await.unwrap();
+    let me: Value = app
+        .get_with_token("/users/me", token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["email"], "hank@example.com");
 }
 
@@ -110,10 +148,21 @@ async fn wrong_password_unknown_user_and_disabled_account_get_the_same_400() {
     let app = spawn_app().await;
     let (user, _) = app.user_with_token("ivy@example.com").await;
     app.register("jack@example.com", STRONG).await;
-    let jack = app.services.admin.get_by_email("jack@example.com").await.unwrap();
+    let jack = app
+        .services
+        .admin
+        .get_by_email("jack@example.com")
+        .await
+        .unwrap();
     app.services
         .admin
-        .update(jack.id, UserUpdate { disabled: Some(true), ..UserUpdate::default() })
+        .update(
+            jack.id,
+            UserUpdate {
+                disabled: Some(true),
+                ..UserUpdate::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(user["email"], "ivy@example.com");
@@ -139,16 +188,39 @@ async fn wrong_password_unknown_user_and_disabled_account_get_the_same_400() {
 async fn token_request_errors_are_rfc_6749_bodies() {
     let app = spawn_app().await;
     let cases: [(&[(&str, &str)], &str); 5] = [
-        (&[("username", "a@b.co"), ("password", "x")], "invalid_request"),
-        (&[("grant_type", "password"), ("password", "x")], "invalid_request"),
-        (&[("grant_type", "password"), ("username", "a@b.co")], "invalid_request"),
-        (&[("grant_type", "client_credentials")], "unsupported_grant_type"),
-        (&[("grant_type", "password"), ("username", "a@b.co"), ("username", "c@d.co"), ("password", "x")], "invalid_request"),
+        (
+            &[("username", "a@b.co"), ("password", "x")],
+            "invalid_request",
+        ),
+        (
+            &[("grant_type", "password"), ("password", "x")],
+            "invalid_request",
+        ),
+        (
+            &[("grant_type", "password"), ("username", "a@b.co")],
+            "invalid_request",
+        ),
+        (
+            &[("grant_type", "client_credentials")],
+            "unsupported_grant_type",
+        ),
+        (
+            &[
+                ("grant_type", "password"),
+                ("username", "a@b.co"),
+                ("username", "c@d.co"),
+                ("password", "x"),
+            ],
+            "invalid_request",
+        ),
     ];
     for (form, error) in cases {
         let r = app.token(form).await;
         assert_eq!(r.status(), 400, "{form:?}");
-        assert_eq!(r.headers()["content-type"], "application/json; charset=utf-8");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/json; charset=utf-8"
+        );
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], error, "{form:?}");
         assert!(body["error_description"].is_string());
@@ -186,24 +258,54 @@ async fn a_disabled_or_deleted_users_token_stops_working_at_once() {
     let (_, token) = app.user_with_token("kim@example.com").await;
     let (_, other) = app.user_with_token("lou@example.com").await;
     assert_eq!(app.get_with_token("/users/me", &token).await.status(), 200);
-    let kim = app.services.admin.get_by_email("kim@example.com").await.unwrap();
-    app.services
+    let kim = app
+        .services
         .admin
-        .update(kim.id, UserUpdate { disabled: Some(true), ..UserUpdate::default() })
+        .get_by_email("kim@example.com")
         .await
         .unwrap();
-    assert_unauthorized(app.get_with_token("/users/me", &token).await, "Bearer error=\"invalid_token\"").await;
+    app.services
+        .admin
+        .update(
+            kim.id,
+            UserUpdate {
+                disabled: Some(true),
+                ..UserUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_unauthorized(
+        app.get_with_token("/users/me", &token).await,
+        "Bearer error=\"invalid_token\"",
+    )
+    .await;
     // Enabling again does not revive tokens: disabling ended the sessions.
     app.services
         .admin
-        .update(kim.id, UserUpdate { disabled: Some(false), ..UserUpdate::default() })
+        .update(
+            kim.id,
+            UserUpdate {
+                disabled: Some(false),
+                ..UserUpdate::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(app.get_with_token("/users/me", &token).await.status(), 401);
 
-    let lou = app.services.admin.get_by_email("lou@example.com").await.unwrap();
+    let lou = app
+        .services
+        .admin
+        .get_by_email("lou@example.com")
+        .await
+        .unwrap();
     app.services.admin.delete(lou.id).await.unwrap();
-    assert_unauthorized(app.get_with_token("/users/me", &other).await, "Bearer error=\"invalid_token\"").await;
+    assert_unauthorized(
+        app.get_with_token("/users/me", &other).await,
+        "Bearer error=\"invalid_token\"",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -211,8 +313,16 @@ async fn a_password_change_ends_earlier_sessions() {
     let app = spawn_app().await;
     let (_, token) = app.user_with_token("mia@example.com").await;
     let new = "another long passphrase 77 orange";
-    assert_problem(app.change_password(&token, "not the password!!", new).await, 400).await;
-    let weak = assert_problem(app.change_password(&token, STRONG, "password1234").await, 422).await;
+    assert_problem(
+        app.change_password(&token, "not the password!!", new).await,
+        400,
+    )
+    .await;
+    let weak = assert_problem(
+        app.change_password(&token, STRONG, "password1234").await,
+        422,
+    )
+    .await;
     assert!(weak["errors"].is_array());
     let r = app.change_password(&token, STRONG, new).await;
     assert_eq!(r.status(), 204);
@@ -234,14 +344,27 @@ async fn no_response_and_no_log_line_contains_a_password_or_token() {
     let r = app.login("nia@example.com", password).await;
     let body: Value = r.json().await.unwrap();
     let token = body["access_token"].as_str().unwrap().to_owned();
-    let r = app.login("nia@example.com", "wrong-canary passphrase 8").await;
+    let r = app
+        .login("nia@example.com", "wrong-canary passphrase 8")
+        .await;
     assert!(!r.text().await.unwrap().contains("wrong-canary"));
-    let me = app.get_with_token("/users/me", &token).await.text().await.unwrap();
+    let me = app
+        .get_with_token("/users/me", &token)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!me.contains(password) && !me.contains("argon2"));
     let new = "second-canary passphrase 7 yak";
-    assert_eq!(app.change_password(&token, password, new).await.status(), 204);
+    assert_eq!(
+        app.change_password(&token, password, new).await.status(),
+        204
+    );
     let logs = captured_logs();
-    assert!(logs.contains("warden::access"), "the access log is captured");
+    assert!(
+        logs.contains("warden::access"),
+        "the access log is captured"
+    );
     for secret in [password, "wrong-canary", new, &token, "$argon2id$"] {
         assert!(!logs.contains(secret), "the logs contain {secret}");
     }

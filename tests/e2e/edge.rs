@@ -15,7 +15,12 @@ fn assert_security_headers(r: &reqwest::Response) {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
-    for path in ["/health/live", "/no/such/path", "/users/me", "/.well-known/jwks.json"] {
+    for path in [
+        "/health/live",
+        "/no/such/path",
+        "/users/me",
+        "/.well-known/jwks.json",
+    ] {
         let r = app.get(path).await;
         assert_security_headers(&r);
         assert_eq!(
@@ -23,7 +28,10 @@ async fn every_response_carries_the_security_headers() {
             "default-src 'none'; frame-ancestors 'none'",
             "{path}"
         );
-        assert!(r.headers().get("strict-transport-security").is_none(), "no HSTS in development");
+        assert!(
+            r.headers().get("strict-transport-security").is_none(),
+            "no HSTS in development"
+        );
     }
     let r = app.get("/users/me").await;
     assert_eq!(r.headers()["cache-control"], "no-store");
@@ -37,7 +45,10 @@ async fn production_adds_hsts() {
     })
     .await;
     let r = app.get("/health/live").await;
-    assert_eq!(r.headers()["strict-transport-security"], "max-age=63072000; includeSubDomains");
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
     // Docs are off in production unless asked for.
     assert_problem(app.get("/docs").await, 404).await;
     assert_problem(app.get("/openapi.json").await, 404).await;
@@ -55,14 +66,22 @@ async fn health_answers() {
 async fn unknown_paths_and_methods_are_problem_documents() {
     let app = spawn_app().await;
     assert_problem(app.get("/nope").await, 404).await;
-    let r = app.client.delete(app.url("/health/live")).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 405).await;
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_413_declared_or_chunked() {
     let app = spawn_app_with(|s| s.server.max_body_bytes = 1024).await;
-    let big = format!(r#"{{"email":"a@example.com","password":"{}"}}"#, "x".repeat(2000));
+    let big = format!(
+        r#"{{"email":"a@example.com","password":"{}"}}"#,
+        "x".repeat(2000)
+    );
     let r = app
         .client
         .post(app.url("/auth/register"))
@@ -72,7 +91,7 @@ async fn an_oversized_body_is_413_declared_or_chunked() {
         .await
         .unwrap();
     assert_problem(r, 413).await;
-    let stream = futures_stream(big.into_bytes());
+    let stream = futures_stream(big.as_bytes());
     let r = app
         .client
         .post(app.url("/auth/register"))
@@ -85,7 +104,9 @@ async fn an_oversized_body_is_413_declared_or_chunked() {
 }
 
 /// A body sent in chunks, with no Content-Length.
-fn futures_stream(bytes: Vec<u8>) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+fn futures_stream(
+    bytes: &[u8],
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> + use<> {
     ChunkStream(bytes.chunks(256).map(<[u8]>::to_vec).collect())
 }
 
@@ -107,7 +128,10 @@ async fn docs_are_served_in_development_with_their_own_csp() {
     let app = spawn_app().await;
     let r = app.get("/docs").await;
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
     assert_security_headers(&r);
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();

@@ -92,14 +92,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&dir);
     adjust(&mut settings);
     let database_url = settings.database.url.clone();
-    let app = Application::build(settings).await.expect("the test app builds");
+    let app = Application::build(settings)
+        .await
+        .expect("the test app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let services = app.services();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         database_url,
-        client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         services,
         _dir: Arc::new(TempDir(dir)),
     }
@@ -115,7 +120,12 @@ impl TestApp {
     }
 
     pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Response {
@@ -128,11 +138,21 @@ impl TestApp {
     }
 
     pub async fn token(&self, form: &[(&str, &str)]) -> Response {
-        self.client.post(self.url("/auth/token")).form(form).send().await.unwrap()
+        self.client
+            .post(self.url("/auth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.token(&[("grant_type", "password"), ("username", email), ("password", password)]).await
+        self.token(&[
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", password),
+        ])
+        .await
     }
 
     /// Registers `email` with [`STRONG`] and returns an access token for it.
@@ -148,11 +168,16 @@ impl TestApp {
 
     /// Creates an admin through the use case (as the CLI would) and returns a token for it.
     pub async fn admin_with_token(&self, email: &str) -> (Value, String) {
-        self.user_with_role(email, warden_domain::user::Role::Admin).await
+        self.user_with_role(email, warden_domain::user::Role::Admin)
+            .await
     }
 
     /// Creates a user with this role and returns it and a token for it.
-    pub async fn user_with_role(&self, email: &str, role: warden_domain::user::Role) -> (Value, String) {
+    pub async fn user_with_role(
+        &self,
+        email: &str,
+        role: warden_domain::user::Role,
+    ) -> (Value, String) {
         let account = warden_domain::auth::NewAccount {
             email: email.into(),
             password: SecretString::from(STRONG),
@@ -167,18 +192,37 @@ impl TestApp {
     }
 
     /// A request with a bearer token.
-    pub fn with_token(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(token)
+    pub fn with_token(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     /// A request with an API key in the header.
-    pub fn with_key(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).header("x-api-key", key)
+    pub fn with_key(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("x-api-key", key)
     }
 
     /// Makes an API key for the token's user and returns the creation response body.
     pub async fn create_key(&self, token: &str, body: Value) -> Value {
-        let r = self.with_token(reqwest::Method::POST, "/api-keys", token).json(&body).send().await.unwrap();
+        let r = self
+            .with_token(reqwest::Method::POST, "/api-keys", token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         r.json().await.unwrap()
     }
@@ -186,7 +230,9 @@ impl TestApp {
     /// Runs SQL on the app's database (to arrange what the API cannot, such as an expired key).
     pub async fn sql(&self, statement: &str) {
         use sea_orm::ConnectionTrait;
-        let db = warden_adapters::db::connect(&self.database_url, 1).await.unwrap();
+        let db = warden_adapters::db::connect(&self.database_url, 1)
+            .await
+            .unwrap();
         db.execute_unprepared(statement).await.unwrap();
     }
 
@@ -211,7 +257,10 @@ pub async fn assert_problem(r: Response, status: u16) -> Value {
     );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], status);
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
     body
 }
 

@@ -11,7 +11,11 @@ async fn login_from(app: &TestApp, ip: &str, password: &str) -> (u16, String) {
         .client
         .post(app.url("/auth/token"))
         .header("x-forwarded-for", ip)
-        .form(&[("grant_type", "password"), ("username", "lock@example.com"), ("password", password)])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "lock@example.com"),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap();
@@ -20,7 +24,8 @@ async fn login_from(app: &TestApp, ip: &str, password: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn five_failures_lock_out_that_ip_only_and_an_admin_unlocks() {
-    let app = spawn_app_with(|s| s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let app =
+        spawn_app_with(|s| s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
     let (_, admin) = app.admin_with_token("root@example.com").await;
     app.register("lock@example.com", STRONG).await;
     let (_, wrong_body) = login_from(&app, "203.0.113.1", "not the password 1").await;
@@ -33,16 +38,29 @@ async fn five_failures_lock_out_that_ip_only_and_an_admin_unlocks() {
     // Another client IP is not locked out of the account.
     assert_eq!(login_from(&app, "203.0.113.2", STRONG).await.0, 200);
 
-    let user = app.services.admin.get_by_email("lock@example.com").await.unwrap();
+    let user = app
+        .services
+        .admin
+        .get_by_email("lock@example.com")
+        .await
+        .unwrap();
     let r = app
-        .with_token(Method::POST, &format!("/admin/users/{}/unlock", user.id), &admin)
+        .with_token(
+            Method::POST,
+            &format!("/admin/users/{}/unlock", user.id),
+            &admin,
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(login_from(&app, "203.0.113.1", STRONG).await.0, 200);
     let missing = app
-        .with_token(Method::POST, &format!("/admin/users/{}/unlock", uuid::Uuid::now_v7()), &admin)
+        .with_token(
+            Method::POST,
+            &format!("/admin/users/{}/unlock", uuid::Uuid::now_v7()),
+            &admin,
+        )
         .send()
         .await
         .unwrap();

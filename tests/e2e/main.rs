@@ -4,6 +4,6 @@ mod admin;
 mod api_keys;
 mod auth;
 mod edge;
-mod lockout;
 mod helpers;
+mod lockout;
 mod tokens;

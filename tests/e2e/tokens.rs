@@ -30,7 +30,11 @@ async fn a_well_formed_token_with_the_right_key_is_accepted() {
     let app = spawn_app().await;
     let (user, _) = app.user_with_token("olga@example.com").await;
     let sub = user["id"].as_str().unwrap();
-    let token = sign(Some("at+jwt"), &claims(sub, "warden", "warden", 600), SECRET.as_bytes());
+    let token = sign(
+        Some("at+jwt"),
+        &claims(sub, "warden", "warden", 600),
+        SECRET.as_bytes(),
+    );
     assert_eq!(app.get_with_token("/users/me", &token).await.status(), 200);
 }
 
@@ -47,7 +51,11 @@ async fn forged_expired_and_mismatched_tokens_get_401_invalid_token() {
     let (p, _) = rest.split_once('.').unwrap();
     let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
     payload["role"] = json!("admin");
-    let swapped_payload = format!("{h}.{}.{}", URL_SAFE_NO_PAD.encode(payload.to_string()), rest.split_once('.').unwrap().1);
+    let swapped_payload = format!(
+        "{h}.{}.{}",
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        rest.split_once('.').unwrap().1
+    );
     let alg_none = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#),
@@ -58,14 +66,58 @@ async fn forged_expired_and_mismatched_tokens_get_401_invalid_token() {
         ("tampered signature", tampered),
         ("payload swapped under the signature", swapped_payload),
         ("alg none", alg_none),
-        ("wrong key", sign(Some("at+jwt"), &claims(sub, "warden", "warden", 600), b"a-different-key-that-is-long-enough-1")),
-        ("expired", sign(Some("at+jwt"), &claims(sub, "warden", "warden", -120), key)),
-        ("wrong issuer", sign(Some("at+jwt"), &claims(sub, "someone-else", "warden", 600), key)),
-        ("wrong audience", sign(Some("at+jwt"), &claims(sub, "warden", "another-api", 600), key)),
-        ("typ JWT", sign(Some("JWT"), &claims(sub, "warden", "warden", 600), key)),
-        ("no typ", sign(None, &claims(sub, "warden", "warden", 600), key)),
-        ("unknown subject", sign(Some("at+jwt"), &claims(&uuid::Uuid::now_v7().to_string(), "warden", "warden", 600), key)),
-        ("subject not a uuid", sign(Some("at+jwt"), &claims("admin", "warden", "warden", 600), key)),
+        (
+            "wrong key",
+            sign(
+                Some("at+jwt"),
+                &claims(sub, "warden", "warden", 600),
+                b"a-different-key-that-is-long-enough-1",
+            ),
+        ),
+        (
+            "expired",
+            sign(Some("at+jwt"), &claims(sub, "warden", "warden", -120), key),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                Some("at+jwt"),
+                &claims(sub, "someone-else", "warden", 600),
+                key,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                Some("at+jwt"),
+                &claims(sub, "warden", "another-api", 600),
+                key,
+            ),
+        ),
+        (
+            "typ JWT",
+            sign(Some("JWT"), &claims(sub, "warden", "warden", 600), key),
+        ),
+        (
+            "no typ",
+            sign(None, &claims(sub, "warden", "warden", 600), key),
+        ),
+        (
+            "unknown subject",
+            sign(
+                Some("at+jwt"),
+                &claims(&uuid::Uuid::now_v7().to_string(), "warden", "warden", 600),
+                key,
+            ),
+        ),
+        (
+            "subject not a uuid",
+            sign(
+                Some("at+jwt"),
+                &claims("admin", "warden", "warden", 600),
+                key,
+            ),
+        ),
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (name, token) in forgeries {
@@ -100,14 +152,26 @@ async fn eddsa_tokens_name_their_key_in_the_published_jwks() {
     .await;
     let (_, token) = app.user_with_token("rae@example.com").await;
     assert_eq!(app.get_with_token("/users/me", &token).await.status(), 200);
-    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    let jwks: Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
     assert_eq!(jwks["keys"][0]["kid"].as_str(), header.kid.as_deref());
     assert!(jwks["keys"][0].get("d").is_none());
     // An HS256 token, even with a valid-looking claim set, is refused: the header never picks.
-    let sub = jsonwebtoken::dangerous::insecure_decode::<Value>(&token).unwrap().claims["sub"].clone();
-    let hs = sign(Some("at+jwt"), &claims(sub.as_str().unwrap(), "warden", "warden", 600), SECRET.as_bytes());
+    let sub = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
+        .unwrap()
+        .claims["sub"]
+        .clone();
+    let hs = sign(
+        Some("at+jwt"),
+        &claims(sub.as_str().unwrap(), "warden", "warden", 600),
+        SECRET.as_bytes(),
+    );
     assert_unauthorized(app.get_with_token("/users/me", &hs).await, INVALID).await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -115,6 +179,11 @@ async fn eddsa_tokens_name_their_key_in_the_published_jwks() {
 #[tokio::test]
 async fn the_jwks_is_empty_under_hs256() {
     let app = spawn_app().await;
-    let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    let jwks: Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks, json!({"keys": []}));
 }

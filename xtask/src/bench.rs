@@ -382,7 +382,10 @@ fn create_api_key(server: &Server, token: &str) -> Result<String> {
     let response = server.request(
         "POST",
         "/api-keys",
-        &[("Content-Type", "application/json"), ("Authorization", &bearer)],
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer),
+        ],
         br#"{"name":"bench"}"#,
     )?;
     if response.status != 201 {

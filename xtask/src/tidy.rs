@@ -7,17 +7,36 @@ use crate::{cargo, workspace_root};
 
 /// Crates the domain must never reach, directly or through another crate.
 const FORBIDDEN_IN_DOMAIN: &[&str] = &[
-    "poem", "poem-openapi", "sea-orm", "sea-orm-migration", "sqlx", "jsonwebtoken", "argon2",
-    "figment", "tokio", "async-std", "smol", "redis", "reqwest", "hyper", "tracing-subscriber",
+    "poem",
+    "poem-openapi",
+    "sea-orm",
+    "sea-orm-migration",
+    "sqlx",
+    "jsonwebtoken",
+    "argon2",
+    "figment",
+    "tokio",
+    "async-std",
+    "smol",
+    "redis",
+    "reqwest",
+    "hyper",
+    "tracing-subscriber",
 ];
 
 fn normal_dependencies(package: &str) -> Vec<String> {
     let out = cargo()
-        .args(["tree", "--quiet", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree", "--quiet", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",
+        ])
         .current_dir(workspace_root())
         .output()
         .expect("cargo tree runs");
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
@@ -27,17 +46,36 @@ fn normal_dependencies(package: &str) -> Vec<String> {
 #[test]
 fn the_domain_depends_on_no_framework_driver_or_runtime() {
     let deps = normal_dependencies("warden-domain");
-    assert!(deps.iter().any(|d| d == "warden-domain"), "cargo tree listed the domain: {deps:?}");
-    let bad: Vec<&String> = deps.iter().filter(|d| FORBIDDEN_IN_DOMAIN.contains(&d.as_str())).collect();
-    assert!(bad.is_empty(), "crates/domain reaches {bad:?}; see docs/ARCHITECTURE.md");
+    assert!(
+        deps.iter().any(|d| d == "warden-domain"),
+        "cargo tree listed the domain: {deps:?}"
+    );
+    let bad: Vec<&String> = deps
+        .iter()
+        .filter(|d| FORBIDDEN_IN_DOMAIN.contains(&d.as_str()))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "crates/domain reaches {bad:?}; see docs/ARCHITECTURE.md"
+    );
 }
 
 #[test]
 fn the_tidy_check_would_catch_a_forbidden_crate() {
     // The API crate does depend on poem and tokio: the check sees them there.
     let deps = normal_dependencies("warden-api");
-    for expected in ["poem", "tokio", "sea-orm", "jsonwebtoken", "argon2", "figment"] {
-        assert!(deps.iter().any(|d| d == expected), "{expected} not seen in {deps:?}");
+    for expected in [
+        "poem",
+        "tokio",
+        "sea-orm",
+        "jsonwebtoken",
+        "argon2",
+        "figment",
+    ] {
+        assert!(
+            deps.iter().any(|d| d == expected),
+            "{expected} not seen in {deps:?}"
+        );
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{
+    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version,
+};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
@@ -23,7 +25,12 @@ impl Argon2Hasher {
     ///
     /// # Errors
     /// When argon2 refuses the parameters.
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32, concurrency: usize) -> Result<Self, argon2::Error> {
+    pub fn new(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        concurrency: usize,
+    ) -> Result<Self, argon2::Error> {
         Ok(Self {
             params: Params::new(memory_kib, iterations, parallelism, None)?,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
@@ -35,7 +42,10 @@ impl Argon2Hasher {
     }
 
     /// Runs `f` on the blocking pool once a permit is free.
-    async fn bounded<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    async fn bounded<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
         let permit = self
             .permits
             .clone()
@@ -67,7 +77,8 @@ impl PasswordHasher for Argon2Hasher {
     async fn verify(&self, password: SecretString, hash: PasswordHash) -> Result<bool, Error> {
         let params = self.params.clone();
         self.bounded(move || {
-            let parsed = argon2::PasswordHash::new(hash.expose()).map_err(|e| Error::internal(e.to_string()))?;
+            let parsed = argon2::PasswordHash::new(hash.expose())
+                .map_err(|e| Error::internal(e.to_string()))?;
             // The hash's own parameters are used for verification.
             Ok(Self::argon2(params)
                 .verify_password(password.expose_secret().as_bytes(), &parsed)
@@ -86,7 +97,11 @@ impl PasswordHasher for Argon2Hasher {
         // Compare the costs only: parsed params carry an output length the configured ones lack.
         Params::try_from(&parsed).map_or(true, |p| {
             (p.m_cost(), p.t_cost(), p.p_cost())
-                != (self.params.m_cost(), self.params.t_cost(), self.params.p_cost())
+                != (
+                    self.params.m_cost(),
+                    self.params.t_cost(),
+                    self.params.p_cost(),
+                )
         })
     }
 }
@@ -102,12 +117,26 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_differ_by_salt() {
         let h = cheap();
-        let a = h.hash(SecretString::from("pw one two three")).await.unwrap();
-        let b = h.hash(SecretString::from("pw one two three")).await.unwrap();
+        let a = h
+            .hash(SecretString::from("pw one two three"))
+            .await
+            .unwrap();
+        let b = h
+            .hash(SecretString::from("pw one two three"))
+            .await
+            .unwrap();
         assert_ne!(a.expose(), b.expose());
         assert!(a.expose().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
-        assert!(h.verify(SecretString::from("pw one two three"), a.clone()).await.unwrap());
-        assert!(!h.verify(SecretString::from("pw one two four"), a).await.unwrap());
+        assert!(
+            h.verify(SecretString::from("pw one two three"), a.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify(SecretString::from("pw one two four"), a)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -122,7 +151,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupt_hash_is_an_error_not_a_match() {
-        let r = cheap().verify(SecretString::from("pw"), PasswordHash::new("garbage".into())).await;
+        let r = cheap()
+            .verify(
+                SecretString::from("pw"),
+                PasswordHash::new("garbage".into()),
+            )
+            .await;
         assert!(r.is_err());
     }
 

@@ -3,7 +3,9 @@
 use std::sync::Once;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -58,7 +60,10 @@ impl std::fmt::Debug for JwtCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtCodec")
             .field("algorithm", &self.header.alg)
-            .field("kids", &self.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>())
+            .field(
+                "kids",
+                &self.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +121,12 @@ impl JwtCodec {
     ///
     /// # Errors
     /// When a key does not parse as an Ed25519 key.
-    pub fn eddsa(private_pem: &[u8], extra_public_pems: &[Vec<u8>], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+    pub fn eddsa(
+        private_pem: &[u8],
+        extra_public_pems: &[Vec<u8>],
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, KeyError> {
         install_crypto_provider();
         let encoding = EncodingKey::from_ed_pem(private_pem)
             .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 private key PEM: {e}")))?;
@@ -126,8 +136,12 @@ impl JwtCodec {
         )?;
         let mut jwks = vec![signing_jwk];
         for (i, pem) in extra_public_pems.iter().enumerate() {
-            let key = DecodingKey::from_ed_pem(pem)
-                .map_err(|e| KeyError(format!("public key {}: not an Ed25519 SPKI PEM: {e}", i + 1)))?;
+            let key = DecodingKey::from_ed_pem(pem).map_err(|e| {
+                KeyError(format!(
+                    "public key {}: not an Ed25519 SPKI PEM: {e}",
+                    i + 1
+                ))
+            })?;
             let jwk = public_jwk(
                 Jwk::from_decoding_key(&key, Some(Algorithm::EdDSA))
                     .map_err(|e| KeyError(format!("public key {}: {e}", i + 1)))?,
@@ -147,7 +161,8 @@ impl JwtCodec {
             .collect::<Result<Vec<_>, KeyError>>()?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid.clone_from(&keys[0].kid);
-        let jwks_json = serde_json::to_string(&JwkSet { keys: jwks }).map_err(|e| KeyError(e.to_string()))?;
+        let jwks_json =
+            serde_json::to_string(&JwkSet { keys: jwks }).map_err(|e| KeyError(e.to_string()))?;
         Ok(Self {
             header,
             encoding,
@@ -182,9 +197,9 @@ fn refusal(e: &jsonwebtoken::errors::Error) -> TokenError {
     match e.kind() {
         ErrorKind::ExpiredSignature => TokenError::Expired,
         ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
-        ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            TokenError::BadSignature
-        }
+        ErrorKind::InvalidSignature
+        | ErrorKind::InvalidAlgorithm
+        | ErrorKind::InvalidAlgorithmName => TokenError::BadSignature,
         _ => TokenError::Malformed,
     }
 }
@@ -230,12 +245,21 @@ impl TokenCodec for JwtCodec {
             .map_err(|e| refusal(&e))?
             .claims;
         Ok(AccessClaims {
-            subject: claims.sub.parse::<Uuid>().map_err(|_| TokenError::Malformed)?,
-            role: claims.role.parse::<Role>().map_err(|_| TokenError::Malformed)?,
+            subject: claims
+                .sub
+                .parse::<Uuid>()
+                .map_err(|_| TokenError::Malformed)?,
+            role: claims
+                .role
+                .parse::<Role>()
+                .map_err(|_| TokenError::Malformed)?,
             issued_at: timestamp(claims.iat)?,
             expires_at: timestamp(claims.exp)?,
             session_version: claims.sv,
-            token_id: claims.jti.parse::<Uuid>().map_err(|_| TokenError::Malformed)?,
+            token_id: claims
+                .jti
+                .parse::<Uuid>()
+                .map_err(|_| TokenError::Malformed)?,
         })
     }
 }

@@ -31,7 +31,12 @@ fn hand_made(header: &serde_json::Value, payload: &serde_json::Value, key: &[u8]
     let h = URL_SAFE_NO_PAD.encode(header.to_string());
     let p = URL_SAFE_NO_PAD.encode(payload.to_string());
     let input = format!("{h}.{p}");
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(key), Algorithm::HS256).unwrap();
+    let sig = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &EncodingKey::from_secret(key),
+        Algorithm::HS256,
+    )
+    .unwrap();
     format!("{input}.{sig}")
 }
 
@@ -54,7 +59,10 @@ fn an_hs256_token_round_trips_with_typ_at_jwt() {
     let back = codec.verify(&token).unwrap();
     assert_eq!(back.subject, c.subject);
     assert_eq!(back.session_version, 7);
-    assert_eq!(back.expires_at.unix_timestamp(), c.expires_at.unix_timestamp());
+    assert_eq!(
+        back.expires_at.unix_timestamp(),
+        c.expires_at.unix_timestamp()
+    );
     assert_eq!(codec.jwks_json(), r#"{"keys":[]}"#);
 }
 
@@ -63,22 +71,66 @@ fn every_forgery_and_mismatch_is_refused_for_its_reason() {
     let codec = JwtCodec::hs256(SECRET, "warden", "warden");
     let at = serde_json::json!({"alg": "HS256", "typ": "at+jwt"});
     let cases = [
-        ("wrong key", hand_made(&at, &payload("warden", "warden", 600), b"another-secret-of-enough-length-1234"), TokenError::BadSignature),
-        ("wrong issuer", hand_made(&at, &payload("evil", "warden", 600), SECRET), TokenError::WrongIssuerOrAudience),
-        ("wrong audience", hand_made(&at, &payload("warden", "other", 600), SECRET), TokenError::WrongIssuerOrAudience),
-        ("expired beyond leeway", hand_made(&at, &payload("warden", "warden", -120), SECRET), TokenError::Expired),
-        ("plain JWT typ", hand_made(&serde_json::json!({"alg": "HS256", "typ": "JWT"}), &payload("warden", "warden", 600), SECRET), TokenError::WrongType),
-        ("no typ", hand_made(&serde_json::json!({"alg": "HS256"}), &payload("warden", "warden", 600), SECRET), TokenError::WrongType),
+        (
+            "wrong key",
+            hand_made(
+                &at,
+                &payload("warden", "warden", 600),
+                b"another-secret-of-enough-length-1234",
+            ),
+            TokenError::BadSignature,
+        ),
+        (
+            "wrong issuer",
+            hand_made(&at, &payload("evil", "warden", 600), SECRET),
+            TokenError::WrongIssuerOrAudience,
+        ),
+        (
+            "wrong audience",
+            hand_made(&at, &payload("warden", "other", 600), SECRET),
+            TokenError::WrongIssuerOrAudience,
+        ),
+        (
+            "expired beyond leeway",
+            hand_made(&at, &payload("warden", "warden", -120), SECRET),
+            TokenError::Expired,
+        ),
+        (
+            "plain JWT typ",
+            hand_made(
+                &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+                &payload("warden", "warden", 600),
+                SECRET,
+            ),
+            TokenError::WrongType,
+        ),
+        (
+            "no typ",
+            hand_made(
+                &serde_json::json!({"alg": "HS256"}),
+                &payload("warden", "warden", 600),
+                SECRET,
+            ),
+            TokenError::WrongType,
+        ),
         ("not a JWT", "abc.def".to_owned(), TokenError::Malformed),
     ];
     for (name, token, want) in cases {
         assert_eq!(codec.verify(&token), Err(want), "{name}");
     }
     // Within the 30 s leeway an expired token still passes.
-    assert!(codec.verify(&hand_made(&at, &payload("warden", "warden", -10), SECRET)).is_ok());
+    assert!(
+        codec
+            .verify(&hand_made(&at, &payload("warden", "warden", -10), SECRET))
+            .is_ok()
+    );
     // `application/at+jwt` is accepted too.
     let app = serde_json::json!({"alg": "HS256", "typ": "application/at+jwt"});
-    assert!(codec.verify(&hand_made(&app, &payload("warden", "warden", 600), SECRET)).is_ok());
+    assert!(
+        codec
+            .verify(&hand_made(&app, &payload("warden", "warden", 600), SECRET))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -90,19 +142,31 @@ fn alg_none_and_a_missing_claim_are_refused() {
     let mut no_iat = payload("warden", "warden", 600);
     no_iat.as_object_mut().unwrap().remove("iat");
     let at = serde_json::json!({"alg": "HS256", "typ": "at+jwt"});
-    assert_eq!(codec.verify(&hand_made(&at, &no_iat, SECRET)), Err(TokenError::Malformed));
+    assert_eq!(
+        codec.verify(&hand_made(&at, &no_iat, SECRET)),
+        Err(TokenError::Malformed)
+    );
 }
 
 #[test]
 fn eddsa_tokens_carry_the_kid_published_in_the_jwks() {
     let pair = generate_ed25519();
-    let codec = JwtCodec::eddsa(pair.private.expose_secret().as_bytes(), &[], "warden", "warden").unwrap();
+    let codec = JwtCodec::eddsa(
+        pair.private.expose_secret().as_bytes(),
+        &[],
+        "warden",
+        "warden",
+    )
+    .unwrap();
     let token = sign(&codec, &claims(Duration::minutes(5)));
     let kid = decode_header(&token).unwrap().kid.unwrap();
     let jwks: serde_json::Value = serde_json::from_str(codec.jwks_json()).unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(key["kid"], kid.as_str());
-    assert_eq!((key["kty"].as_str(), key["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
     assert!(key.get("d").is_none(), "no private part in the JWKS");
     assert!(codec.verify(&token).is_ok());
     // The published public key verifies the token on its own.
@@ -115,21 +179,40 @@ fn eddsa_tokens_carry_the_kid_published_in_the_jwks() {
 #[test]
 fn the_header_never_chooses_the_algorithm() {
     let pair = generate_ed25519();
-    let eddsa = JwtCodec::eddsa(pair.private.expose_secret().as_bytes(), &[], "warden", "warden").unwrap();
+    let eddsa = JwtCodec::eddsa(
+        pair.private.expose_secret().as_bytes(),
+        &[],
+        "warden",
+        "warden",
+    )
+    .unwrap();
     // An HS256 token signed with the public key's bytes (the classic confusion attack).
     let at = serde_json::json!({"alg": "HS256", "typ": "at+jwt"});
-    let forged = hand_made(&at, &payload("warden", "warden", 600), pair.public.as_bytes());
+    let forged = hand_made(
+        &at,
+        &payload("warden", "warden", 600),
+        pair.public.as_bytes(),
+    );
     assert_eq!(eddsa.verify(&forged), Err(TokenError::BadSignature));
     // And an EdDSA token is refused by an HS256 codec.
     let token = sign(&eddsa, &claims(Duration::minutes(5)));
-    assert_eq!(JwtCodec::hs256(SECRET, "warden", "warden").verify(&token), Err(TokenError::BadSignature));
+    assert_eq!(
+        JwtCodec::hs256(SECRET, "warden", "warden").verify(&token),
+        Err(TokenError::BadSignature)
+    );
 }
 
 #[test]
 fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
     let old = generate_ed25519();
     let new = generate_ed25519();
-    let old_codec = JwtCodec::eddsa(old.private.expose_secret().as_bytes(), &[], "warden", "warden").unwrap();
+    let old_codec = JwtCodec::eddsa(
+        old.private.expose_secret().as_bytes(),
+        &[],
+        "warden",
+        "warden",
+    )
+    .unwrap();
     let token = sign(&old_codec, &claims(Duration::minutes(5)));
     let rotated = JwtCodec::eddsa(
         new.private.expose_secret().as_bytes(),
@@ -141,7 +224,13 @@ fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
     assert!(rotated.verify(&token).is_ok());
     let jwks: serde_json::Value = serde_json::from_str(rotated.jwks_json()).unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
-    let dropped = JwtCodec::eddsa(new.private.expose_secret().as_bytes(), &[], "warden", "warden").unwrap();
+    let dropped = JwtCodec::eddsa(
+        new.private.expose_secret().as_bytes(),
+        &[],
+        "warden",
+        "warden",
+    )
+    .unwrap();
     assert_eq!(dropped.verify(&token), Err(TokenError::BadSignature));
 }
 
@@ -149,5 +238,13 @@ fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
 fn a_bad_key_file_is_refused() {
     assert!(JwtCodec::eddsa(b"not a pem", &[], "warden", "warden").is_err());
     let pair = generate_ed25519();
-    assert!(JwtCodec::eddsa(pair.private.expose_secret().as_bytes(), &[b"junk".to_vec()], "w", "w").is_err());
+    assert!(
+        JwtCodec::eddsa(
+            pair.private.expose_secret().as_bytes(),
+            &[b"junk".to_vec()],
+            "w",
+            "w"
+        )
+        .is_err()
+    );
 }

@@ -65,10 +65,18 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
     let shown = settings::redact_url(url);
     let db = db::connect(url, settings.database.max_connections)
         .await
-        .map_err(|e| StartupError(format!("database.url: cannot open {shown}: {}", one_line(&e))))?;
-    db::migrate(&db)
-        .await
-        .map_err(|e| StartupError(format!("database.url: cannot migrate {shown}: {}", one_line(&e))))?;
+        .map_err(|e| {
+            StartupError(format!(
+                "database.url: cannot open {shown}: {}",
+                one_line(&e)
+            ))
+        })?;
+    db::migrate(&db).await.map_err(|e| {
+        StartupError(format!(
+            "database.url: cannot migrate {shown}: {}",
+            one_line(&e)
+        ))
+    })?;
     Ok(db)
 }
 
@@ -77,7 +85,8 @@ fn one_line(e: &impl std::fmt::Display) -> String {
 }
 
 fn read_key_file(key: &str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
-    std::fs::read(path).map_err(|e| StartupError(format!("{key}: cannot read {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| StartupError(format!("{key}: cannot read {}: {e}", path.display())))
 }
 
 /// The JWT codec the settings ask for; in development with no key, a random one for this run.
@@ -92,23 +101,33 @@ pub fn build_codec(settings: &Settings) -> Result<JwtCodec, StartupError> {
                 warn!("jwt.secret is not set: using a random key for this run; tokens will not survive a restart");
                 keys::generate_hs256_secret()
             });
-            Ok(JwtCodec::hs256(secret.expose_secret().as_bytes(), &jwt.issuer, &jwt.audience))
+            Ok(JwtCodec::hs256(
+                secret.expose_secret().as_bytes(),
+                &jwt.issuer,
+                &jwt.audience,
+            ))
         }
         JwtAlgorithm::EdDSA => {
-            let private = match &jwt.private_key_file {
-                Some(path) => read_key_file("jwt.private_key_file", path)?,
-                None => {
-                    warn!("jwt.private_key_file is not set: using a random key for this run; tokens will not survive a restart");
-                    keys::generate_ed25519().private.expose_secret().as_bytes().to_vec()
-                }
+            let private = if let Some(path) = &jwt.private_key_file {
+                read_key_file("jwt.private_key_file", path)?
+            } else {
+                warn!(
+                    "jwt.private_key_file is not set: using a random key for this run; tokens will not survive a restart"
+                );
+                keys::generate_ed25519()
+                    .private
+                    .expose_secret()
+                    .as_bytes()
+                    .to_vec()
             };
             let public = jwt
                 .public_key_files
                 .iter()
                 .map(|p| read_key_file("jwt.public_key_files", p))
                 .collect::<Result<Vec<_>, _>>()?;
-            JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience)
-                .map_err(|e| StartupError(format!("jwt.private_key_file / jwt.public_key_files: {e}")))
+            JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience).map_err(|e| {
+                StartupError(format!("jwt.private_key_file / jwt.public_key_files: {e}"))
+            })
         }
     }
 }

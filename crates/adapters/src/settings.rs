@@ -115,7 +115,10 @@ impl Default for DatabaseSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct RedisSettings {
     /// When set, rate limits are shared through Redis.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "redact_opt_url_password")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "redact_opt_url_password"
+    )]
     pub url: Option<String>,
 }
 
@@ -392,7 +395,9 @@ impl FromStr for Rate {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("'{s}' is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)");
+        let bad = || {
+            format!("'{s}' is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)")
+        };
         let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
         let period = match unit.trim() {
@@ -433,6 +438,7 @@ impl fmt::Display for Rate {
     }
 }
 
+#[allow(clippy::ref_option)] // The signature serde's `serialize_with` calls.
 fn redact_secret<S: Serializer>(_: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("[redacted]")
 }
@@ -455,13 +461,16 @@ fn redact_url_password<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&redact_url(url))
 }
 
+#[allow(clippy::ref_option)] // The signature serde's `serialize_with` calls.
 fn redact_opt_url_password<S: Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(url.as_deref().unwrap_or_default()))
 }
 
 /// Environment values are parsed like TOML, so a secret of digits arrives as a number; take
 /// any scalar as the secret's text.
-fn lenient_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+fn lenient_secret<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SecretString>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Scalar {
@@ -482,8 +491,25 @@ fn lenient_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secre
 
 /// Placeholders that must never sign tokens.
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "changeme", "change", "replaceme", "replace", "secret", "password", "passwd", "jwt", "token",
-    "key", "example", "default", "test", "my", "your", "super", "warden", "todo", "xxx",
+    "changeme",
+    "change",
+    "replaceme",
+    "replace",
+    "secret",
+    "password",
+    "passwd",
+    "jwt",
+    "token",
+    "key",
+    "example",
+    "default",
+    "test",
+    "my",
+    "your",
+    "super",
+    "warden",
+    "todo",
+    "xxx",
 ];
 
 /// Why an HS256 secret is too weak to use, if it is.
@@ -491,7 +517,10 @@ pub fn hs256_secret_weakness(secret: &str) -> Option<&'static str> {
     if secret.len() < 32 {
         return Some("must be at least 32 bytes");
     }
-    let distinct = secret.bytes().collect::<std::collections::BTreeSet<_>>().len();
+    let distinct = secret
+        .bytes()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     if distinct < 8 {
         return Some("is trivially weak (too few distinct characters)");
     }
@@ -593,13 +622,19 @@ impl Settings {
                 }
             }
         }
-        for (key, value) in [("jwt.issuer", &self.jwt.issuer), ("jwt.audience", &self.jwt.audience)] {
+        for (key, value) in [
+            ("jwt.issuer", &self.jwt.issuer),
+            ("jwt.audience", &self.jwt.audience),
+        ] {
             if value.trim().is_empty() {
                 return fail(key, "must not be empty".into());
             }
         }
         if !(1..=86_400).contains(&self.jwt.access_ttl_seconds) {
-            return fail("jwt.access_ttl_seconds", "must be between 1 and 86400".into());
+            return fail(
+                "jwt.access_ttl_seconds",
+                "must be between 1 and 86400".into(),
+            );
         }
         if self.jwt.refresh_ttl_seconds < self.jwt.access_ttl_seconds {
             return fail(
@@ -617,7 +652,10 @@ impl Settings {
         for (key, value) in [
             ("lockout.max_failures", self.lockout.max_failures),
             ("lockout.base_seconds", self.lockout.base_seconds),
-            ("lockout.account_max_failures", self.lockout.account_max_failures),
+            (
+                "lockout.account_max_failures",
+                self.lockout.account_max_failures,
+            ),
         ] {
             if value == 0 {
                 return fail(key, "must be at least 1".into());
@@ -630,7 +668,10 @@ impl Settings {
             );
         }
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return fail(
                 "database.url",
                 format!("'{}' is neither sqlite:// nor postgres://", redact_url(url)),
@@ -650,7 +691,9 @@ impl Settings {
         if let Err(e) = argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None) {
             return Err(ConfigError(format!("argon2: invalid parameters ({e})")));
         }
-        if production && (a.memory_kib < ARGON2_MIN_MEMORY_KIB || a.iterations < ARGON2_MIN_ITERATIONS) {
+        if production
+            && (a.memory_kib < ARGON2_MIN_MEMORY_KIB || a.iterations < ARGON2_MIN_ITERATIONS)
+        {
             return Err(ConfigError(format!(
                 "argon2.memory_kib / argon2.iterations: production needs at least m={ARGON2_MIN_MEMORY_KIB} KiB and t={ARGON2_MIN_ITERATIONS}"
             )));

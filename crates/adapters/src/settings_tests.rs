@@ -1,5 +1,8 @@
 //! Tests of loading and checking the configuration, through figment's `Jail`.
 
+// figment::Jail closures return figment::Error, which is large; that is its API.
+#![allow(clippy::result_large_err)]
+
 use figment::Jail;
 
 use super::*;
@@ -20,8 +23,14 @@ fn no_configuration_at_all_gives_the_documented_defaults() {
         assert_eq!(s.server.max_body_bytes, 65_536);
         assert_eq!(s.database.url, "sqlite://warden.db?mode=rwc");
         assert_eq!(s.jwt.algorithm, JwtAlgorithm::HS256);
-        assert_eq!((s.jwt.issuer.as_str(), s.jwt.audience.as_str()), ("warden", "warden"));
-        assert_eq!((s.jwt.access_ttl_seconds, s.jwt.refresh_ttl_seconds), (900, 2_592_000));
+        assert_eq!(
+            (s.jwt.issuer.as_str(), s.jwt.audience.as_str()),
+            ("warden", "warden")
+        );
+        assert_eq!(
+            (s.jwt.access_ttl_seconds, s.jwt.refresh_ttl_seconds),
+            (900, 2_592_000)
+        );
         assert_eq!(s.rate_limit.login, Rate::new(10, RatePeriod::Minute));
         assert!(s.docs_enabled());
         assert!(s.auth.allow_registration);
@@ -32,7 +41,10 @@ fn no_configuration_at_all_gives_the_documented_defaults() {
 #[test]
 fn the_environment_overrides_the_file_which_overrides_defaults() {
     Jail::expect_with(|jail| {
-        jail.create_file("custom.toml", "[server]\nbind = \"127.0.0.1:9000\"\nmax_body_bytes = 10\n[jwt]\nissuer = \"file\"")?;
+        jail.create_file(
+            "custom.toml",
+            "[server]\nbind = \"127.0.0.1:9000\"\nmax_body_bytes = 10\n[jwt]\nissuer = \"file\"",
+        )?;
         jail.set_env("WARDEN_CONFIG", "custom.toml");
         jail.set_env("WARDEN_JWT__ISSUER", "env");
         jail.set_env("WARDEN_SERVER__TRUSTED_PROXIES", "[\"10.0.0.0/8\"]");
@@ -51,7 +63,10 @@ fn a_numeric_secret_from_the_environment_is_still_a_secret() {
         jail.set_env("WARDEN_JWT__SECRET", "1234567890123456789");
         // Parsed as a number, then refused as too short, not as a type error.
         let err = Settings::load().unwrap_err().to_string();
-        assert!(err.starts_with("jwt.secret: must be at least 32 bytes"), "{err}");
+        assert!(
+            err.starts_with("jwt.secret: must be at least 32 bytes"),
+            "{err}"
+        );
         Ok(())
     });
 }
@@ -61,14 +76,29 @@ fn every_refusal_names_its_setting() {
     let cases: &[(&str, &str)] = &[
         ("[jwt]\nsecrte = \"x\"", "jwt.secrte"),
         ("profile = \"staging\"", "profile"),
-        ("[server]\nmax_body_bytes = \"lots\"", "server.max_body_bytes"),
+        (
+            "[server]\nmax_body_bytes = \"lots\"",
+            "server.max_body_bytes",
+        ),
         ("[server]\nbind = \"nowhere\"", "server.bind"),
         ("profile = \"production\"", "jwt.secret"),
         ("[jwt]\nsecret = \"too-short\"", "jwt.secret"),
-        ("[jwt]\nsecret = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"", "jwt.secret"),
-        ("[jwt]\nsecret = \"change-me-change-me-change-me-change-me\"", "jwt.secret"),
-        ("[jwt]\nsecret = \"secret-secret-secret-secret-secret-1234\"", "jwt.secret"),
-        ("profile = \"production\"\n[jwt]\nalgorithm = \"EdDSA\"", "jwt.private_key_file"),
+        (
+            "[jwt]\nsecret = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "jwt.secret",
+        ),
+        (
+            "[jwt]\nsecret = \"change-me-change-me-change-me-change-me\"",
+            "jwt.secret",
+        ),
+        (
+            "[jwt]\nsecret = \"secret-secret-secret-secret-secret-1234\"",
+            "jwt.secret",
+        ),
+        (
+            "profile = \"production\"\n[jwt]\nalgorithm = \"EdDSA\"",
+            "jwt.private_key_file",
+        ),
         ("[jwt]\nalgorithm = \"RS256\"", "jwt.algorithm"),
         (
             "profile = \"production\"\n[jwt]\nsecret = \"q3V8xZ1mR7tK2pW9yB4nL6cF0hJ5sD8g\"\n[cors]\nallowed_origins = [\"*\"]",
@@ -76,7 +106,10 @@ fn every_refusal_names_its_setting() {
         ),
         ("[database]\nurl = \"mysql://x\"", "database.url"),
         ("[password]\nmin_length = 4", "password.min_length"),
-        ("[rate_limit]\nlogin = \"ten per minute\"", "rate_limit.login"),
+        (
+            "[rate_limit]\nlogin = \"ten per minute\"",
+            "rate_limit.login",
+        ),
         ("[rate_limit]\nlogin = \"0/minute\"", "rate_limit.login"),
         ("[jwt]\naccess_ttl_seconds = 0", "jwt.access_ttl_seconds"),
         (
@@ -87,7 +120,10 @@ fn every_refusal_names_its_setting() {
     for (toml, key) in cases {
         Jail::expect_with(|jail| {
             let err = load_err(jail, toml);
-            assert!(err.starts_with(key), "{toml:?} gave {err:?}, expected it to name {key}");
+            assert!(
+                err.starts_with(key),
+                "{toml:?} gave {err:?}, expected it to name {key}"
+            );
             assert!(!err.contains('\n'), "one line: {err:?}");
             Ok(())
         });
@@ -133,12 +169,18 @@ fn production_turns_docs_off_unless_asked() {
 fn the_printed_configuration_hides_secrets_and_omits_unset_keys() {
     Jail::expect_with(|jail| {
         jail.set_env("WARDEN_JWT__SECRET", GOOD_SECRET);
-        jail.set_env("WARDEN_DATABASE__URL", "postgres://app:hunter2hunter2@db/warden");
+        jail.set_env(
+            "WARDEN_DATABASE__URL",
+            "postgres://app:hunter2hunter2@db/warden",
+        );
         let out = Settings::load().unwrap().to_redacted_toml().unwrap();
         assert!(!out.contains(GOOD_SECRET), "{out}");
         assert!(!out.contains("hunter2"), "{out}");
         assert!(out.contains("secret = \"[redacted]\""), "{out}");
-        assert!(out.contains("url = \"postgres://app:[redacted]@db/warden\""), "{out}");
+        assert!(
+            out.contains("url = \"postgres://app:[redacted]@db/warden\""),
+            "{out}"
+        );
         assert!(!out.contains("private_key_file"), "{out}");
         assert!(out.contains("login = \"10/minute\""), "{out}");
         // What is printed loads back as the same configuration, secrets aside.
@@ -151,5 +193,8 @@ fn the_printed_configuration_hides_secrets_and_omits_unset_keys() {
 #[test]
 fn a_good_random_secret_is_accepted() {
     assert_eq!(hs256_secret_weakness(GOOD_SECRET), None);
-    assert_eq!(hs256_secret_weakness(&"ab".repeat(20)), Some("is trivially weak (too few distinct characters)"));
+    assert_eq!(
+        hs256_secret_weakness(&"ab".repeat(20)),
+        Some("is trivially weak (too few distinct characters)")
+    );
 }

@@ -24,7 +24,9 @@ impl TestDb {
         drop(self.db);
         if let Some((admin, database)) = self.cleanup {
             let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                ))
                 .await;
         }
     }
@@ -33,7 +35,11 @@ impl TestDb {
 async fn sqlite() -> TestDb {
     let db = db::connect("sqlite::memory:", 1).await.unwrap();
     db::migrate(&db).await.unwrap();
-    TestDb { name: "sqlite", db, cleanup: None }
+    TestDb {
+        name: "sqlite",
+        db,
+        cleanup: None,
+    }
 }
 
 /// A fresh PostgreSQL database, or `None` (with a note) where none is reachable outside CI.
@@ -59,7 +65,11 @@ async fn postgres() -> Option<TestDb> {
     let (base, _) = url.rsplit_once('/').unwrap();
     let db = db::connect(&format!("{base}/{database}"), 8).await.unwrap();
     db::migrate(&db).await.unwrap();
-    Some(TestDb { name: "postgres", db, cleanup: Some((admin, database)) })
+    Some(TestDb {
+        name: "postgres",
+        db,
+        cleanup: Some((admin, database)),
+    })
 }
 
 async fn backends() -> Vec<TestDb> {
@@ -102,7 +112,11 @@ async fn users_round_trip_and_emails_are_unique_case_insensitively() {
         assert_eq!(by_email.id, alice.id, "{}", t.name);
 
         let twin = user("ALICE@example.COM", Role::User);
-        assert!(matches!(repo.insert(&twin).await, Err(Error::EmailTaken)), "{}", t.name);
+        assert!(
+            matches!(repo.insert(&twin).await, Err(Error::EmailTaken)),
+            "{}",
+            t.name
+        );
         assert!(repo.find_by_id(Uuid::now_v7()).await.unwrap().is_none());
         t.finish().await;
     }
@@ -119,11 +133,23 @@ async fn list_pages_by_id_and_new_users_never_shift_a_page() {
             repo.insert(&u).await.unwrap();
         }
         let first = repo.list(None, 2).await.unwrap();
-        assert_eq!(first.iter().map(|u| u.id).collect::<Vec<_>>(), ids[..2], "{}", t.name);
+        assert_eq!(
+            first.iter().map(|u| u.id).collect::<Vec<_>>(),
+            ids[..2],
+            "{}",
+            t.name
+        );
         // A user created between two pages lands after every existing one.
-        repo.insert(&user("late@example.com", Role::User)).await.unwrap();
+        repo.insert(&user("late@example.com", Role::User))
+            .await
+            .unwrap();
         let second = repo.list(Some(ids[1]), 3).await.unwrap();
-        assert_eq!(second.iter().map(|u| u.id).collect::<Vec<_>>(), ids[2..5], "{}", t.name);
+        assert_eq!(
+            second.iter().map(|u| u.id).collect::<Vec<_>>(),
+            ids[2..5],
+            "{}",
+            t.name
+        );
         t.finish().await;
     }
 }
@@ -142,17 +168,30 @@ async fn updates_apply_and_can_end_sessions() {
             ..UserChange::default()
         };
         let after = repo.update(u.id, change).await.unwrap();
-        assert_eq!((after.role, after.disabled, after.session_version), (Role::Service, true, 1), "{}", t.name);
+        assert_eq!(
+            (after.role, after.disabled, after.session_version),
+            (Role::Service, true, 1),
+            "{}",
+            t.name
+        );
         assert_eq!(after.password_hash.expose(), "new-hash");
         let reread = repo.find_by_id(u.id).await.unwrap().unwrap();
         assert_eq!(reread.session_version, 1, "{}", t.name);
 
-        repo.update_password_hash(u.id, &PasswordHash::new("rehashed".into())).await.unwrap();
+        repo.update_password_hash(u.id, &PasswordHash::new("rehashed".into()))
+            .await
+            .unwrap();
         let reread = repo.find_by_id(u.id).await.unwrap().unwrap();
-        assert_eq!((reread.password_hash.expose(), reread.session_version), ("rehashed", 1));
+        assert_eq!(
+            (reread.password_hash.expose(), reread.session_version),
+            ("rehashed", 1)
+        );
 
         let missing = Uuid::now_v7();
-        assert!(matches!(repo.update(missing, UserChange::default()).await, Err(Error::NotFound)));
+        assert!(matches!(
+            repo.update(missing, UserChange::default()).await,
+            Err(Error::NotFound)
+        ));
         assert!(matches!(repo.delete(missing).await, Err(Error::NotFound)));
         repo.delete(u.id).await.unwrap();
         assert!(repo.find_by_id(u.id).await.unwrap().is_none(), "{}", t.name);
@@ -166,22 +205,61 @@ async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
         let repo = SeaOrmUserRepository::new(t.db.clone());
         let root = user("root@example.com", Role::Admin);
         repo.insert(&root).await.unwrap();
-        let demote = UserChange { role: Some(Role::User), ..UserChange::default() };
-        let disable = UserChange { disabled: Some(true), ..UserChange::default() };
-        assert!(matches!(repo.update(root.id, demote.clone()).await, Err(Error::LastAdmin)), "{}", t.name);
-        assert!(matches!(repo.update(root.id, disable.clone()).await, Err(Error::LastAdmin)), "{}", t.name);
-        assert!(matches!(repo.delete(root.id).await, Err(Error::LastAdmin)), "{}", t.name);
+        let demote = UserChange {
+            role: Some(Role::User),
+            ..UserChange::default()
+        };
+        let disable = UserChange {
+            disabled: Some(true),
+            ..UserChange::default()
+        };
+        assert!(
+            matches!(
+                repo.update(root.id, demote.clone()).await,
+                Err(Error::LastAdmin)
+            ),
+            "{}",
+            t.name
+        );
+        assert!(
+            matches!(
+                repo.update(root.id, disable.clone()).await,
+                Err(Error::LastAdmin)
+            ),
+            "{}",
+            t.name
+        );
+        assert!(
+            matches!(repo.delete(root.id).await, Err(Error::LastAdmin)),
+            "{}",
+            t.name
+        );
         // Nothing was half-applied.
         let still = repo.find_by_id(root.id).await.unwrap().unwrap();
-        assert_eq!((still.role, still.disabled), (Role::Admin, false), "{}", t.name);
+        assert_eq!(
+            (still.role, still.disabled),
+            (Role::Admin, false),
+            "{}",
+            t.name
+        );
 
         // A disabled admin does not count as another admin.
         let off = user("off@example.com", Role::Admin);
-        repo.insert(&User { disabled: true, ..off }).await.unwrap();
-        assert!(matches!(repo.update(root.id, demote.clone()).await, Err(Error::LastAdmin)));
+        repo.insert(&User {
+            disabled: true,
+            ..off
+        })
+        .await
+        .unwrap();
+        assert!(matches!(
+            repo.update(root.id, demote.clone()).await,
+            Err(Error::LastAdmin)
+        ));
 
         // With a second enabled admin, the first may go.
-        repo.insert(&user("second@example.com", Role::Admin)).await.unwrap();
+        repo.insert(&user("second@example.com", Role::Admin))
+            .await
+            .unwrap();
         repo.update(root.id, demote).await.unwrap();
         t.finish().await;
     }
@@ -208,7 +286,10 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             repo.insert(&a).await.unwrap();
             repo.insert(&b).await.unwrap();
             // Each round starts from an empty table: these are the only two admins.
-            let demote = UserChange { role: Some(Role::User), ..UserChange::default() };
+            let demote = UserChange {
+                role: Some(Role::User),
+                ..UserChange::default()
+            };
             let (ra, rb) = tokio::join!(
                 tokio::spawn({
                     let (repo, d) = (repo.clone(), demote.clone());
@@ -221,8 +302,16 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             );
             let results = [ra.unwrap(), rb.unwrap()];
             let ok = results.iter().filter(|r| r.is_ok()).count();
-            let refused = results.iter().filter(|r| matches!(r, Err(Error::LastAdmin))).count();
-            assert_eq!((ok, refused), (1, 1), "{} round {round}: {results:?}", t.name);
+            let refused = results
+                .iter()
+                .filter(|r| matches!(r, Err(Error::LastAdmin)))
+                .count();
+            assert_eq!(
+                (ok, refused),
+                (1, 1),
+                "{} round {round}: {results:?}",
+                t.name
+            );
             let admins = repo
                 .list(None, 10)
                 .await
@@ -261,21 +350,56 @@ async fn lockout_counts_upsert_clear_and_go_with_their_user() {
         let u = user("lock@example.com", Role::User);
         users.insert(&u).await.unwrap();
         let ip = LockScope::Ip("192.0.2.1".parse().unwrap());
-        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default(), "{}", t.name);
+        assert_eq!(
+            locks.get(u.id, &ip).await.unwrap(),
+            LockState::default(),
+            "{}",
+            t.name
+        );
         let until = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-        let state = LockState { failures: 2, locked_until: Some(until), locks_in_a_row: 1 };
+        let state = LockState {
+            failures: 2,
+            locked_until: Some(until),
+            locks_in_a_row: 1,
+        };
         locks.put(u.id, &ip, state).await.unwrap();
-        locks.put(u.id, &ip, LockState { failures: 3, ..state }).await.unwrap();
+        locks
+            .put(
+                u.id,
+                &ip,
+                LockState {
+                    failures: 3,
+                    ..state
+                },
+            )
+            .await
+            .unwrap();
         locks.put(u.id, &LockScope::Account, state).await.unwrap();
-        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState { failures: 3, ..state }, "{}", t.name);
+        assert_eq!(
+            locks.get(u.id, &ip).await.unwrap(),
+            LockState {
+                failures: 3,
+                ..state
+            },
+            "{}",
+            t.name
+        );
         locks.clear(u.id, &ip).await.unwrap();
         assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default());
         assert_eq!(locks.get(u.id, &LockScope::Account).await.unwrap(), state);
         locks.clear_all(u.id).await.unwrap();
-        assert_eq!(locks.get(u.id, &LockScope::Account).await.unwrap(), LockState::default());
+        assert_eq!(
+            locks.get(u.id, &LockScope::Account).await.unwrap(),
+            LockState::default()
+        );
         locks.put(u.id, &ip, state).await.unwrap();
         users.delete(u.id).await.unwrap();
-        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default(), "{}: cascade", t.name);
+        assert_eq!(
+            locks.get(u.id, &ip).await.unwrap(),
+            LockState::default(),
+            "{}: cascade",
+            t.name
+        );
         t.finish().await;
     }
 }
@@ -303,17 +427,48 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
             last_used_at: None,
         };
         keys.insert(&key).await.unwrap();
-        assert!(keys.insert(&ApiKey { id: Uuid::now_v7(), ..key.clone() }).await.is_err(), "{}: prefix unique", t.name);
-        assert_eq!(keys.find_by_prefix("wdn_abcdefghijkl").await.unwrap(), Some(key.clone()), "{}", t.name);
-        assert!(keys.find_by_prefix("wdn_zzzzzzzzzzzz").await.unwrap().is_none());
+        assert!(
+            keys.insert(&ApiKey {
+                id: Uuid::now_v7(),
+                ..key.clone()
+            })
+            .await
+            .is_err(),
+            "{}: prefix unique",
+            t.name
+        );
+        assert_eq!(
+            keys.find_by_prefix("wdn_abcdefghijkl").await.unwrap(),
+            Some(key.clone()),
+            "{}",
+            t.name
+        );
+        assert!(
+            keys.find_by_prefix("wdn_zzzzzzzzzzzz")
+                .await
+                .unwrap()
+                .is_none()
+        );
         keys.touch(key.id, now).await.unwrap();
         keys.revoke(key.id, now).await.unwrap();
         let back = keys.find_by_id(key.id).await.unwrap().unwrap();
-        assert_eq!((back.last_used_at, back.revoked_at), (Some(now), Some(now)), "{}", t.name);
-        assert!(matches!(keys.revoke(Uuid::now_v7(), now).await, Err(Error::NotFound)));
+        assert_eq!(
+            (back.last_used_at, back.revoked_at),
+            (Some(now), Some(now)),
+            "{}",
+            t.name
+        );
+        assert!(matches!(
+            keys.revoke(Uuid::now_v7(), now).await,
+            Err(Error::NotFound)
+        ));
         assert_eq!(keys.list_for_user(u.id).await.unwrap().len(), 1);
         users.delete(u.id).await.unwrap();
-        assert!(keys.find_by_id(key.id).await.unwrap().is_none(), "{}: cascade", t.name);
+        assert!(
+            keys.find_by_id(key.id).await.unwrap().is_none(),
+            "{}: cascade",
+            t.name
+        );
         t.finish().await;
     }
 }

@@ -13,8 +13,9 @@ use crate::state::AppState;
 
 /// The endpoint tree for built services: the API, the docs when enabled, and the edge.
 pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
-    let api = OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION"))
-        .description("Authentication and authorization: accounts, OAuth 2.0 tokens, roles and API keys.");
+    let api = OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION")).description(
+        "Authentication and authorization: accounts, OAuth 2.0 tokens, roles and API keys.",
+    );
     let mut route = Route::new();
     if state.settings.docs_enabled() {
         route = route
@@ -46,7 +47,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,7 +60,8 @@ impl Application {
     /// A [`StartupError`] naming the setting at fault.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let services = Services::build(&settings).await?;
-        let state = AppState::new(services, settings).map_err(|e| StartupError(format!("jwks: {e}")))?;
+        let state =
+            AppState::new(services, settings).map_err(|e| StartupError(format!("jwks: {e}")))?;
         let bind = state.settings.server.bind;
         let acceptor = TcpListener::bind(bind.to_string())
             .into_acceptor()
@@ -104,12 +108,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
         };
         tokio::select! {
             _ = ctrl_c => {},

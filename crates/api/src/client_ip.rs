@@ -11,7 +11,11 @@ use ipnet::IpNet;
 pub struct ClientIp(pub IpAddr);
 
 /// Works out the client IP from the peer and the `X-Forwarded-For` values, in order.
-pub fn client_ip<'a>(peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>, trusted: &[IpNet]) -> IpAddr {
+pub fn client_ip<'a>(
+    peer: IpAddr,
+    forwarded_for: impl Iterator<Item = &'a str>,
+    trusted: &[IpNet],
+) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -50,7 +54,11 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_claims() {
-        let got = client_ip(ip("198.51.100.7"), ["1.2.3.4"].into_iter(), &nets(&["10.0.0.0/8"]));
+        let got = client_ip(
+            ip("198.51.100.7"),
+            ["1.2.3.4"].into_iter(),
+            &nets(&["10.0.0.0/8"]),
+        );
         assert_eq!(got, ip("198.51.100.7"));
     }
 
@@ -58,23 +66,40 @@ mod tests {
     fn behind_trusted_proxies_the_right_most_untrusted_hop_is_the_client() {
         let trusted = nets(&["10.0.0.0/8"]);
         // The client forged the first entry; the proxy appended the real address.
-        let got = client_ip(ip("10.0.0.2"), ["6.6.6.6, 203.0.113.9, 10.0.0.1"].into_iter(), &trusted);
+        let got = client_ip(
+            ip("10.0.0.2"),
+            ["6.6.6.6, 203.0.113.9, 10.0.0.1"].into_iter(),
+            &trusted,
+        );
         assert_eq!(got, ip("203.0.113.9"));
         // Several headers are read as one list, in order.
-        let got = client_ip(ip("10.0.0.2"), ["6.6.6.6", "203.0.113.9"].into_iter(), &trusted);
+        let got = client_ip(
+            ip("10.0.0.2"),
+            ["6.6.6.6", "203.0.113.9"].into_iter(),
+            &trusted,
+        );
         assert_eq!(got, ip("203.0.113.9"));
     }
 
     #[test]
     fn all_trusted_gives_the_left_most_and_none_gives_the_peer() {
         let trusted = nets(&["10.0.0.0/8"]);
-        assert_eq!(client_ip(ip("10.0.0.2"), ["10.1.1.1, 10.0.0.1"].into_iter(), &trusted), ip("10.1.1.1"));
-        assert_eq!(client_ip(ip("10.0.0.2"), std::iter::empty(), &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), ["10.1.1.1, 10.0.0.1"].into_iter(), &trusted),
+            ip("10.1.1.1")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), std::iter::empty(), &trusted),
+            ip("10.0.0.2")
+        );
     }
 
     #[test]
     fn garbage_stops_the_walk_at_the_last_believable_hop() {
         let trusted = nets(&["10.0.0.0/8"]);
-        assert_eq!(client_ip(ip("10.0.0.2"), ["evil, 10.0.0.1"].into_iter(), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), ["evil, 10.0.0.1"].into_iter(), &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -9,7 +9,9 @@ use warden_api::Application;
 async fn main() -> ExitCode {
     telemetry::init();
     let app = match Settings::load() {
-        Ok(settings) => Application::build(settings).await.map_err(|e| e.to_string()),
+        Ok(settings) => Application::build(settings)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     let app = match app {

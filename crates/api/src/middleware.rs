@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::header::{self, HeaderValue};
 use poem::http::StatusCode;
+use poem::http::header::{self, HeaderValue};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::info;
 
@@ -33,15 +33,19 @@ pub struct EdgeConfig {
 }
 
 /// The edge around the whole application.
-pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, config: Arc<EdgeConfig>) -> poem::Result<Response> {
+pub async fn edge<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    config: Arc<EdgeConfig>,
+) -> poem::Result<Response> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(redact_query);
-    let peer = req
-        .remote_addr()
-        .as_socket_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), std::net::SocketAddr::ip);
+    let peer = req.remote_addr().as_socket_addr().map_or(
+        std::net::IpAddr::from([0, 0, 0, 0]),
+        std::net::SocketAddr::ip,
+    );
     let client = client_ip(
         peer,
         req.headers()
@@ -59,9 +63,13 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, config: Arc<EdgeCon
             Err(e) => error_response(e).await,
         },
     };
-    if resp.status() == StatusCode::UNAUTHORIZED && !resp.headers().contains_key(header::WWW_AUTHENTICATE) {
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(BEARER_CHALLENGE));
+    if resp.status() == StatusCode::UNAUTHORIZED
+        && !resp.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(BEARER_CHALLENGE),
+        );
     }
     set_security_headers(&mut resp, &path, config.hsts);
 
@@ -79,11 +87,18 @@ pub async fn edge<E: Endpoint>(ep: Arc<E>, mut req: Request, config: Arc<EdgeCon
 
 fn set_security_headers(resp: &mut Response, path: &str, hsts: bool) {
     let h = resp.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("x-xss-protection", HeaderValue::from_static("0"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    let csp = if path == "/docs" || path.starts_with("/docs/") { CSP_DOCS } else { CSP_STRICT };
+    let csp = if path == "/docs" || path.starts_with("/docs/") {
+        CSP_DOCS
+    } else {
+        CSP_STRICT
+    };
     h.insert("content-security-policy", HeaderValue::from_static(csp));
     if hsts {
         h.insert("strict-transport-security", HeaderValue::from_static(HSTS));
@@ -119,7 +134,10 @@ async fn limit_body(req: &mut Request, max: usize) -> Result<(), Response> {
 }
 
 fn too_large(max: usize) -> Response {
-    problem_response(&Problem::new(413, format!("The request body is larger than {max} bytes")))
+    problem_response(&Problem::new(
+        413,
+        format!("The request body is larger than {max} bytes"),
+    ))
 }
 
 /// A problem document as a response.
@@ -163,7 +181,8 @@ async fn error_response(e: poem::Error) -> Response {
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }
     if let Some(challenge) = headers.get(header::WWW_AUTHENTICATE) {
-        out.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.clone());
+        out.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
     }
     out
 }
@@ -185,7 +204,11 @@ fn sanitize(message: &str) -> String {
     }
     out.push_str(rest);
     let out = out.trim();
-    if out.is_empty() { "The request is malformed".to_owned() } else { out.to_owned() }
+    if out.is_empty() {
+        "The request is malformed".to_owned()
+    } else {
+        out.to_owned()
+    }
 }
 
 /// The query string with the value of `api_key` replaced.
@@ -199,7 +222,6 @@ fn redact_query(query: &str) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -216,7 +238,10 @@ mod tests {
 
     #[test]
     fn api_keys_in_queries_are_redacted() {
-        assert_eq!(redact_query("a=1&api_key=wdn_secret&b=2"), "a=1&api_key=[redacted]&b=2");
+        assert_eq!(
+            redact_query("a=1&api_key=wdn_secret&b=2"),
+            "a=1&api_key=[redacted]&b=2"
+        );
         assert_eq!(redact_query("API_KEY=x"), "API_KEY=[redacted]");
     }
 }

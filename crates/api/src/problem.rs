@@ -80,7 +80,10 @@ impl ApiError {
     /// 401 for a presented credential that was rejected.
     pub fn invalid_token() -> Self {
         Self::Unauthorized(
-            Json(Problem::new(401, "The credentials are invalid, expired or revoked")),
+            Json(Problem::new(
+                401,
+                "The credentials are invalid, expired or revoked",
+            )),
             INVALID_TOKEN_CHALLENGE.into(),
         )
     }
@@ -104,7 +107,11 @@ fn opaque(status: u16, e: &Error) -> Json<Problem> {
         source = s.source();
     }
     error!(error_id = %id, error = %chain, "request failed");
-    let what = if status == 503 { "Service unavailable" } else { "Internal error" };
+    let what = if status == 503 {
+        "Service unavailable"
+    } else {
+        "Internal error"
+    };
     Json(Problem::new(status, format!("{what} (error id {id})")))
 }
 
@@ -112,11 +119,20 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
             Error::InvalidCredentials | Error::InvalidToken => Self::invalid_token(),
-            Error::WrongPassword => Self::BadRequest(Json(Problem::new(400, "The current password is wrong"))),
-            Error::EmailTaken => Self::Conflict(Json(Problem::new(409, "This email address is already registered"))),
+            Error::WrongPassword => {
+                Self::BadRequest(Json(Problem::new(400, "The current password is wrong")))
+            }
+            Error::EmailTaken => Self::Conflict(Json(Problem::new(
+                409,
+                "This email address is already registered",
+            ))),
             Error::Invalid(reasons) => Self::unprocessable(reasons),
-            Error::RegistrationDisabled => Self::Forbidden(Json(Problem::new(403, "Registration is disabled"))),
-            Error::Forbidden => Self::Forbidden(Json(Problem::new(403, "Insufficient permissions"))),
+            Error::RegistrationDisabled => {
+                Self::Forbidden(Json(Problem::new(403, "Registration is disabled")))
+            }
+            Error::Forbidden => {
+                Self::Forbidden(Json(Problem::new(403, "Insufficient permissions")))
+            }
             Error::NotFound => Self::NotFound(Json(Problem::new(404, "Not found"))),
             Error::LastAdmin => Self::Conflict(Json(Problem::new(
                 409,

@@ -32,12 +32,24 @@ pub struct BearerAuth(Checked);
 
 /// An API key in the `X-API-Key` header.
 #[derive(SecurityScheme)]
-#[oai(rename = "ApiKeyHeader", ty = "api_key", key_name = "X-API-Key", key_in = "header", checker = "check_header_key")]
+#[oai(
+    rename = "ApiKeyHeader",
+    ty = "api_key",
+    key_name = "X-API-Key",
+    key_in = "header",
+    checker = "check_header_key"
+)]
 pub struct ApiKeyHeader(Checked);
 
 /// An API key in the `api_key` query parameter (unless `api_keys.allow_query_param` is off).
 #[derive(SecurityScheme)]
-#[oai(rename = "ApiKeyQuery", ty = "api_key", key_name = "api_key", key_in = "query", checker = "check_query_key")]
+#[oai(
+    rename = "ApiKeyQuery",
+    ty = "api_key",
+    key_name = "api_key",
+    key_in = "query",
+    checker = "check_query_key"
+)]
 pub struct ApiKeyQuery(Checked);
 
 /// A bearer token or an API key: what most endpoints accept.
@@ -77,7 +89,9 @@ impl Authenticated {
     /// The authenticated user, or the 401 (or 503) the credential earned.
     pub fn caller(self) -> Result<User, ApiError> {
         verdict(match self {
-            Self::Bearer(BearerAuth(c)) | Self::Header(ApiKeyHeader(c)) | Self::Query(ApiKeyQuery(c)) => c,
+            Self::Bearer(BearerAuth(c))
+            | Self::Header(ApiKeyHeader(c))
+            | Self::Query(ApiKeyQuery(c)) => c,
         })
     }
 
@@ -116,5 +130,9 @@ async fn check_header_key(req: &Request, key: ApiKey) -> Option<Checked> {
 async fn check_query_key(req: &Request, key: ApiKey) -> Option<Checked> {
     // When the setting is off the parameter is ignored, as if absent.
     let allowed = state(req).is_ok_and(|s| s.settings.api_keys.allow_query_param);
-    if allowed { Some(check_key(req, &key.key).await) } else { None }
+    if allowed {
+        Some(check_key(req, &key.key).await)
+    } else {
+        None
+    }
 }

@@ -32,7 +32,10 @@ fn run(vars: &[(&str, &str)]) -> (Option<i32>, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let out = child.wait_with_output().unwrap();
             let _ = std::fs::remove_dir_all(&dir);
-            return (status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
+            return (
+                status.code(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
         }
         if Instant::now() > deadline {
             child.kill().unwrap();
@@ -48,24 +51,67 @@ fn each_refusal_exits_non_zero_with_one_line_naming_the_setting() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("WARDEN_JWT__SECRTE", "x")], "jwt.secrte"),
         (&[("WARDEN_PROFILE", "staging")], "profile"),
-        (&[("WARDEN_SERVER__MAX_BODY_BYTES", "lots")], "server.max_body_bytes"),
+        (
+            &[("WARDEN_SERVER__MAX_BODY_BYTES", "lots")],
+            "server.max_body_bytes",
+        ),
         (&[("WARDEN_PROFILE", "production")], "jwt.secret"),
         (&[("WARDEN_JWT__SECRET", "short")], "jwt.secret"),
-        (&[("WARDEN_JWT__SECRET", "change-me-change-me-change-me-change-me")], "jwt.secret"),
-        (&[("WARDEN_JWT__SECRET", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")], "jwt.secret"),
-        (&[("WARDEN_PROFILE", "production"), ("WARDEN_JWT__ALGORITHM", "EdDSA")], "jwt.private_key_file"),
-        (&[("WARDEN_JWT__ALGORITHM", "EdDSA"), ("WARDEN_JWT__PRIVATE_KEY_FILE", "/nonexistent/key.pem")], "jwt.private_key_file"),
         (
-            &[("WARDEN_PROFILE", "production"), ("WARDEN_JWT__SECRET", GOOD_SECRET), ("WARDEN_CORS__ALLOWED_ORIGINS", "[\"*\"]")],
+            &[(
+                "WARDEN_JWT__SECRET",
+                "change-me-change-me-change-me-change-me",
+            )],
+            "jwt.secret",
+        ),
+        (
+            &[(
+                "WARDEN_JWT__SECRET",
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            )],
+            "jwt.secret",
+        ),
+        (
+            &[
+                ("WARDEN_PROFILE", "production"),
+                ("WARDEN_JWT__ALGORITHM", "EdDSA"),
+            ],
+            "jwt.private_key_file",
+        ),
+        (
+            &[
+                ("WARDEN_JWT__ALGORITHM", "EdDSA"),
+                ("WARDEN_JWT__PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+            ],
+            "jwt.private_key_file",
+        ),
+        (
+            &[
+                ("WARDEN_PROFILE", "production"),
+                ("WARDEN_JWT__SECRET", GOOD_SECRET),
+                ("WARDEN_CORS__ALLOWED_ORIGINS", "[\"*\"]"),
+            ],
             "cors.allowed_origins",
         ),
-        (&[("WARDEN_DATABASE__URL", "sqlite:///nonexistent-dir/sub/w.db?mode=rwc")], "database.url"),
-        (&[("WARDEN_DATABASE__URL", "postgres://nobody@127.0.0.1:1/none")], "database.url"),
+        (
+            &[(
+                "WARDEN_DATABASE__URL",
+                "sqlite:///nonexistent-dir/sub/w.db?mode=rwc",
+            )],
+            "database.url",
+        ),
+        (
+            &[("WARDEN_DATABASE__URL", "postgres://nobody@127.0.0.1:1/none")],
+            "database.url",
+        ),
         (&[("WARDEN_CONFIG", "missing.toml")], "WARDEN_CONFIG"),
     ];
     for (vars, key) in cases {
         let (code, stderr) = run(vars);
-        assert!(code.is_some_and(|c| c != 0), "{vars:?}: exit {code:?}, stderr {stderr}");
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{vars:?}: exit {code:?}, stderr {stderr}"
+        );
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{vars:?}: one line, got {stderr:?}");
         assert!(
@@ -75,7 +121,10 @@ fn each_refusal_exits_non_zero_with_one_line_naming_the_setting() {
         );
         for (name, value) in *vars {
             if name.ends_with("SECRET") && value.len() >= 32 {
-                assert!(!stderr.contains(value), "{vars:?}: a secret value is echoed");
+                assert!(
+                    !stderr.contains(value),
+                    "{vars:?}: a secret value is echoed"
+                );
             }
         }
     }

@@ -79,8 +79,16 @@ pub const MAX_PAGE: u64 = 200;
 
 impl AdminService {
     /// Builds the service.
-    pub fn new(users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>, lockouts: Arc<dyn LockoutRepository>) -> Self {
-        Self { users, clock, lockouts }
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        clock: Arc<dyn Clock>,
+        lockouts: Arc<dyn LockoutRepository>,
+    ) -> Self {
+        Self {
+            users,
+            clock,
+            lockouts,
+        }
     }
 
     /// A page of users after the cursor.
@@ -213,7 +221,10 @@ mod tests {
         service_with_lockouts(users, MockLockoutRepository::new())
     }
 
-    fn service_with_lockouts(users: MockUserRepository, lockouts: MockLockoutRepository) -> AdminService {
+    fn service_with_lockouts(
+        users: MockUserRepository,
+        lockouts: MockLockoutRepository,
+    ) -> AdminService {
         let mut clock = MockClock::new();
         clock
             .expect_now()
@@ -225,7 +236,10 @@ mod tests {
     fn only_admins_manage_users_and_admins_or_services_introspect() {
         assert!(authorize(&user(Role::Admin), Permission::ManageUsers).is_ok());
         for r in [Role::Service, Role::User] {
-            assert!(matches!(authorize(&user(r), Permission::ManageUsers), Err(Error::Forbidden)));
+            assert!(matches!(
+                authorize(&user(r), Permission::ManageUsers),
+                Err(Error::Forbidden)
+            ));
         }
         for r in [Role::Admin, Role::Service] {
             assert!(authorize(&user(r), Permission::IntrospectTokens).is_ok());
@@ -252,7 +266,8 @@ mod tests {
     #[tokio::test]
     async fn a_short_page_has_no_next_cursor_and_limits_are_bounded() {
         let mut repo = MockUserRepository::new();
-        repo.expect_list().returning(|_, _| Ok(vec![user(Role::User)]));
+        repo.expect_list()
+            .returning(|_, _| Ok(vec![user(Role::User)]));
         let svc = service(repo);
         assert!(svc.list(None, 50).await.unwrap().next_cursor.is_none());
         assert!(matches!(svc.list(None, 0).await, Err(Error::Invalid(_))));
@@ -275,12 +290,24 @@ mod tests {
             .times(1)
             .returning(move |_, _| Ok(t.clone()));
         let svc = service(repo);
-        svc.update(id, UserUpdate { disabled: Some(true), ..UserUpdate::default() })
-            .await
-            .unwrap();
-        svc.update(id, UserUpdate { role: Some(Role::Service), ..UserUpdate::default() })
-            .await
-            .unwrap();
+        svc.update(
+            id,
+            UserUpdate {
+                disabled: Some(true),
+                ..UserUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+        svc.update(
+            id,
+            UserUpdate {
+                role: Some(Role::Service),
+                ..UserUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
     }
 
     #[tokio::test]
@@ -291,7 +318,14 @@ mod tests {
         repo.expect_find_by_id()
             .returning(move |_| Ok(Some(target.clone())));
         repo.expect_update().never();
-        assert_eq!(service(repo).update(id, UserUpdate::default()).await.unwrap().id, id);
+        assert_eq!(
+            service(repo)
+                .update(id, UserUpdate::default())
+                .await
+                .unwrap()
+                .id,
+            id
+        );
     }
 
     #[tokio::test]
@@ -302,7 +336,13 @@ mod tests {
         let svc = service(repo);
         let id = Uuid::now_v7();
         let demote = svc
-            .update(id, UserUpdate { role: Some(Role::User), ..UserUpdate::default() })
+            .update(
+                id,
+                UserUpdate {
+                    role: Some(Role::User),
+                    ..UserUpdate::default()
+                },
+            )
             .await;
         assert!(matches!(demote, Err(Error::LastAdmin)));
         assert!(matches!(svc.delete(id).await, Err(Error::LastAdmin)));
@@ -315,7 +355,10 @@ mod tests {
         let r = service(repo)
             .update(
                 Uuid::now_v7(),
-                UserUpdate { display_name: Some(Some(String::new())), ..UserUpdate::default() },
+                UserUpdate {
+                    display_name: Some(Some(String::new())),
+                    ..UserUpdate::default()
+                },
             )
             .await;
         assert!(matches!(r, Err(Error::Invalid(_))));
@@ -331,9 +374,16 @@ mod tests {
             .returning(move |_| Ok(Some(target.clone())));
         repo.expect_find_by_id().returning(|_| Ok(None));
         let mut lockouts = MockLockoutRepository::new();
-        lockouts.expect_clear_all().with(eq(id)).times(1).returning(|_| Ok(()));
+        lockouts
+            .expect_clear_all()
+            .with(eq(id))
+            .times(1)
+            .returning(|_| Ok(()));
         let svc = service_with_lockouts(repo, lockouts);
         svc.unlock(id).await.unwrap();
-        assert!(matches!(svc.unlock(Uuid::now_v7()).await, Err(Error::NotFound)));
+        assert!(matches!(
+            svc.unlock(Uuid::now_v7()).await,
+            Err(Error::NotFound)
+        ));
     }
 }

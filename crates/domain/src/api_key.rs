@@ -57,8 +57,12 @@ pub fn prefix_of(presented: &str) -> Option<&str> {
     let rest = presented.strip_prefix(KEY_PREFIX)?;
     let lookup = rest.get(..LOOKUP_LEN)?;
     let secret = rest.get(LOOKUP_LEN..)?;
-    let ok = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (ok(lookup) && ok(secret) && secret.len() >= 22).then(|| &presented[..KEY_PREFIX.len() + LOOKUP_LEN])
+    let ok = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (ok(lookup) && ok(secret) && secret.len() >= 22)
+        .then(|| &presented[..KEY_PREFIX.len() + LOOKUP_LEN])
 }
 
 /// A freshly made key: the stored part and the secret to show once.
@@ -107,22 +111,43 @@ impl ApiKeyService {
     ///
     /// # Errors
     /// [`Error::Invalid`] for an empty or long name or an expiry outside 1 to 3650 days.
-    pub async fn create(&self, owner: &User, name: &str, expires_in_days: Option<u32>) -> Result<NewApiKey, Error> {
+    pub async fn create(
+        &self,
+        owner: &User,
+        name: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<NewApiKey, Error> {
         let mut reasons = Vec::new();
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            reasons.push(format!("name must be 1 to {MAX_NAME_CHARS} printable characters"));
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            reasons.push(format!(
+                "name must be 1 to {MAX_NAME_CHARS} printable characters"
+            ));
         }
         if expires_in_days.is_some_and(|d| !(1..=MAX_EXPIRY_DAYS).contains(&d)) {
-            reasons.push(format!("expires_in_days must be between 1 and {MAX_EXPIRY_DAYS}"));
+            reasons.push(format!(
+                "expires_in_days must be between 1 and {MAX_EXPIRY_DAYS}"
+            ));
         }
         if !reasons.is_empty() {
             return Err(Error::Invalid(reasons));
         }
         let now = self.clock.now();
         // The lookup id and the secret come from two independent 256-bit draws.
-        let lookup: String = self.random.secret().expose_secret().chars().take(LOOKUP_LEN).collect();
-        let secret = format!("{KEY_PREFIX}{lookup}{}", self.random.secret().expose_secret());
+        let lookup: String = self
+            .random
+            .secret()
+            .expose_secret()
+            .chars()
+            .take(LOOKUP_LEN)
+            .collect();
+        let secret = format!(
+            "{KEY_PREFIX}{lookup}{}",
+            self.random.secret().expose_secret()
+        );
         let key = ApiKey {
             id: self.random.new_id(),
             user_id: owner.id,
@@ -175,7 +200,11 @@ impl ApiKeyService {
     /// storage failures.
     pub async fn authenticate(&self, presented: &str) -> Result<User, Error> {
         let prefix = prefix_of(presented).ok_or(Error::InvalidToken)?;
-        let key = self.keys.find_by_prefix(prefix).await?.ok_or(Error::InvalidToken)?;
+        let key = self
+            .keys
+            .find_by_prefix(prefix)
+            .await?
+            .ok_or(Error::InvalidToken)?;
         let now = self.clock.now();
         if !self.digester.matches(presented, &key.digest) || !key.is_live(now) {
             return Err(Error::InvalidToken);

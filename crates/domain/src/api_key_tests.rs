@@ -7,11 +7,11 @@ use time::macros::datetime;
 
 use super::*;
 use crate::auth::{AuthPolicy, Ports};
-use crate::password::PasswordPolicy;
 use crate::lockout::LockoutPolicy;
+use crate::password::PasswordPolicy;
 use crate::ports::{
-    MockApiKeyRepository, MockLockoutRepository, MockClock, MockKeyDigester, MockPasswordHasher, MockRandom, MockTokenCodec,
-    MockUserRepository,
+    MockApiKeyRepository, MockClock, MockKeyDigester, MockLockoutRepository, MockPasswordHasher,
+    MockRandom, MockTokenCodec, MockUserRepository,
 };
 use crate::token::TokenLifetimes;
 use crate::user::{Email, PasswordHash, Role};
@@ -35,15 +35,20 @@ fn owner(disabled: bool) -> User {
 fn digester() -> MockKeyDigester {
     let mut d = MockKeyDigester::new();
     d.expect_digest().returning(|s| format!("digest({s})"));
-    d.expect_matches().returning(|s, d| d == format!("digest({s})"));
+    d.expect_matches()
+        .returning(|s, d| d == format!("digest({s})"));
     d
 }
 
 async fn service(keys: MockApiKeyRepository, stored_owner: Option<User>) -> ApiKeyService {
     let mut users = MockUserRepository::new();
-    users.expect_find_by_id().returning(move |_| Ok(stored_owner.clone()));
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(stored_owner.clone()));
     let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().returning(|_| Ok(PasswordHash::new("dummy".into())));
+    hasher
+        .expect_hash()
+        .returning(|_| Ok(PasswordHash::new("dummy".into())));
     let mut clock = MockClock::new();
     clock.expect_now().return_const(NOW);
     let mut random = MockRandom::new();
@@ -64,9 +69,16 @@ async fn service(keys: MockApiKeyRepository, stored_owner: Option<User>) -> ApiK
     };
     let policy = AuthPolicy {
         password: PasswordPolicy::default(),
-        lifetimes: TokenLifetimes { access: Duration::minutes(15), refresh: Duration::days(30) },
+        lifetimes: TokenLifetimes {
+            access: Duration::minutes(15),
+            refresh: Duration::days(30),
+        },
         allow_registration: true,
-        lockout: LockoutPolicy { max_failures: 5, base: Duration::seconds(60), account_max_failures: 100 },
+        lockout: LockoutPolicy {
+            max_failures: 5,
+            base: Duration::seconds(60),
+            account_max_failures: 100,
+        },
     };
     let auth = Arc::new(AuthService::new(ports, policy).await.unwrap());
     ApiKeyService::new(Arc::new(keys), Arc::new(digester()), auth)
@@ -98,10 +110,16 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
         Ok(())
     });
     let svc = service(keys, Some(owner(false))).await;
-    let made = svc.create(&owner(false), " deploy bot ", Some(30)).await.unwrap();
+    let made = svc
+        .create(&owner(false), " deploy bot ", Some(30))
+        .await
+        .unwrap();
     let secret = made.secret.expose_secret();
     assert!(secret.starts_with("wdn_"));
-    assert!(secret.len() >= 4 + 12 + 43, "at least 256 random bits: {secret}");
+    assert!(
+        secret.len() >= 4 + 12 + 43,
+        "at least 256 random bits: {secret}"
+    );
     let stored = inserted.lock().unwrap().clone().unwrap();
     assert_eq!(stored.digest, format!("digest({secret})"));
     assert_eq!(stored.prefix, prefix_of(secret).unwrap());
@@ -112,8 +130,19 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
 #[tokio::test]
 async fn names_and_expiries_are_bounded() {
     let svc = service(MockApiKeyRepository::new(), None).await;
-    for (name, days) in [("", None), ("ok", Some(0)), ("ok", Some(3651)), (&*"n".repeat(101), None)] {
-        assert!(matches!(svc.create(&owner(false), name, days).await, Err(Error::Invalid(_))), "{name:?} {days:?}");
+    for (name, days) in [
+        ("", None),
+        ("ok", Some(0)),
+        ("ok", Some(3651)),
+        (&*"n".repeat(101), None),
+    ] {
+        assert!(
+            matches!(
+                svc.create(&owner(false), name, days).await,
+                Err(Error::Invalid(_))
+            ),
+            "{name:?} {days:?}"
+        );
     }
 }
 
@@ -145,10 +174,14 @@ async fn unknown_wrong_revoked_expired_and_disabled_keys_are_refused() {
     ];
     for (name, found, disabled, presented) in cases {
         let mut keys = MockApiKeyRepository::new();
-        keys.expect_find_by_prefix().returning(move |_| Ok(found.clone()));
+        keys.expect_find_by_prefix()
+            .returning(move |_| Ok(found.clone()));
         keys.expect_touch().never();
         let svc = service(keys, Some(owner(disabled))).await;
-        assert!(matches!(svc.authenticate(&presented).await, Err(Error::InvalidToken)), "{name}");
+        assert!(
+            matches!(svc.authenticate(&presented).await, Err(Error::InvalidToken)),
+            "{name}"
+        );
     }
 }
 
@@ -157,7 +190,8 @@ async fn last_use_is_written_at_most_once_a_minute() {
     let mut recent = stored(KEY);
     recent.last_used_at = Some(NOW - Duration::seconds(59));
     let mut keys = MockApiKeyRepository::new();
-    keys.expect_find_by_prefix().returning(move |_| Ok(Some(recent.clone())));
+    keys.expect_find_by_prefix()
+        .returning(move |_| Ok(Some(recent.clone())));
     keys.expect_touch().never();
     let svc = service(keys, Some(owner(false))).await;
     svc.authenticate(KEY).await.unwrap();
@@ -169,21 +203,34 @@ async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
     revoked.id = Uuid::from_u128(6);
     revoked.revoked_at = Some(NOW);
     let mut keys = MockApiKeyRepository::new();
-    keys.expect_find_by_id().returning(|_| Ok(Some(stored(KEY))));
+    keys.expect_find_by_id()
+        .returning(|_| Ok(Some(stored(KEY))));
     keys.expect_revoke().times(1).returning(|_, _| Ok(()));
     let all = vec![stored(KEY), revoked];
-    keys.expect_list_for_user().returning(move |_| Ok(all.clone()));
+    keys.expect_list_for_user()
+        .returning(move |_| Ok(all.clone()));
     let svc = service(keys, Some(owner(false))).await;
     let stranger = Some(Uuid::from_u128(8));
-    assert!(matches!(svc.revoke(stranger, Uuid::from_u128(5)).await, Err(Error::NotFound)));
-    svc.revoke(Some(Uuid::from_u128(7)), Uuid::from_u128(5)).await.unwrap();
+    assert!(matches!(
+        svc.revoke(stranger, Uuid::from_u128(5)).await,
+        Err(Error::NotFound)
+    ));
+    svc.revoke(Some(Uuid::from_u128(7)), Uuid::from_u128(5))
+        .await
+        .unwrap();
     assert_eq!(svc.list(Uuid::from_u128(7)).await.unwrap().len(), 1);
 }
 
 #[test]
 fn only_key_shaped_strings_have_a_prefix() {
     assert_eq!(prefix_of(KEY), Some("wdn_lookup123456"));
-    for bad in ["", "wdn_", "wdn_short", "xyz_lookup123456secretsecretsecretsecret", "wdn_lookup123456 secret secret secret secret"] {
+    for bad in [
+        "",
+        "wdn_",
+        "wdn_short",
+        "xyz_lookup123456secretsecretsecretsecret",
+        "wdn_lookup123456 secret secret secret secret",
+    ] {
         assert_eq!(prefix_of(bad), None, "{bad:?}");
     }
 }

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::Error;
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::password::PasswordPolicy;
-use crate::ports::{Clock, LockoutRepository, PasswordHasher, Random, TokenCodec, UserChange, UserRepository};
+use crate::ports::{
+    Clock, LockoutRepository, PasswordHasher, Random, TokenCodec, UserChange, UserRepository,
+};
 use crate::token::{AccessClaims, IssuedToken, TokenLifetimes};
 use crate::user::{DisplayName, Email, Role, User};
 
@@ -108,7 +110,9 @@ impl AuthService {
     /// [`Error::Invalid`] with every reason, [`Error::EmailTaken`]; storage failures.
     pub async fn create_user(&self, account: NewAccount, role: Role) -> Result<User, Error> {
         let mut reasons = Vec::new();
-        let email = Email::parse(&account.email).map_err(|r| reasons.push(r)).ok();
+        let email = Email::parse(&account.email)
+            .map_err(|r| reasons.push(r))
+            .ok();
         let display_name = match account.display_name.as_deref().map(DisplayName::parse) {
             Some(Ok(name)) => Some(name),
             Some(Err(r)) => {
@@ -166,7 +170,10 @@ impl AuthService {
             Err(_) => None,
         };
         let Some(user) = user else {
-            self.ports.hasher.verify(password, self.dummy_hash.clone()).await?;
+            self.ports
+                .hasher
+                .verify(password, self.dummy_hash.clone())
+                .await?;
             audit("unknown_user", None, client_ip);
             return Err(Error::InvalidCredentials);
         };
@@ -187,9 +194,14 @@ impl AuthService {
         if !matches {
             let policy = self.policy.lockout;
             lockouts
-                .put(user.id, &ip_scope, ip_state.after_failure(now, policy.max_failures, policy.base))
+                .put(
+                    user.id,
+                    &ip_scope,
+                    ip_state.after_failure(now, policy.max_failures, policy.base),
+                )
                 .await?;
-            let account = account_state.after_failure(now, policy.account_max_failures, policy.base);
+            let account =
+                account_state.after_failure(now, policy.account_max_failures, policy.base);
             lockouts.put(user.id, &LockScope::Account, account).await?;
             audit("wrong_password", Some(&user), client_ip);
             return Err(Error::InvalidCredentials);
@@ -267,7 +279,10 @@ impl AuthService {
         let Ok(claims) = self.ports.tokens.verify(token) else {
             return Ok(None);
         };
-        match self.live_user(claims.subject, Some(claims.session_version)).await {
+        match self
+            .live_user(claims.subject, Some(claims.session_version))
+            .await
+        {
             Ok(user) => Ok(Some((claims, user))),
             Err(Error::InvalidToken) => Ok(None),
             Err(e) => Err(e),

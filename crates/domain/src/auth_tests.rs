@@ -14,7 +14,8 @@ use uuid::Uuid;
 use super::*;
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::ports::{
-    LockoutRepository, MockClock, MockPasswordHasher, MockRandom, MockTokenCodec, MockUserRepository,
+    LockoutRepository, MockClock, MockPasswordHasher, MockRandom, MockTokenCodec,
+    MockUserRepository,
 };
 use crate::token::TokenError;
 use crate::user::PasswordHash;
@@ -33,7 +34,13 @@ struct MemLockouts(Mutex<HashMap<(Uuid, String), LockState>>);
 #[async_trait]
 impl LockoutRepository for MemLockouts {
     async fn get(&self, user_id: Uuid, scope: &LockScope) -> Result<LockState, Error> {
-        Ok(self.0.lock().unwrap().get(&(user_id, scope.key())).copied().unwrap_or_default())
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(&(user_id, scope.key()))
+            .copied()
+            .unwrap_or_default())
     }
     async fn put(&self, user_id: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error> {
         self.0.lock().unwrap().insert((user_id, scope.key()), state);
@@ -96,7 +103,15 @@ async fn service_with(
     tokens: MockTokenCodec,
     allow_registration: bool,
 ) -> AuthService {
-    service_full(users, hasher, tokens, allow_registration, Arc::new(clock()), Arc::new(MemLockouts::default())).await
+    service_full(
+        users,
+        hasher,
+        tokens,
+        allow_registration,
+        Arc::new(clock()),
+        Arc::new(MemLockouts::default()),
+    )
+    .await
 }
 
 async fn service_full(
@@ -153,7 +168,10 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
     });
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
 
-    let user = svc.register(account(" Bob@Example.com", STRONG)).await.unwrap();
+    let user = svc
+        .register(account(" Bob@Example.com", STRONG))
+        .await
+        .unwrap();
 
     let stored = inserted.lock().unwrap().clone().unwrap();
     assert_eq!(stored.id, user.id);
@@ -167,8 +185,17 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
 
 #[tokio::test]
 async fn register_is_refused_when_disabled_without_touching_storage() {
-    let svc = service_with(MockUserRepository::new(), fake_hasher(), MockTokenCodec::new(), false).await;
-    let err = svc.register(account("bob@example.com", STRONG)).await.unwrap_err();
+    let svc = service_with(
+        MockUserRepository::new(),
+        fake_hasher(),
+        MockTokenCodec::new(),
+        false,
+    )
+    .await;
+    let err = svc
+        .register(account("bob@example.com", STRONG))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::RegistrationDisabled));
 }
 
@@ -180,7 +207,13 @@ async fn register_lists_every_reason_and_hashes_nothing() {
         .expect_hash()
         .times(1)
         .returning(|_| Ok(PasswordHash::new("dummy".into())));
-    let svc = service_with(MockUserRepository::new(), hasher, MockTokenCodec::new(), true).await;
+    let svc = service_with(
+        MockUserRepository::new(),
+        hasher,
+        MockTokenCodec::new(),
+        true,
+    )
+    .await;
     let mut acc = account("not-an-email", "short");
     acc.display_name = Some("   ".into());
     let Error::Invalid(reasons) = svc.register(acc).await.unwrap_err() else {
@@ -194,12 +227,23 @@ async fn register_lists_every_reason_and_hashes_nothing() {
 
 #[tokio::test]
 async fn register_refuses_a_password_built_from_the_email() {
-    let svc = service_with(MockUserRepository::new(), fake_hasher(), MockTokenCodec::new(), true).await;
+    let svc = service_with(
+        MockUserRepository::new(),
+        fake_hasher(),
+        MockTokenCodec::new(),
+        true,
+    )
+    .await;
     let err = svc
-        .register(account("wonderland.alice.1987@example.com", "wonderland.alice.1987"))
+        .register(account(
+            "wonderland.alice.1987@example.com",
+            "wonderland.alice.1987",
+        ))
         .await
         .unwrap_err();
-    let Error::Invalid(reasons) = err else { panic!("expected Invalid, got {err:?}") };
+    let Error::Invalid(reasons) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
     assert!(reasons[0].contains("too easy to guess"), "{reasons:?}");
 }
 
@@ -208,7 +252,10 @@ async fn register_reports_a_taken_email() {
     let mut users = MockUserRepository::new();
     users.expect_insert().returning(|_| Err(Error::EmailTaken));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
-    let err = svc.register(account("bob@example.com", STRONG)).await.unwrap_err();
+    let err = svc
+        .register(account("bob@example.com", STRONG))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::EmailTaken));
 }
 
@@ -236,7 +283,10 @@ async fn login_with_the_right_password_signs_a_token_for_the_user() {
         .returning(|_| Ok(SecretString::from("signed")));
     let svc = service_with(users, fake_hasher(), tokens, true).await;
 
-    let (_, token) = svc.login("ALICE@example.com", SecretString::from(STRONG), ip(1)).await.unwrap();
+    let (_, token) = svc
+        .login("ALICE@example.com", SecretString::from(STRONG), ip(1))
+        .await
+        .unwrap();
     assert_eq!(token.access_token.expose_secret(), "signed");
     assert_eq!(token.expires_in, 900);
 }
@@ -246,7 +296,11 @@ async fn wrong_password_unknown_user_and_disabled_user_all_fail_alike() {
     let mut disabled = stored_user(STRONG);
     disabled.disabled = true;
     let cases: Vec<(&str, Option<User>, &str)> = vec![
-        ("wrong password", Some(stored_user(STRONG)), "not the password 123"),
+        (
+            "wrong password",
+            Some(stored_user(STRONG)),
+            "not the password 123",
+        ),
         ("unknown user", None, STRONG),
         ("disabled user", Some(disabled), STRONG),
     ];
@@ -266,7 +320,10 @@ async fn wrong_password_unknown_user_and_disabled_user_all_fail_alike() {
             .times(1)
             .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
         let svc = service_with(users, hasher, MockTokenCodec::new(), true).await;
-        let err = svc.login("alice@example.com", SecretString::from(password), ip(1)).await.unwrap_err();
+        let err = svc
+            .login("alice@example.com", SecretString::from(password), ip(1))
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidCredentials), "{name}: {err:?}");
     }
 }
@@ -282,8 +339,17 @@ async fn a_malformed_username_still_costs_one_verification() {
         .withf(|_, h| h.expose() == "dummy")
         .times(1)
         .returning(|_, _| Ok(false));
-    let svc = service_with(MockUserRepository::new(), hasher, MockTokenCodec::new(), true).await;
-    let err = svc.login("no at sign", SecretString::from(STRONG), ip(1)).await.unwrap_err();
+    let svc = service_with(
+        MockUserRepository::new(),
+        hasher,
+        MockTokenCodec::new(),
+        true,
+    )
+    .await;
+    let err = svc
+        .login("no at sign", SecretString::from(STRONG), ip(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials));
 }
 
@@ -314,7 +380,9 @@ async fn a_stale_hash_is_redone_at_login() {
         .expect_sign()
         .returning(|_| Ok(SecretString::from("t")));
     let svc = service_with(users, hasher, tokens, true).await;
-    svc.login("alice@example.com", SecretString::from(STRONG), ip(1)).await.unwrap();
+    svc.login("alice@example.com", SecretString::from(STRONG), ip(1))
+        .await
+        .unwrap();
 }
 
 fn claims_for(user: &User, session_version: i64) -> AccessClaims {
@@ -375,7 +443,10 @@ async fn a_token_the_codec_refuses_never_reaches_storage() {
             .expect_verify()
             .returning(move |_| Err(refusal.clone()));
         let svc = service_with(MockUserRepository::new(), fake_hasher(), tokens, true).await;
-        assert!(matches!(svc.authenticate_bearer("x").await, Err(Error::InvalidToken)));
+        assert!(matches!(
+            svc.authenticate_bearer("x").await,
+            Err(Error::InvalidToken)
+        ));
     }
 }
 
@@ -392,7 +463,8 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
             *uid == id
                 && c.end_sessions
                 && c.at == Some(NOW)
-                && c.password_hash.as_ref().map(PasswordHash::expose) == Some(&format!("hash:{new}"))
+                && c.password_hash.as_ref().map(PasswordHash::expose)
+                    == Some(&format!("hash:{new}"))
                 && c.role.is_none()
                 && c.disabled.is_none()
         })
@@ -401,11 +473,19 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
 
     let wrong = svc
-        .change_password(&user, SecretString::from("not it at all 99"), SecretString::from(new))
+        .change_password(
+            &user,
+            SecretString::from("not it at all 99"),
+            SecretString::from(new),
+        )
         .await;
     assert!(matches!(wrong, Err(Error::WrongPassword)));
     let weak = svc
-        .change_password(&user, SecretString::from(STRONG), SecretString::from("password1234"))
+        .change_password(
+            &user,
+            SecretString::from(STRONG),
+            SecretString::from("password1234"),
+        )
         .await;
     assert!(matches!(weak, Err(Error::Invalid(_))));
     svc.change_password(&user, SecretString::from(STRONG), SecretString::from(new))
@@ -419,12 +499,23 @@ async fn introspection_is_active_only_for_a_token_that_would_be_accepted() {
     let good = claims_for(&user, 3);
     let stale = claims_for(&user, 2);
     let mut tokens = MockTokenCodec::new();
-    tokens.expect_verify().with(eq("good")).returning(move |_| Ok(good.clone()));
-    tokens.expect_verify().with(eq("stale")).returning(move |_| Ok(stale.clone()));
-    tokens.expect_verify().with(eq("forged")).returning(|_| Err(TokenError::BadSignature));
+    tokens
+        .expect_verify()
+        .with(eq("good"))
+        .returning(move |_| Ok(good.clone()));
+    tokens
+        .expect_verify()
+        .with(eq("stale"))
+        .returning(move |_| Ok(stale.clone()));
+    tokens
+        .expect_verify()
+        .with(eq("forged"))
+        .returning(|_| Err(TokenError::BadSignature));
     let mut users = MockUserRepository::new();
     let found = user.clone();
-    users.expect_find_by_id().returning(move |_| Ok(Some(found.clone())));
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(found.clone())));
     let svc = service_with(users, fake_hasher(), tokens, true).await;
     let (claims, current) = svc.introspect("good").await.unwrap().unwrap();
     assert_eq!((claims.subject, current.id), (user.id, user.id));
@@ -444,17 +535,31 @@ impl Clock for HandClock {
 async fn lockout_service(user: &User) -> (AuthService, Arc<HandClock>, Arc<MemLockouts>) {
     let mut users = MockUserRepository::new();
     let found = user.clone();
-    users.expect_find_by_email().returning(move |_| Ok(Some(found.clone())));
+    users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(found.clone())));
     let mut tokens = MockTokenCodec::new();
-    tokens.expect_sign().returning(|_| Ok(SecretString::from("t")));
+    tokens
+        .expect_sign()
+        .returning(|_| Ok(SecretString::from("t")));
     let clock = Arc::new(HandClock(Mutex::new(NOW)));
     let lockouts = Arc::new(MemLockouts::default());
-    let svc = service_full(users, fake_hasher(), tokens, true, clock.clone(), lockouts.clone()).await;
+    let svc = service_full(
+        users,
+        fake_hasher(),
+        tokens,
+        true,
+        clock.clone(),
+        lockouts.clone(),
+    )
+    .await;
     (svc, clock, lockouts)
 }
 
 async fn attempt(svc: &AuthService, password: &str, from: IpAddr) -> bool {
-    svc.login("alice@example.com", SecretString::from(password), from).await.is_ok()
+    svc.login("alice@example.com", SecretString::from(password), from)
+        .await
+        .is_ok()
 }
 
 #[tokio::test]
@@ -465,12 +570,17 @@ async fn five_failures_from_one_ip_lock_that_ip_only_and_the_lock_ends() {
         assert!(!attempt(&svc, "wrong guess 1234", ip(1)).await);
     }
     // Locked: even the right password fails, exactly like a wrong one.
-    let locked = svc.login("alice@example.com", SecretString::from(STRONG), ip(1)).await;
+    let locked = svc
+        .login("alice@example.com", SecretString::from(STRONG), ip(1))
+        .await;
     assert!(matches!(locked, Err(Error::InvalidCredentials)));
     // An attacker elsewhere cannot lock the victim out.
     assert!(attempt(&svc, STRONG, ip(2)).await);
     *clock.0.lock().unwrap() = NOW + Duration::seconds(60);
-    assert!(attempt(&svc, STRONG, ip(1)).await, "the lock ends after lockout.base_seconds");
+    assert!(
+        attempt(&svc, STRONG, ip(1)).await,
+        "the lock ends after lockout.base_seconds"
+    );
 }
 
 #[tokio::test]
@@ -484,7 +594,11 @@ async fn attempts_during_a_lock_are_not_counted_and_a_second_lock_doubles() {
     for _ in 0..10 {
         attempt(&svc, "wrong guess 1234", ip(1)).await;
     }
-    assert_eq!(lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap(), first, "not counted");
+    assert_eq!(
+        lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap(),
+        first,
+        "not counted"
+    );
     *clock.0.lock().unwrap() = NOW + Duration::seconds(60);
     for _ in 0..5 {
         attempt(&svc, "wrong guess 1234", ip(1)).await;
@@ -504,10 +618,23 @@ async fn a_success_resets_its_own_ip_and_the_account_count() {
         attempt(&svc, "wrong guess 1234", ip(2)).await;
     }
     assert!(attempt(&svc, STRONG, ip(1)).await);
-    assert_eq!(lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap(), LockState::default());
-    assert_eq!(lockouts.get(user.id, &LockScope::Account).await.unwrap(), LockState::default());
+    assert_eq!(
+        lockouts.get(user.id, &LockScope::Ip(ip(1))).await.unwrap(),
+        LockState::default()
+    );
+    assert_eq!(
+        lockouts.get(user.id, &LockScope::Account).await.unwrap(),
+        LockState::default()
+    );
     // The other IP keeps its own count.
-    assert_eq!(lockouts.get(user.id, &LockScope::Ip(ip(2))).await.unwrap().failures, 3);
+    assert_eq!(
+        lockouts
+            .get(user.id, &LockScope::Ip(ip(2)))
+            .await
+            .unwrap()
+            .failures,
+        3
+    );
 }
 
 #[tokio::test]
@@ -518,11 +645,17 @@ async fn failures_from_many_ips_lock_the_account_itself() {
     for n in 0..99 {
         attempt(&svc, "wrong guess 1234", ip(10 + n % 25)).await;
     }
-    assert!(attempt(&svc, STRONG, ip(99)).await, "99 failures do not lock the account");
+    assert!(
+        attempt(&svc, STRONG, ip(99)).await,
+        "99 failures do not lock the account"
+    );
     // The success cleared the account count (not the other IPs' counts): start again from
     // fresh IPs, since attempts during an IP's lock count for nothing.
     for n in 0..100 {
         attempt(&svc, "wrong guess 1234", ip(100 + n % 25)).await;
     }
-    assert!(!attempt(&svc, STRONG, ip(99)).await, "the account is locked for every IP");
+    assert!(
+        !attempt(&svc, STRONG, ip(99)).await,
+        "the account is locked for every IP"
+    );
 }

@@ -40,7 +40,10 @@ impl fmt::Display for Violation {
             Self::TooShort { min } => write!(f, "password must be at least {min} characters"),
             Self::TooLong { max } => write!(f, "password must be at most {max} characters"),
             Self::TooWeak { score, min, hint } => {
-                write!(f, "password is too easy to guess (strength {score} of 4, {min} required)")?;
+                write!(
+                    f,
+                    "password is too easy to guess (strength {score} of 4, {min} required)"
+                )?;
                 if let Some(hint) = hint {
                     write!(f, ": {hint}")?;
                 }
@@ -66,7 +69,11 @@ pub enum PolicyError {
 
 impl PasswordPolicy {
     /// Builds a policy, refusing bounds that make no sense or let trivial passwords through.
-    pub fn new(min_length: usize, max_length: usize, min_strength: u8) -> Result<Self, PolicyError> {
+    pub fn new(
+        min_length: usize,
+        max_length: usize,
+        min_strength: u8,
+    ) -> Result<Self, PolicyError> {
         if min_length < 8 {
             return Err(PolicyError::MinTooSmall(min_length));
         }
@@ -150,7 +157,10 @@ mod tests {
         let p = PasswordPolicy::new(12, 16, 0).unwrap();
         // Eleven characters but 22 bytes: still too short.
         let eleven = "é".repeat(11);
-        assert_eq!(p.check(&eleven, &[]), Err(vec![Violation::TooShort { min: 12 }]));
+        assert_eq!(
+            p.check(&eleven, &[]),
+            Err(vec![Violation::TooShort { min: 12 }])
+        );
         // Sixteen characters, 32 bytes: within the maximum.
         assert_eq!(p.check(&"é".repeat(16), &[]), Ok(()));
         assert_eq!(
@@ -164,7 +174,10 @@ mod tests {
         let p = PasswordPolicy::default();
         for weak in ["password1234", "qwertyuiop123", "aaaaaaaaaaaaaaaa"] {
             let err = p.check(weak, &[]).unwrap_err();
-            assert!(matches!(err[0], Violation::TooWeak { min: 3, .. }), "{weak}: {err:?}");
+            assert!(
+                matches!(err[0], Violation::TooWeak { min: 3, .. }),
+                "{weak}: {err:?}"
+            );
         }
     }
 
@@ -186,8 +199,17 @@ mod tests {
 
     #[test]
     fn nonsensical_policies_are_refused() {
-        assert_eq!(PasswordPolicy::new(4, 128, 3), Err(PolicyError::MinTooSmall(4)));
-        assert_eq!(PasswordPolicy::new(12, 10, 3), Err(PolicyError::MaxOutOfRange(10)));
-        assert_eq!(PasswordPolicy::new(12, 128, 5), Err(PolicyError::StrengthOutOfRange(5)));
+        assert_eq!(
+            PasswordPolicy::new(4, 128, 3),
+            Err(PolicyError::MinTooSmall(4))
+        );
+        assert_eq!(
+            PasswordPolicy::new(12, 10, 3),
+            Err(PolicyError::MaxOutOfRange(10))
+        );
+        assert_eq!(
+            PasswordPolicy::new(12, 128, 5),
+            Err(PolicyError::StrengthOutOfRange(5))
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! Storage on sea-orm: connecting (SQLite or PostgreSQL), migrating, and the repositories.
 
-pub mod entity;
-pub mod migration;
 mod api_keys;
+pub mod entity;
 mod lockouts;
+pub mod migration;
 mod users;
 
 use std::time::Duration;

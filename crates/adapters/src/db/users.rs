@@ -1,12 +1,12 @@
 //! `UserRepository` on sea-orm, with the last-admin rule enforced inside one transaction.
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-    TransactionTrait,
-};
 use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, SqlErr, TransactionTrait,
+};
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::ports::{UserChange, UserRepository};
@@ -47,7 +47,7 @@ impl SeaOrmUserRepository {
             }
             _ => {
                 Entity::update_many()
-                    .col_expr(Column::Id, Expr::col(Column::Id).into())
+                    .col_expr(Column::Id, Expr::col(Column::Id))
                     .filter(Column::Id.eq(id))
                     .exec(txn)
                     .await?;
@@ -205,7 +205,9 @@ impl UserRepository for SeaOrmUserRepository {
         if let Some(at) = change.at {
             am.updated_at = Set(at);
         }
-        let stays_enabled_admin = change.role.map_or(row.role == Role::Admin.as_str(), |r| r == Role::Admin)
+        let stays_enabled_admin = change
+            .role
+            .map_or(row.role == Role::Admin.as_str(), |r| r == Role::Admin)
             && !change.disabled.unwrap_or(row.disabled);
         if was_enabled_admin && !stays_enabled_admin {
             Self::ensure_another_admin(&txn, id).await?;

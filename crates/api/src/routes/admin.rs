@@ -127,7 +127,12 @@ impl AdminApi {
 
     /// Create a user with any role.
     #[oai(path = "/admin/users", method = "post")]
-    async fn create(&self, req: &Request, auth: Authenticated, body: Json<NewUser>) -> Result<CreatedResponse, ApiError> {
+    async fn create(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        body: Json<NewUser>,
+    ) -> Result<CreatedResponse, ApiError> {
         auth.require(Permission::ManageUsers)?;
         let body = body.0;
         let account = NewAccount {
@@ -145,7 +150,12 @@ impl AdminApi {
 
     /// One user.
     #[oai(path = "/admin/users/:id", method = "get")]
-    async fn get(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<UserResponse, ApiError> {
+    async fn get(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        id: Path<Uuid>,
+    ) -> Result<UserResponse, ApiError> {
         auth.require(Permission::ManageUsers)?;
         let user = state(req)?.services.admin.get(id.0).await?;
         Ok(UserResponse::Ok(Json(UserDto::from(&user))))
@@ -177,7 +187,12 @@ impl AdminApi {
 
     /// Clear every lockout of a user (per-IP and account-wide).
     #[oai(path = "/admin/users/:id/unlock", method = "post")]
-    async fn unlock(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<NoContent, ApiError> {
+    async fn unlock(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        id: Path<Uuid>,
+    ) -> Result<NoContent, ApiError> {
         auth.require(Permission::ManageUsers)?;
         state(req)?.services.admin.unlock(id.0).await?;
         Ok(NoContent::Done)
@@ -185,7 +200,12 @@ impl AdminApi {
 
     /// Delete a user. Refused (409) for the last enabled admin.
     #[oai(path = "/admin/users/:id", method = "delete")]
-    async fn delete(&self, req: &Request, auth: Authenticated, id: Path<Uuid>) -> Result<NoContent, ApiError> {
+    async fn delete(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        id: Path<Uuid>,
+    ) -> Result<NoContent, ApiError> {
         auth.require(Permission::ManageUsers)?;
         state(req)?.services.admin.delete(id.0).await?;
         Ok(NoContent::Done)

@@ -99,7 +99,12 @@ enum RevokeResponse {
 impl ApiKeysApi {
     /// Make a key that authenticates as the caller.
     #[oai(path = "/api-keys", method = "post")]
-    async fn create(&self, req: &Request, auth: BearerAuth, body: Json<NewKey>) -> Result<CreateResponse, ApiError> {
+    async fn create(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        body: Json<NewKey>,
+    ) -> Result<CreateResponse, ApiError> {
         let caller = auth.caller()?;
         let made = state(req)?
             .services
@@ -121,14 +126,25 @@ impl ApiKeysApi {
     async fn list(&self, req: &Request, auth: BearerAuth) -> Result<ListResponse, ApiError> {
         let caller = auth.caller()?;
         let keys = state(req)?.services.keys.list(caller.id).await?;
-        Ok(ListResponse::Ok(Json(keys.into_iter().map(KeyDto::from).collect())))
+        Ok(ListResponse::Ok(Json(
+            keys.into_iter().map(KeyDto::from).collect(),
+        )))
     }
 
     /// Revoke one of the caller's keys; another user's key is 404.
     #[oai(path = "/api-keys/:id", method = "delete")]
-    async fn revoke(&self, req: &Request, auth: BearerAuth, id: Path<Uuid>) -> Result<RevokeResponse, ApiError> {
+    async fn revoke(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<RevokeResponse, ApiError> {
         let caller = auth.caller()?;
-        state(req)?.services.keys.revoke(Some(caller.id), id.0).await?;
+        state(req)?
+            .services
+            .keys
+            .revoke(Some(caller.id), id.0)
+            .await?;
         Ok(RevokeResponse::Done)
     }
 }

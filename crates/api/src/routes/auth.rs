@@ -118,7 +118,9 @@ fn required<'a>(value: Option<&'a String>, name: &str) -> Result<&'a str, TokenR
     value
         .map(String::as_str)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| TokenResponse::refused("invalid_request", &format!("Missing parameter: {name}")))
+        .ok_or_else(|| {
+            TokenResponse::refused("invalid_request", &format!("Missing parameter: {name}"))
+        })
 }
 
 /// An introspection request (RFC 7662); `token_type_hint` may be sent and is ignored.
@@ -167,7 +169,11 @@ enum IntrospectResponse {
 impl AuthApi {
     /// Create an account (self-service sign-up).
     #[oai(path = "/auth/register", method = "post")]
-    async fn register(&self, req: &Request, body: Json<RegisterRequest>) -> Result<RegisterResponse, ApiError> {
+    async fn register(
+        &self,
+        req: &Request,
+        body: Json<RegisterRequest>,
+    ) -> Result<RegisterResponse, ApiError> {
         let body = body.0;
         let account = NewAccount {
             email: body.email,
@@ -180,7 +186,11 @@ impl AuthApi {
 
     /// OAuth 2.0 token endpoint: the password grant.
     #[oai(path = "/auth/token", method = "post")]
-    async fn token(&self, req: &Request, form: Form<TokenRequest>) -> Result<TokenResponse, ApiError> {
+    async fn token(
+        &self,
+        req: &Request,
+        form: Form<TokenRequest>,
+    ) -> Result<TokenResponse, ApiError> {
         let form = form.0;
         let grant = match required(form.grant_type.as_ref(), "grant_type") {
             Ok(g) => g,
@@ -203,7 +213,12 @@ impl AuthApi {
             .extensions()
             .get::<ClientIp>()
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
-        match state(req)?.services.auth.login(username, password, client).await {
+        match state(req)?
+            .services
+            .auth
+            .login(username, password, client)
+            .await
+        {
             Ok((_, issued)) => Ok(TokenResponse::Issued(
                 Json(TokenBody {
                     access_token: issued.access_token.expose_secret().to_owned(),
@@ -231,7 +246,10 @@ impl AuthApi {
     ) -> Result<IntrospectResponse, ApiError> {
         auth.require(Permission::IntrospectTokens)?;
         let Some(token) = form.0.token.filter(|t| !t.is_empty()) else {
-            return Err(ApiError::BadRequest(Json(crate::problem::Problem::new(400, "Missing parameter: token"))));
+            return Err(ApiError::BadRequest(Json(crate::problem::Problem::new(
+                400,
+                "Missing parameter: token",
+            ))));
         };
         let state = state(req)?;
         let verdict = match state.services.auth.introspect(&token).await? {

@@ -33,11 +33,16 @@ enum HealthResponse {
 enum JwksResponse {
     /// The public verification keys.
     #[oai(status = 200)]
-    Ok(Json<serde_json::Value>, #[oai(header = "Cache-Control")] String),
+    Ok(
+        Json<serde_json::Value>,
+        #[oai(header = "Cache-Control")] String,
+    ),
 }
 
 fn ok() -> HealthResponse {
-    HealthResponse::Ok(Json(Status { status: "ok".into() }))
+    HealthResponse::Ok(Json(Status {
+        status: "ok".into(),
+    }))
 }
 
 #[OpenApi(tag = "Tag::Operations")]
@@ -54,7 +59,10 @@ impl HealthApi {
         if state(req)?.services.storage_ready().await {
             Ok(ok())
         } else {
-            Ok(HealthResponse::Unavailable(Json(Problem::new(503, "Storage does not answer"))))
+            Ok(HealthResponse::Unavailable(Json(Problem::new(
+                503,
+                "Storage does not answer",
+            ))))
         }
     }
 

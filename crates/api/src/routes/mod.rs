@@ -22,6 +22,18 @@ pub enum Tag {
 }
 
 /// Every resource, as one API.
-pub fn api() -> (auth::AuthApi, users::UsersApi, admin::AdminApi, api_keys::ApiKeysApi, health::HealthApi) {
-    (auth::AuthApi, users::UsersApi, admin::AdminApi, api_keys::ApiKeysApi, health::HealthApi)
+pub fn api() -> (
+    auth::AuthApi,
+    users::UsersApi,
+    admin::AdminApi,
+    api_keys::ApiKeysApi,
+    health::HealthApi,
+) {
+    (
+        auth::AuthApi,
+        users::UsersApi,
+        admin::AdminApi,
+        api_keys::ApiKeysApi,
+        health::HealthApi,
+    )
 }

@@ -33,11 +33,29 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Users::EmailNormalized).string().not_null())
                     .col(ColumnDef::new(Users::DisplayName).string().null())
                     .col(ColumnDef::new(Users::Role).string().not_null())
-                    .col(ColumnDef::new(Users::Disabled).boolean().not_null().default(false))
+                    .col(
+                        ColumnDef::new(Users::Disabled)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .col(ColumnDef::new(Users::PasswordHash).string().not_null())
-                    .col(ColumnDef::new(Users::SessionVersion).big_integer().not_null().default(0))
-                    .col(ColumnDef::new(Users::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Users::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Users::SessionVersion)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new(Users::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Users::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

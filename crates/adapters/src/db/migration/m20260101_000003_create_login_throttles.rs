@@ -31,9 +31,21 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(ColumnDef::new(LoginThrottles::UserId).uuid().not_null())
                     .col(ColumnDef::new(LoginThrottles::Scope).string().not_null())
-                    .col(ColumnDef::new(LoginThrottles::Failures).integer().not_null())
-                    .col(ColumnDef::new(LoginThrottles::LockedUntil).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(LoginThrottles::LocksInARow).integer().not_null())
+                    .col(
+                        ColumnDef::new(LoginThrottles::Failures)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LoginThrottles::LockedUntil)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(LoginThrottles::LocksInARow)
+                            .integer()
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .col(LoginThrottles::UserId)
