@@ -179,7 +179,8 @@ impl Services {
         let keys = ApiKeyService::new(
             Arc::new(db::SeaOrmApiKeyRepository::new(db.clone())),
             Arc::new(digest::Sha256Digester),
-            auth.clone(),
+            auth.ports().clock.clone(),
+            auth.ports().random.clone(),
         );
         Ok(Self {
             auth,

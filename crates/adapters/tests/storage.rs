@@ -437,12 +437,12 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
             "{}: prefix unique",
             t.name
         );
-        assert_eq!(
-            keys.find_by_prefix("wdn_abcdefghijkl").await.unwrap(),
-            Some(key.clone()),
-            "{}",
-            t.name
-        );
+        let (found, owner) = keys
+            .find_by_prefix("wdn_abcdefghijkl")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found, owner.id), (key.clone(), u.id), "{}", t.name);
         assert!(
             keys.find_by_prefix("wdn_zzzzzzzzzzzz")
                 .await

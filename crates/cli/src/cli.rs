@@ -29,6 +29,12 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Create, list and revoke API keys.
+    Apikey {
+        /// What to do with API keys.
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
     /// Make signing keys.
     Keys {
         /// What to do with keys.
@@ -69,6 +75,39 @@ pub enum UserCommand {
     Enable(ByEmail),
     /// Delete an account.
     Delete(ByEmail),
+    /// Clear every lockout of an account (per client IP and account-wide).
+    Unlock(ByEmail),
+}
+
+/// The `apikey` commands.
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Make a key for an account; prints the key alone, once.
+    Create {
+        /// The owner's email address.
+        #[arg(long)]
+        email: String,
+        /// A label for the key.
+        #[arg(long)]
+        name: String,
+        /// Days until the key stops working (1 to 3650); never, if absent.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List live keys (neither revoked nor expired), of one account or of all.
+    List {
+        /// Only this account's keys.
+        #[arg(long)]
+        email: Option<String>,
+        /// Print a JSON array with the fields the API returns.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id: it fails at once.
+    Revoke {
+        /// The key's id.
+        id: uuid::Uuid,
+    },
 }
 
 /// The arguments of `user create`.

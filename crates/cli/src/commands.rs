@@ -17,6 +17,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Migrate => migrate().await,
         Command::User { command } => crate::user::run(command).await,
+        Command::Apikey { command } => crate::apikey::run(command).await,
         Command::Keys {
             command: KeysCommand::Generate { algorithm },
         } => {

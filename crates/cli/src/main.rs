@@ -1,6 +1,7 @@
 //! `warden`, the admin tool: parses the command line, runs the command, and reports a failure
 //! as one line on stderr with a non-zero exit.
 
+mod apikey;
 mod cli;
 mod commands;
 mod logging;

@@ -1,9 +1,10 @@
-//! How users are printed: a table for people, JSON with the API's fields for scripts. Neither
-//! ever includes the password hash.
+//! How users and API keys are printed: a table for people, JSON with the API's fields for
+//! scripts. Neither ever includes a password hash or a key's secret.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
+use warden_domain::api_key::ApiKey;
 use warden_domain::user::{DisplayName, User};
 
 /// A user as the API returns it (`UserDto` in `warden-api`), field for field.
@@ -45,22 +46,82 @@ pub fn users_json(users: &[User]) -> Result<String, String> {
 
 /// The users as an aligned table with a header, one line per user.
 pub fn users_table(users: &[User]) -> String {
-    let header = ["ID", "EMAIL", "ROLE", "DISABLED", "DISPLAY NAME"].map(String::from);
-    let rows: Vec<[String; 5]> = users
+    let rows = users.iter().map(|u| {
+        [
+            u.id.to_string(),
+            u.email.to_string(),
+            u.role.to_string(),
+            if u.disabled { "yes" } else { "no" }.to_owned(),
+            u.display_name
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
+        ]
+    });
+    table(["ID", "EMAIL", "ROLE", "DISABLED", "DISPLAY NAME"], rows)
+}
+
+/// An API key as `GET /api-keys` returns it: never its secret nor its digest.
+#[derive(Debug, Serialize)]
+struct KeyJson<'a> {
+    id: Uuid,
+    name: &'a str,
+    prefix: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_used_at: Option<OffsetDateTime>,
+}
+
+/// The keys as a pretty-printed JSON array.
+///
+/// # Errors
+/// If serialisation fails (a timestamp outside what RFC 3339 can write).
+pub fn keys_json(keys: &[ApiKey]) -> Result<String, String> {
+    let rows: Vec<KeyJson<'_>> = keys
         .iter()
-        .map(|u| {
-            [
-                u.id.to_string(),
-                u.email.to_string(),
-                u.role.to_string(),
-                if u.disabled { "yes" } else { "no" }.to_owned(),
-                u.display_name
-                    .as_ref()
-                    .map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
-            ]
+        .map(|k| KeyJson {
+            id: k.id,
+            name: &k.name,
+            prefix: &k.prefix,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
         })
         .collect();
-    let mut widths = [0; 5];
+    serde_json::to_string_pretty(&rows).map_err(|e| format!("cannot print the keys as JSON: {e}"))
+}
+
+/// The keys as an aligned table, with their owners' emails.
+pub fn keys_table(keys: &[ApiKey], owners: &[User]) -> String {
+    let when =
+        |t: Option<OffsetDateTime>| t.map_or_else(|| "-".to_owned(), |t| t.date().to_string());
+    let rows = keys.iter().map(|k| {
+        let owner = owners
+            .iter()
+            .find(|u| u.id == k.user_id)
+            .map_or_else(|| k.user_id.to_string(), |u| u.email.to_string());
+        [
+            k.id.to_string(),
+            owner,
+            k.name.clone(),
+            k.prefix.clone(),
+            when(k.expires_at),
+            when(k.last_used_at),
+        ]
+    });
+    table(
+        ["ID", "OWNER", "NAME", "PREFIX", "EXPIRES", "LAST USED"],
+        rows,
+    )
+}
+
+/// Rows under a header, columns aligned in characters.
+fn table<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
+    let header = header.map(String::from);
+    let rows: Vec<[String; N]> = rows.collect();
+    let mut widths = [0; N];
     for row in std::iter::once(&header).chain(&rows) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());

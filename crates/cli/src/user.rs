@@ -44,6 +44,17 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
             Ok(())
         }
         UserCommand::Delete(who) => delete(&services().await?, &who.email).await,
+        UserCommand::Unlock(who) => {
+            let services = services().await?;
+            let user = find(&services, &who.email).await?;
+            services
+                .admin
+                .unlock(user.id)
+                .await
+                .map_err(|e| describe(&e, Some(&who.email)))?;
+            println!("{} is unlocked", user.email);
+            Ok(())
+        }
     }
 }
 
@@ -112,8 +123,8 @@ async fn delete(services: &Services, email: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The account with this email address.
-async fn find(services: &Services, email: &str) -> Result<User, String> {
+/// The account with this email, or the one-line reason there is none.
+pub async fn find(services: &Services, email: &str) -> Result<User, String> {
     services
         .admin
         .get_by_email(email)

@@ -631,3 +631,112 @@ fn config_check_never_prints_a_weak_secret_it_refuses() {
     );
     assert!(run.fails().starts_with("jwt.secret"));
 }
+
+#[test]
+fn apikey_create_prints_the_key_alone_and_list_never_shows_it() {
+    let sb = Sandbox::new();
+    sb.create("bot@example.com", "service");
+    let made = sb
+        .run(&[
+            "apikey",
+            "create",
+            "--email",
+            "bot@example.com",
+            "--name",
+            "deploy",
+            "--expires-in-days",
+            "30",
+        ])
+        .ok();
+    let key = made.stdout.trim().to_owned();
+    assert_eq!(made.stdout.lines().count(), 1, "{made:?}");
+    assert!(key.starts_with("wdn_") && key.len() > 40, "{key}");
+
+    let list = sb.run(&["apikey", "list", "--json"]).ok();
+    let listed: Value = serde_json::from_str(&list.stdout).unwrap();
+    let entry = listed[0].as_object().unwrap();
+    let mut fields: Vec<&str> = entry.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "created_at",
+            "expires_at",
+            "id",
+            "last_used_at",
+            "name",
+            "prefix"
+        ]
+    );
+    assert!(key.starts_with(entry["prefix"].as_str().unwrap()));
+    assert!(!list.stdout.contains(&key));
+    let table = sb
+        .run(&["apikey", "list", "--email", "bot@example.com"])
+        .ok();
+    assert!(
+        table.stdout.contains("deploy") && !table.stdout.contains(&key),
+        "{table:?}"
+    );
+
+    let id = entry["id"].as_str().unwrap();
+    sb.run(&["apikey", "revoke", id]).ok();
+    let after: Value =
+        serde_json::from_str(&sb.run(&["apikey", "list", "--json"]).ok().stdout).unwrap();
+    assert_eq!(after, serde_json::json!([]), "a revoked key is not listed");
+    let reason = sb.run(&["apikey", "revoke", id]).fails();
+    assert!(reason.contains("no live API key"), "{reason}");
+}
+
+#[test]
+fn apikey_create_refuses_bad_expiries_and_unknown_owners_in_one_line() {
+    let sb = Sandbox::new();
+    sb.create("bot@example.com", "user");
+    for args in [
+        &[
+            "apikey",
+            "create",
+            "--email",
+            "bot@example.com",
+            "--name",
+            "x",
+            "--expires-in-days",
+            "0",
+        ][..],
+        &[
+            "apikey",
+            "create",
+            "--email",
+            "bot@example.com",
+            "--name",
+            "x",
+            "--expires-in-days",
+            "3651",
+        ][..],
+        &[
+            "apikey",
+            "create",
+            "--email",
+            "nobody@example.com",
+            "--name",
+            "x",
+        ][..],
+    ] {
+        let run = sb.run(args);
+        assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
+        run.fails();
+    }
+}
+
+#[test]
+fn user_unlock_needs_an_existing_user() {
+    let sb = Sandbox::new();
+    sb.create("locked@example.com", "user");
+    let run = sb
+        .run(&["user", "unlock", "--email", "locked@example.com"])
+        .ok();
+    assert!(run.stdout.contains("unlocked"), "{run:?}");
+    let reason = sb
+        .run(&["user", "unlock", "--email", "nobody@example.com"])
+        .fails();
+    assert!(reason.contains("no user with email"), "{reason}");
+}

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::Error;
-use crate::auth::AuthService;
+use crate::auth::ensure_live;
 use crate::ports::{ApiKeyRepository, Clock, KeyDigester, Random};
 use crate::user::User;
 
@@ -81,7 +81,6 @@ pub struct ApiKeyService {
     digester: Arc<dyn KeyDigester>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
-    auth: Arc<AuthService>,
 }
 
 impl std::fmt::Debug for ApiKeyService {
@@ -91,19 +90,18 @@ impl std::fmt::Debug for ApiKeyService {
 }
 
 impl ApiKeyService {
-    /// Builds the service; keys authenticate their owners through `auth`.
+    /// Builds the service.
     pub fn new(
         keys: Arc<dyn ApiKeyRepository>,
         digester: Arc<dyn KeyDigester>,
-        auth: Arc<AuthService>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
     ) -> Self {
-        let ports = auth.ports();
         Self {
             keys,
             digester,
-            clock: ports.clock.clone(),
-            random: ports.random.clone(),
-            auth,
+            clock,
+            random,
         }
     }
 
@@ -200,7 +198,7 @@ impl ApiKeyService {
     /// storage failures.
     pub async fn authenticate(&self, presented: &str) -> Result<User, Error> {
         let prefix = prefix_of(presented).ok_or(Error::InvalidToken)?;
-        let key = self
+        let (key, owner) = self
             .keys
             .find_by_prefix(prefix)
             .await?
@@ -209,7 +207,7 @@ impl ApiKeyService {
         if !self.digester.matches(presented, &key.digest) || !key.is_live(now) {
             return Err(Error::InvalidToken);
         }
-        let user = self.auth.live_user(key.user_id, None).await?;
+        let user = ensure_live(owner, None)?;
         if key.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
             // A failed touch must not fail the request it records.
             if let Err(e) = self.keys.touch(key.id, now).await {

@@ -6,14 +6,7 @@ use secrecy::ExposeSecret;
 use time::macros::datetime;
 
 use super::*;
-use crate::auth::{AuthPolicy, Ports};
-use crate::lockout::LockoutPolicy;
-use crate::password::PasswordPolicy;
-use crate::ports::{
-    MockApiKeyRepository, MockClock, MockKeyDigester, MockLockoutRepository, MockPasswordHasher,
-    MockRandom, MockTokenCodec, MockUserRepository,
-};
-use crate::token::TokenLifetimes;
+use crate::ports::{MockApiKeyRepository, MockClock, MockKeyDigester, MockRandom};
 use crate::user::{Email, PasswordHash, Role};
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
@@ -40,15 +33,7 @@ fn digester() -> MockKeyDigester {
     d
 }
 
-async fn service(keys: MockApiKeyRepository, stored_owner: Option<User>) -> ApiKeyService {
-    let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_id()
-        .returning(move |_| Ok(stored_owner.clone()));
-    let mut hasher = MockPasswordHasher::new();
-    hasher
-        .expect_hash()
-        .returning(|_| Ok(PasswordHash::new("dummy".into())));
+fn service(keys: MockApiKeyRepository) -> ApiKeyService {
     let mut clock = MockClock::new();
     clock.expect_now().return_const(NOW);
     let mut random = MockRandom::new();
@@ -59,29 +44,12 @@ async fn service(keys: MockApiKeyRepository, stored_owner: Option<User>) -> ApiK
         SecretString::from(format!("{}", char::from(b'a' + *n)).repeat(43))
     });
     random.expect_new_id().returning(|| Uuid::from_u128(99));
-    let ports = Ports {
-        users: Arc::new(users),
-        hasher: Arc::new(hasher),
-        tokens: Arc::new(MockTokenCodec::new()),
-        clock: Arc::new(clock),
-        random: Arc::new(random),
-        lockouts: Arc::new(MockLockoutRepository::new()),
-    };
-    let policy = AuthPolicy {
-        password: PasswordPolicy::default(),
-        lifetimes: TokenLifetimes {
-            access: Duration::minutes(15),
-            refresh: Duration::days(30),
-        },
-        allow_registration: true,
-        lockout: LockoutPolicy {
-            max_failures: 5,
-            base: Duration::seconds(60),
-            account_max_failures: 100,
-        },
-    };
-    let auth = Arc::new(AuthService::new(ports, policy).await.unwrap());
-    ApiKeyService::new(Arc::new(keys), Arc::new(digester()), auth)
+    ApiKeyService::new(
+        Arc::new(keys),
+        Arc::new(digester()),
+        Arc::new(clock),
+        Arc::new(random),
+    )
 }
 
 fn stored(secret: &str) -> ApiKey {
@@ -109,7 +77,7 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
         *seen.lock().unwrap() = Some(k.clone());
         Ok(())
     });
-    let svc = service(keys, Some(owner(false))).await;
+    let svc = service(keys);
     let made = svc
         .create(&owner(false), " deploy bot ", Some(30))
         .await
@@ -129,7 +97,7 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
 
 #[tokio::test]
 async fn names_and_expiries_are_bounded() {
-    let svc = service(MockApiKeyRepository::new(), None).await;
+    let svc = service(MockApiKeyRepository::new());
     for (name, days) in [
         ("", None),
         ("ok", Some(0)),
@@ -151,9 +119,9 @@ async fn a_live_key_authenticates_its_enabled_owner() {
     let mut keys = MockApiKeyRepository::new();
     keys.expect_find_by_prefix()
         .withf(|p| p == "wdn_lookup123456")
-        .returning(|_| Ok(Some(stored(KEY))));
+        .returning(|_| Ok(Some((stored(KEY), owner(false)))));
     keys.expect_touch().times(1).returning(|_, _| Ok(()));
-    let svc = service(keys, Some(owner(false))).await;
+    let svc = service(keys);
     assert_eq!(svc.authenticate(KEY).await.unwrap().role, Role::Service);
 }
 
@@ -175,9 +143,9 @@ async fn unknown_wrong_revoked_expired_and_disabled_keys_are_refused() {
     for (name, found, disabled, presented) in cases {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_find_by_prefix()
-            .returning(move |_| Ok(found.clone()));
+            .returning(move |_| Ok(found.clone().map(|k| (k, owner(disabled)))));
         keys.expect_touch().never();
-        let svc = service(keys, Some(owner(disabled))).await;
+        let svc = service(keys);
         assert!(
             matches!(svc.authenticate(&presented).await, Err(Error::InvalidToken)),
             "{name}"
@@ -191,9 +159,9 @@ async fn last_use_is_written_at_most_once_a_minute() {
     recent.last_used_at = Some(NOW - Duration::seconds(59));
     let mut keys = MockApiKeyRepository::new();
     keys.expect_find_by_prefix()
-        .returning(move |_| Ok(Some(recent.clone())));
+        .returning(move |_| Ok(Some((recent.clone(), owner(false)))));
     keys.expect_touch().never();
-    let svc = service(keys, Some(owner(false))).await;
+    let svc = service(keys);
     svc.authenticate(KEY).await.unwrap();
 }
 
@@ -209,7 +177,7 @@ async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
     let all = vec![stored(KEY), revoked];
     keys.expect_list_for_user()
         .returning(move |_| Ok(all.clone()));
-    let svc = service(keys, Some(owner(false))).await;
+    let svc = service(keys);
     let stranger = Some(Uuid::from_u128(8));
     assert!(matches!(
         svc.revoke(stranger, Uuid::from_u128(5)).await,

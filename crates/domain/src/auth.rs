@@ -301,10 +301,7 @@ impl AuthService {
             .find_by_id(id)
             .await?
             .ok_or(Error::InvalidToken)?;
-        if user.disabled || session_version.is_some_and(|v| v != user.session_version) {
-            return Err(Error::InvalidToken);
-        }
-        Ok(user)
+        ensure_live(user, session_version)
     }
 
     /// Changes the caller's password and ends every earlier session.
@@ -341,6 +338,17 @@ impl AuthService {
         self.ports.users.update(user.id, change).await?;
         Ok(())
     }
+}
+
+/// A stored user who may still act: enabled, and (for a token) of the current session version.
+///
+/// # Errors
+/// [`Error::InvalidToken`].
+pub fn ensure_live(user: User, session_version: Option<i64>) -> Result<User, Error> {
+    if user.disabled || session_version.is_some_and(|v| v != user.session_version) {
+        return Err(Error::InvalidToken);
+    }
+    Ok(user)
 }
 
 /// Records a login attempt for audit: outcome, user and client IP, never the password.

@@ -140,11 +140,11 @@ pub trait ApiKeyRepository: Send + Sync + 'static {
     /// Storage failures.
     async fn insert(&self, key: &ApiKey) -> Result<(), Error>;
 
-    /// Finds a key by its public prefix (an indexed lookup).
+    /// Finds a key by its public prefix (an indexed lookup), with its owner, in one query.
     ///
     /// # Errors
     /// Storage failures only.
-    async fn find_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, Error>;
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, User)>, Error>;
 
     /// Finds a key by id.
     ///

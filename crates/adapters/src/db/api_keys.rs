@@ -2,15 +2,20 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::api_key::ApiKey;
 use warden_domain::ports::ApiKeyRepository;
+use warden_domain::user::User;
 
 use super::entity::api_key::{ActiveModel, Column, Entity, Model};
-use super::storage_error;
+use super::entity::user;
+use super::{storage_error, users};
 
 /// API keys stored through sea-orm.
 #[derive(Clone, Debug)]
@@ -70,13 +75,23 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
         Ok(())
     }
 
-    async fn find_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, Error> {
-        Ok(Entity::find()
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, User)>, Error> {
+        // One round trip: the key and its owner, joined.
+        let owner = Entity::belongs_to(user::Entity)
+            .from(Column::UserId)
+            .to(user::Column::Id)
+            .into();
+        let row = Entity::find()
             .filter(Column::Prefix.eq(prefix))
+            .join(JoinType::InnerJoin, owner)
+            .select_also(user::Entity)
             .one(&self.db)
             .await
-            .map_err(storage_error)?
-            .map(to_domain))
+            .map_err(storage_error)?;
+        match row {
+            Some((key, Some(owner))) => Ok(Some((to_domain(key), users::to_domain(owner)?))),
+            _ => Ok(None),
+        }
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<ApiKey>, Error> {

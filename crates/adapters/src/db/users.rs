@@ -76,7 +76,8 @@ fn is_enabled_admin(m: &user::Model) -> bool {
     m.role == Role::Admin.as_str() && !m.disabled
 }
 
-fn to_domain(m: user::Model) -> Result<User, Error> {
+/// A stored row as a domain user.
+pub(super) fn to_domain(m: user::Model) -> Result<User, Error> {
     let role = m.role.parse::<Role>().map_err(Error::internal)?;
     let display_name = m
         .display_name
