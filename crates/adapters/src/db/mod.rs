@@ -35,6 +35,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         } else {
             opt.max_connections(max_connections);
         }
+        // A local file cannot drop a connection: pinging on every checkout would only add a
+        // round trip to sqlx's SQLite worker thread before each query.
+        opt.test_before_acquire(false);
         opt.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
@@ -42,7 +45,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
         });
     } else {
-        opt.max_connections(max_connections);
+        // A server may drop idle connections; ping only those, not every hot checkout.
+        opt.max_connections(max_connections)
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
     Database::connect(opt).await
 }
