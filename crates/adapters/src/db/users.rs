@@ -56,6 +56,20 @@ impl SeaOrmUserRepository {
         Ok(())
     }
 
+    /// Opens a transaction serialised against other admin changes and reads the user in it.
+    async fn begin_locked(&self, id: Uuid) -> Result<(DatabaseTransaction, user::Model), Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        Self::lock_for_admin_check(&txn, id)
+            .await
+            .map_err(storage_error)?;
+        let row = Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(storage_error)?
+            .ok_or(Error::NotFound)?;
+        Ok((txn, row))
+    }
+
     /// Fails with [`Error::LastAdmin`] if no enabled admin other than `id` exists.
     async fn ensure_another_admin(txn: &DatabaseTransaction, id: Uuid) -> Result<(), Error> {
         let others = Entity::find()
@@ -177,15 +191,7 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn update(&self, id: Uuid, change: UserChange) -> Result<User, Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        Self::lock_for_admin_check(&txn, id)
-            .await
-            .map_err(storage_error)?;
-        let row = Entity::find_by_id(id)
-            .one(&txn)
-            .await
-            .map_err(storage_error)?
-            .ok_or(Error::NotFound)?;
+        let (txn, row) = self.begin_locked(id).await?;
         let was_enabled_admin = is_enabled_admin(&row);
         let mut am: ActiveModel = row.clone().into();
         if let Some(role) = change.role {
@@ -219,15 +225,7 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn delete(&self, id: Uuid) -> Result<(), Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        Self::lock_for_admin_check(&txn, id)
-            .await
-            .map_err(storage_error)?;
-        let row = Entity::find_by_id(id)
-            .one(&txn)
-            .await
-            .map_err(storage_error)?
-            .ok_or(Error::NotFound)?;
+        let (txn, row) = self.begin_locked(id).await?;
         if is_enabled_admin(&row) {
             Self::ensure_another_admin(&txn, id).await?;
         }
