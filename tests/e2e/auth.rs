@@ -369,3 +369,41 @@ async fn no_response_and_no_log_line_contains_a_password_or_token() {
         assert!(!logs.contains(secret), "the logs contain {secret}");
     }
 }
+
+#[tokio::test]
+async fn logout_cuts_earlier_access_tokens_at_once() {
+    let app = spawn_app().await;
+    let (_, first) = app.user_with_token("omar@example.com").await;
+    let r = app.login("omar@example.com", STRONG).await;
+    let second: Value = r.json().await.unwrap();
+    let second = second["access_token"].as_str().unwrap().to_owned();
+    let r = app
+        .client
+        .post(app.url("/auth/logout"))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    for token in [&first, &second] {
+        assert_unauthorized(
+            app.get_with_token("/users/me", token).await,
+            "Bearer error=\"invalid_token\"",
+        )
+        .await;
+    }
+    assert_unauthorized(
+        app.client
+            .post(app.url("/auth/logout"))
+            .send()
+            .await
+            .unwrap(),
+        "Bearer",
+    )
+    .await;
+    let r = app.login("omar@example.com", STRONG).await;
+    let fresh: Value = r.json().await.unwrap();
+    let fresh = fresh["access_token"].as_str().unwrap();
+    assert_eq!(app.get_with_token("/users/me", fresh).await.status(), 200);
+}

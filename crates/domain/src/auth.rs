@@ -304,6 +304,20 @@ impl AuthService {
         ensure_live(user, session_version)
     }
 
+    /// Ends every session of the user: every access token issued before now stops working.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the user is gone; storage failures.
+    pub async fn logout(&self, user: &User) -> Result<(), Error> {
+        let change = UserChange {
+            end_sessions: true,
+            at: Some(self.ports.clock.now()),
+            ..UserChange::default()
+        };
+        self.ports.users.update(user.id, change).await?;
+        Ok(())
+    }
+
     /// Changes the caller's password and ends every earlier session.
     ///
     /// # Errors

@@ -659,3 +659,25 @@ async fn failures_from_many_ips_lock_the_account_itself() {
         "the account is locked for every IP"
     );
 }
+
+#[tokio::test]
+async fn logout_ends_every_session_and_changes_nothing_else() {
+    let user = stored_user(STRONG);
+    let id = user.id;
+    let mut users = MockUserRepository::new();
+    let updated = user.clone();
+    users
+        .expect_update()
+        .withf(move |uid, c| {
+            *uid == id
+                && c.end_sessions
+                && c.password_hash.is_none()
+                && c.role.is_none()
+                && c.disabled.is_none()
+                && c.display_name.is_none()
+        })
+        .times(1)
+        .returning(move |_, _| Ok(updated.clone()));
+    let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
+    svc.logout(&user).await.unwrap();
+}

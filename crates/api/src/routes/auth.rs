@@ -159,6 +159,13 @@ struct Introspection {
 }
 
 #[derive(ApiResponse)]
+enum LoggedOut {
+    /// Every earlier access token of the caller is revoked.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[derive(ApiResponse)]
 enum IntrospectResponse {
     /// The verdict.
     #[oai(status = 200)]
@@ -266,5 +273,13 @@ impl AuthApi {
             None => Introspection::default(),
         };
         Ok(IntrospectResponse::Ok(Json(verdict), "no-store".into()))
+    }
+
+    /// End every session of the caller: earlier access tokens stop working at once.
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(&self, req: &Request, auth: Authenticated) -> Result<LoggedOut, ApiError> {
+        let caller = auth.caller()?;
+        state(req)?.services.auth.logout(&caller).await?;
+        Ok(LoggedOut::Done)
     }
 }
