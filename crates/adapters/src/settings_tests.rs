@@ -16,7 +16,9 @@ fn load_err(jail: &mut Jail, toml: &str) -> String {
 
 #[test]
 fn no_configuration_at_all_gives_the_documented_defaults() {
-    Jail::expect_with(|_| {
+    Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         let s = Settings::load().unwrap();
         assert_eq!(s.profile, Profile::Development);
         assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
@@ -41,6 +43,8 @@ fn no_configuration_at_all_gives_the_documented_defaults() {
 #[test]
 fn the_environment_overrides_the_file_which_overrides_defaults() {
     Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         jail.create_file(
             "custom.toml",
             "[server]\nbind = \"127.0.0.1:9000\"\nmax_body_bytes = 10\n[jwt]\nissuer = \"file\"",
@@ -60,6 +64,8 @@ fn the_environment_overrides_the_file_which_overrides_defaults() {
 #[test]
 fn a_numeric_secret_from_the_environment_is_still_a_secret() {
     Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         jail.set_env("WARDEN_JWT__SECRET", "1234567890123456789");
         // Parsed as a number, then refused as too short, not as a type error.
         let err = Settings::load().unwrap_err().to_string();
@@ -119,6 +125,8 @@ fn every_refusal_names_its_setting() {
     ];
     for (toml, key) in cases {
         Jail::expect_with(|jail| {
+            // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+            jail.clear_env();
             let err = load_err(jail, toml);
             assert!(
                 err.starts_with(key),
@@ -133,6 +141,8 @@ fn every_refusal_names_its_setting() {
 #[test]
 fn an_unknown_environment_variable_is_named_but_warden_config_is_not_a_key() {
     Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         jail.create_file("w.toml", "")?;
         jail.set_env("WARDEN_CONFIG", "w.toml");
         assert!(Settings::load().is_ok());
@@ -146,6 +156,8 @@ fn an_unknown_environment_variable_is_named_but_warden_config_is_not_a_key() {
 #[test]
 fn a_missing_config_file_named_by_warden_config_is_an_error() {
     Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         jail.set_env("WARDEN_CONFIG", "missing.toml");
         let err = Settings::load().unwrap_err().to_string();
         assert!(err.starts_with("WARDEN_CONFIG"), "{err}");
@@ -156,6 +168,8 @@ fn a_missing_config_file_named_by_warden_config_is_an_error() {
 #[test]
 fn production_turns_docs_off_unless_asked() {
     Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         jail.set_env("WARDEN_PROFILE", "production");
         jail.set_env("WARDEN_JWT__SECRET", GOOD_SECRET);
         assert!(!Settings::load().unwrap().docs_enabled());
@@ -168,6 +182,8 @@ fn production_turns_docs_off_unless_asked() {
 #[test]
 fn the_printed_configuration_hides_secrets_and_omits_unset_keys() {
     Jail::expect_with(|jail| {
+        // Hermetic: no WARDEN_* variable of the caller's shell or CI leaks in.
+        jail.clear_env();
         jail.set_env("WARDEN_JWT__SECRET", GOOD_SECRET);
         jail.set_env(
             "WARDEN_DATABASE__URL",

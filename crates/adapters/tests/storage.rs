@@ -1,5 +1,5 @@
 //! Storage tests: every scenario runs on SQLite in memory, and on PostgreSQL when it is reachable
-//! (`WARDEN_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`). Under
+//! (`POSTGRES_TEST_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`). Under
 //! `CI=true` an unreachable PostgreSQL fails the run instead of being skipped.
 
 use std::sync::Arc;
@@ -44,7 +44,7 @@ async fn sqlite() -> TestDb {
 
 /// A fresh PostgreSQL database, or `None` (with a note) where none is reachable outside CI.
 async fn postgres() -> Option<TestDb> {
-    let url = std::env::var("WARDEN_TEST_POSTGRES_URL")
+    let url = std::env::var("POSTGRES_TEST_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let admin = match db::connect(&url, 2).await {
         Ok(admin) => admin,
