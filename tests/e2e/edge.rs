@@ -175,3 +175,132 @@ async fn docs_are_served_in_development_with_their_own_csp() {
     assert_eq!(accepted("/api-keys", "post"), ["OAuth2"]);
     assert_eq!(accepted("/users/me/password", "put"), ["OAuth2"]);
 }
+
+fn cors_headers(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .keys()
+        .map(|k| k.as_str().to_owned())
+        .filter(|k| k.starts_with("access-control-"))
+        .collect()
+}
+
+async fn preflight(
+    app: &crate::helpers::TestApp,
+    origin: &str,
+    method: &str,
+    headers: &str,
+) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, app.url("/users/me"))
+        .header("origin", origin)
+        .header("access-control-request-method", method)
+        .header("access-control-request-headers", headers)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_answers_configured_origins_only_and_never_with_a_wildcard() {
+    let app = spawn_app_with(|s| {
+        s.cors.allowed_origins = vec!["https://app.example".into()];
+        s.cors.allowed_methods = vec!["GET".into(), "POST".into()];
+    })
+    .await;
+    let r = app
+        .client
+        .get(app.url("/health/live"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert!(r.headers().get_all("vary").iter().any(|v| v == "Origin"));
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for h in [
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+    ] {
+        assert!(exposed.contains(h), "{exposed}");
+    }
+    assert!(
+        r.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    assert_security_headers(&r);
+
+    let r = app
+        .client
+        .get(app.url("/health/live"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(cors_headers(&r).is_empty(), "{:?}", cors_headers(&r));
+
+    let r = preflight(
+        &app,
+        "https://app.example",
+        "POST",
+        "Authorization, X-API-Key, content-type",
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(r.headers()["access-control-allow-methods"], "GET, POST");
+    assert_eq!(
+        r.headers()["access-control-allow-headers"],
+        "Authorization, Content-Type, X-API-Key"
+    );
+    assert_security_headers(&r);
+
+    for (origin, method, headers) in [
+        ("https://evil.example", "GET", "authorization"),
+        ("https://app.example", "DELETE", "authorization"),
+        ("https://app.example", "GET", "authorization, x-custom"),
+        ("https://app.example.evil", "GET", ""),
+    ] {
+        let r = preflight(&app, origin, method, headers).await;
+        assert!(cors_headers(&r).is_empty(), "{origin} {method} {headers}");
+        assert_problem(r, 403).await;
+    }
+}
+
+#[tokio::test]
+async fn cors_credentials_only_when_configured() {
+    let app = spawn_app_with(|s| {
+        s.cors.allowed_origins = vec!["https://app.example".into()];
+        s.cors.allow_credentials = true;
+    })
+    .await;
+    let r = preflight(&app, "https://app.example", "GET", "authorization").await;
+    assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+    let r = app
+        .client
+        .get(app.url("/health/live"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+}
+
+#[tokio::test]
+async fn with_no_origins_configured_every_preflight_is_refused() {
+    let app = spawn_app().await;
+    let r = preflight(&app, "https://app.example", "GET", "").await;
+    assert_problem(r, 403).await;
+}

@@ -489,6 +489,20 @@ fn lenient_secret<'de, D: serde::Deserializer<'de>>(
     }))
 }
 
+/// Methods `cors.allowed_methods` may list.
+const CORS_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// `scheme://host[:port]`, as browsers send it in `Origin`.
+fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains(['/', '?', '#', ' ', '@'])
+        && rest.is_ascii()
+}
+
 /// Placeholders that must never sign tokens.
 const PLACEHOLDER_WORDS: &[&str] = &[
     "changeme",
@@ -661,12 +675,7 @@ impl Settings {
                 return fail(key, "must be at least 1".into());
             }
         }
-        if production && self.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
-            return fail(
-                "cors.allowed_origins",
-                "\"*\" is refused in production; list the exact origins".into(),
-            );
-        }
+        self.validate_cors(production)?;
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -682,6 +691,38 @@ impl Settings {
         }
         if self.server.max_body_bytes == 0 {
             return fail("server.max_body_bytes", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn validate_cors(&self, production: bool) -> Result<(), ConfigError> {
+        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        if production && self.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
+            return fail(
+                "cors.allowed_origins",
+                "\"*\" is refused in production; list the exact origins".into(),
+            );
+        }
+        for origin in &self.cors.allowed_origins {
+            if origin != "*" && !is_origin(origin) {
+                return fail(
+                    "cors.allowed_origins",
+                    format!(
+                        "'{origin}' is not an origin like \"https://app.example.com\" (scheme and host, optional port, no path)"
+                    ),
+                );
+            }
+        }
+        if let Some(bad) = self
+            .cors
+            .allowed_methods
+            .iter()
+            .find(|m| !CORS_METHODS.contains(&m.as_str()))
+        {
+            return fail(
+                "cors.allowed_methods",
+                format!("'{bad}' is not one of {}", CORS_METHODS.join(", ")),
+            );
         }
         Ok(())
     }

@@ -111,6 +111,18 @@ fn every_refusal_names_its_setting() {
             "cors.allowed_origins",
         ),
         ("[database]\nurl = \"mysql://x\"", "database.url"),
+        (
+            "[cors]\nallowed_origins = [\"https://app.example/\"]",
+            "cors.allowed_origins",
+        ),
+        (
+            "[cors]\nallowed_origins = [\"app.example\"]",
+            "cors.allowed_origins",
+        ),
+        (
+            "[cors]\nallowed_methods = [\"get\"]",
+            "cors.allowed_methods",
+        ),
         ("[password]\nmin_length = 4", "password.min_length"),
         (
             "[rate_limit]\nlogin = \"ten per minute\"",

@@ -7,6 +7,7 @@ use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
 use warden_adapters::{Profile, Services, Settings, StartupError};
 
+use crate::cors::CorsPolicy;
 use crate::middleware::{EdgeConfig, edge};
 use crate::routes;
 use crate::state::AppState;
@@ -27,6 +28,11 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
         max_body_bytes: state.settings.server.max_body_bytes,
         hsts: state.settings.profile == Profile::Production,
         trusted_proxies: state.settings.server.trusted_proxies.clone(),
+        cors: CorsPolicy::new(
+            &state.settings.cors.allowed_origins,
+            &state.settings.cors.allowed_methods,
+            state.settings.cors.allow_credentials,
+        ),
     });
     route
         .around(move |ep, req| edge(ep, req, config.clone()))

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod client_ip;
+pub mod cors;
 pub mod dto;
 pub mod middleware;
 pub mod problem;

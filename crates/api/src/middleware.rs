@@ -11,6 +11,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::info;
 
 use crate::client_ip::{ClientIp, client_ip};
+use crate::cors::CorsPolicy;
 use crate::problem::{BEARER_CHALLENGE, PROBLEM_JSON, Problem};
 
 /// The strict policy of every response but the docs page.
@@ -30,6 +31,8 @@ pub struct EdgeConfig {
     pub hsts: bool,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Cross-origin rules.
+    pub cors: CorsPolicy,
 }
 
 /// The edge around the whole application.
@@ -56,12 +59,19 @@ pub async fn edge<E: Endpoint>(
     );
     req.extensions_mut().insert(ClientIp(client));
 
-    let mut resp = match limit_body(&mut req, config.max_body_bytes).await {
-        Err(too_large) => too_large,
-        Ok(()) => match ep.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => error_response(e).await,
-        },
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut resp = if let Some(preflight) = config.cors.preflight(&req) {
+        preflight
+    } else {
+        let mut resp = match limit_body(&mut req, config.max_body_bytes).await {
+            Err(too_large) => too_large,
+            Ok(()) => match ep.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => error_response(e).await,
+            },
+        };
+        config.cors.decorate(origin.as_ref(), &mut resp);
+        resp
     };
     if resp.status() == StatusCode::UNAUTHORIZED
         && !resp.headers().contains_key(header::WWW_AUTHENTICATE)
