@@ -152,10 +152,9 @@ fn too_large(max: usize) -> Response {
 
 /// A problem document as a response.
 pub fn problem_response(p: &Problem) -> Response {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "type": p.kind, "title": p.title, "status": p.status, "detail": p.detail,
     });
-    let mut body = body;
     if let Some(errors) = &p.errors {
         body["errors"] = serde_json::json!(errors);
     }

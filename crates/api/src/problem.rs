@@ -99,14 +99,7 @@ impl ApiError {
 /// Logs an unexpected failure with its whole `source()` chain and returns what the client may see.
 fn opaque(status: u16, e: &Error) -> Json<Problem> {
     let id = uuid::Uuid::new_v4();
-    let mut chain = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        source = s.source();
-    }
-    error!(error_id = %id, error = %chain, "request failed");
+    error!(error_id = %id, error = %e.with_causes(), "request failed");
     let what = if status == 503 {
         "Service unavailable"
     } else {

@@ -1,8 +1,6 @@
 //! Running a parsed command: migrations, keys and configuration here, users in [`crate::user`];
 //! and the one translation of failures into the sentence the operator reads.
 
-use std::error::Error as _;
-
 use secrecy::ExposeSecret;
 use warden_adapters::{Services, Settings, build_codec, keys, open_database};
 use warden_domain::Error;
@@ -87,21 +85,9 @@ pub fn describe(error: &Error, email: Option<&str>) -> String {
             None => "not found".into(),
         },
         Error::Invalid(reasons) => reasons.join("; "),
-        other => with_causes(other),
+        // The operator runs this tool on their own deployment: show every cause.
+        other => other.with_causes(),
     }
-}
-
-/// The error and every cause under it: the operator runs this tool on their own deployment,
-/// so an opaque "internal error" alone would hide what they need to fix.
-fn with_causes(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 #[cfg(test)]

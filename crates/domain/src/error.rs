@@ -46,8 +46,36 @@ impl Error {
         Self::Internal(e.into())
     }
 
+    /// This error and every cause under it, joined by `: `, for logs and operators (never for
+    /// HTTP clients, who see an opaque message).
+    pub fn with_causes(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
     /// The reasons for a rejected password, one sentence each.
     pub fn weak_password(violations: &[Violation]) -> Self {
         Self::Invalid(violations.iter().map(ToString::to_string).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_causes_walks_the_whole_source_chain() {
+        let inner = std::io::Error::other("disk full");
+        assert_eq!(
+            Error::internal(inner).with_causes(),
+            "internal error: disk full"
+        );
+        assert_eq!(Error::NotFound.with_causes(), "not found");
     }
 }
