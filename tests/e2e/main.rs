@@ -6,4 +6,5 @@ mod auth;
 mod edge;
 mod helpers;
 mod lockout;
+mod sessions;
 mod tokens;

@@ -1,9 +1,14 @@
-//! SHA-256 digests of API keys, compared in constant time. Keys carry 256 random bits, so a
-//! fast digest is enough: there is nothing to brute-force.
+//! SHA-256 digests of API keys and refresh tokens, compared in constant time (both carry 256
+//! random bits, so a fast digest is enough: there is nothing to brute-force), and the keyed
+//! derivation of a refresh token's successor.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use warden_domain::ports::KeyDigester;
+use warden_domain::ports::{KeyDigester, SecretDeriver};
 
 /// SHA-256, hex-encoded.
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,9 +34,54 @@ impl KeyDigester for Sha256Digester {
     }
 }
 
+/// HMAC-SHA256 under a key derived from the token-signing key: every instance that signs
+/// the same tokens derives the same successors, and nobody without the key can.
+#[derive(Clone)]
+pub struct HmacDeriver(Hmac<Sha256>);
+
+impl HmacDeriver {
+    /// A deriver keyed from the signing key material (the HS256 secret or the private key PEM),
+    /// separated from any other use of that material by a label.
+    pub fn from_signing_key(material: &[u8]) -> Self {
+        let mut label = <Hmac<Sha256> as Mac>::new_from_slice(b"warden refresh successor v1")
+            .expect("HMAC takes a key of any length");
+        label.update(material);
+        let key = label.finalize().into_bytes();
+        Self(<Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes a key of any length"))
+    }
+}
+
+impl std::fmt::Debug for HmacDeriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacDeriver([redacted])")
+    }
+}
+
+impl SecretDeriver for HmacDeriver {
+    fn derive(&self, parent: &str) -> SecretString {
+        let mut mac = self.0.clone();
+        mac.update(parent.as_bytes());
+        SecretString::from(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
+
+    #[test]
+    fn successors_are_stable_per_key_and_differ_across_keys_and_parents() {
+        let a = HmacDeriver::from_signing_key(b"key one");
+        let next = a.derive("parent");
+        assert_eq!(next.expose_secret().len(), 43, "256 bits, URL-safe");
+        assert_eq!(next.expose_secret(), a.derive("parent").expose_secret());
+        assert_ne!(next.expose_secret(), a.derive("parent2").expose_secret());
+        let b = HmacDeriver::from_signing_key(b"key two");
+        assert_ne!(next.expose_secret(), b.derive("parent").expose_secret());
+        assert_eq!(format!("{a:?}"), "HmacDeriver([redacted])");
+    }
 
     #[test]
     fn digests_are_stable_hex_and_match_only_their_secret() {

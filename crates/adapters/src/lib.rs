@@ -26,6 +26,7 @@ use warden_domain::token::TokenLifetimes;
 
 pub use settings::{ConfigError, Profile, Settings};
 
+use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
 use crate::settings::JwtAlgorithm;
@@ -89,11 +90,12 @@ fn read_key_file(key: &str, path: &std::path::Path) -> Result<Vec<u8>, StartupEr
         .map_err(|e| StartupError(format!("{key}: cannot read {}: {e}", path.display())))
 }
 
-/// The JWT codec the settings ask for; in development with no key, a random one for this run.
+/// The JWT codec the settings ask for (in development with no key, a random one for this
+/// run), and the refresh-successor deriver keyed from the same signing key.
 ///
 /// # Errors
 /// A [`StartupError`] naming the key setting.
-pub fn build_codec(settings: &Settings) -> Result<JwtCodec, StartupError> {
+pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), StartupError> {
     let jwt = &settings.jwt;
     match jwt.algorithm {
         JwtAlgorithm::HS256 => {
@@ -101,10 +103,10 @@ pub fn build_codec(settings: &Settings) -> Result<JwtCodec, StartupError> {
                 warn!("jwt.secret is not set: using a random key for this run; tokens will not survive a restart");
                 keys::generate_hs256_secret()
             });
-            Ok(JwtCodec::hs256(
-                secret.expose_secret().as_bytes(),
-                &jwt.issuer,
-                &jwt.audience,
+            let key = secret.expose_secret().as_bytes();
+            Ok((
+                JwtCodec::hs256(key, &jwt.issuer, &jwt.audience),
+                HmacDeriver::from_signing_key(key),
             ))
         }
         JwtAlgorithm::EdDSA => {
@@ -125,9 +127,11 @@ pub fn build_codec(settings: &Settings) -> Result<JwtCodec, StartupError> {
                 .iter()
                 .map(|p| read_key_file("jwt.public_key_files", p))
                 .collect::<Result<Vec<_>, _>>()?;
-            JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience).map_err(|e| {
-                StartupError(format!("jwt.private_key_file / jwt.public_key_files: {e}"))
-            })
+            let codec =
+                JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience).map_err(|e| {
+                    StartupError(format!("jwt.private_key_file / jwt.public_key_files: {e}"))
+                })?;
+            Ok((codec, HmacDeriver::from_signing_key(&private)))
         }
     }
 }
@@ -140,7 +144,7 @@ impl Services {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
         let db = open_database(settings).await?;
-        let codec = build_codec(settings)?;
+        let (codec, deriver) = build_codec(settings)?;
         let jwks_json: Arc<str> = codec.jwks_json().into();
         let a = &settings.argon2;
         let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
@@ -155,6 +159,9 @@ impl Services {
             clock: clock.clone(),
             random: Arc::new(OsRandom),
             lockouts: lockouts.clone(),
+            refresh_tokens: Arc::new(db::SeaOrmRefreshTokenRepository::new(db.clone())),
+            digester: Arc::new(Sha256Digester),
+            deriver: Arc::new(deriver),
         };
         let p = &settings.password;
         let policy = AuthPolicy {
@@ -170,6 +177,7 @@ impl Services {
                 base: Duration::seconds(i64::from(settings.lockout.base_seconds)),
                 account_max_failures: settings.lockout.account_max_failures,
             },
+            reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
         };
         let auth = Arc::new(
             AuthService::new(ports, policy)
@@ -178,7 +186,7 @@ impl Services {
         );
         let keys = ApiKeyService::new(
             Arc::new(db::SeaOrmApiKeyRepository::new(db.clone())),
-            Arc::new(digest::Sha256Digester),
+            auth.ports().digester.clone(),
             auth.ports().clock.clone(),
             auth.ports().random.clone(),
         );

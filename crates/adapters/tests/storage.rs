@@ -5,16 +5,21 @@
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_adapters::db::{self, SeaOrmUserRepository};
+use warden_adapters::db::{self, SeaOrmRefreshTokenRepository, SeaOrmUserRepository};
+use warden_adapters::{Services, Settings};
 use warden_domain::Error;
-use warden_domain::ports::{UserChange, UserRepository};
+use warden_domain::auth::NewAccount;
+use warden_domain::ports::{RefreshTokenRepository, UserChange, UserRepository};
+use warden_domain::refresh::RefreshToken;
 use warden_domain::user::{Email, PasswordHash, Role, User};
 
 /// A database for one test, dropped by [`TestDb::finish`].
 struct TestDb {
     name: &'static str,
+    url: String,
     db: DatabaseConnection,
     cleanup: Option<(DatabaseConnection, String)>,
 }
@@ -37,6 +42,7 @@ async fn sqlite() -> TestDb {
     db::migrate(&db).await.unwrap();
     TestDb {
         name: "sqlite",
+        url: "sqlite::memory:".into(),
         db,
         cleanup: None,
     }
@@ -63,10 +69,12 @@ async fn postgres() -> Option<TestDb> {
         .await
         .unwrap();
     let (base, _) = url.rsplit_once('/').unwrap();
-    let db = db::connect(&format!("{base}/{database}"), 8).await.unwrap();
+    let url = format!("{base}/{database}");
+    let db = db::connect(&url, 8).await.unwrap();
     db::migrate(&db).await.unwrap();
     Some(TestDb {
         name: "postgres",
+        url,
         db,
         cleanup: Some((admin, database)),
     })
@@ -471,4 +479,194 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
         );
         t.finish().await;
     }
+}
+
+fn refresh_row(user: &User, family: Option<Uuid>, expires_in: time::Duration) -> RefreshToken {
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let id = Uuid::now_v7();
+    RefreshToken {
+        id,
+        family_id: family.unwrap_or(id),
+        user_id: user.id,
+        parent_id: None,
+        digest: format!("{:064x}", id.as_u128()),
+        session_version: user.session_version,
+        issued_at: now,
+        expires_at: now + expires_in,
+        rotated_at: None,
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
+    use time::Duration;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
+        let u = user("refresh@example.com", Role::User);
+        let other = user("other@example.com", Role::User);
+        users.insert(&u).await.unwrap();
+        users.insert(&other).await.unwrap();
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+
+        // A live family that rotated once: both rows stay (the parent, to detect a reuse).
+        let a0 = refresh_row(&u, None, Duration::days(1));
+        tokens.insert(&a0).await.unwrap();
+        let a1 = RefreshToken {
+            parent_id: Some(a0.id),
+            ..refresh_row(&u, Some(a0.family_id), Duration::days(1))
+        };
+        assert!(tokens.rotate(a0.id, now, &a1).await.unwrap(), "{}", t.name);
+        let again = RefreshToken {
+            parent_id: Some(a0.id),
+            ..refresh_row(&u, Some(a0.family_id), Duration::days(1))
+        };
+        assert!(
+            !tokens.rotate(a0.id, now, &again).await.unwrap(),
+            "{}: a second rotation loses",
+            t.name
+        );
+        assert_eq!(tokens.find_child(a0.id).await.unwrap(), Some(a1.clone()));
+        let parent = tokens.find_by_digest(&a0.digest).await.unwrap().unwrap();
+        assert_eq!(parent.rotated_at, Some(now), "{}", t.name);
+        assert!(
+            tokens
+                .find_by_digest(&again.digest)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Dead rows: expired, of an ended session, revoked (with its whole family).
+        let expired = refresh_row(&u, None, Duration::seconds(-1));
+        let ended = RefreshToken {
+            session_version: u.session_version - 1,
+            ..refresh_row(&u, None, Duration::days(1))
+        };
+        let revoked = refresh_row(&u, None, Duration::days(1));
+        let revoked_child = RefreshToken {
+            parent_id: Some(revoked.id),
+            ..refresh_row(&u, Some(revoked.family_id), Duration::days(1))
+        };
+        let elsewhere = refresh_row(&other, None, Duration::days(1));
+        for row in [&expired, &ended, &revoked, &elsewhere] {
+            tokens.insert(row).await.unwrap();
+        }
+        assert!(
+            tokens
+                .rotate(revoked.id, now, &revoked_child)
+                .await
+                .unwrap()
+        );
+        tokens.revoke_family(revoked.family_id, now).await.unwrap();
+        let child = tokens.find_by_digest(&revoked_child.digest).await.unwrap();
+        assert_eq!(child.unwrap().revoked_at, Some(now), "{}", t.name);
+        assert!(
+            !tokens.rotate(revoked_child.id, now, &again).await.unwrap(),
+            "{}: a revoked token never rotates",
+            t.name
+        );
+
+        assert_eq!(tokens.purge(now).await.unwrap(), 4, "{}", t.name);
+        for (row, kept) in [
+            (&a0, true),
+            (&a1, true),
+            (&elsewhere, true),
+            (&expired, false),
+            (&ended, false),
+            (&revoked, false),
+            (&revoked_child, false),
+        ] {
+            let found = tokens.find_by_digest(&row.digest).await.unwrap();
+            assert_eq!(found.is_some(), kept, "{}: {row:?}", t.name);
+        }
+
+        users.delete(other.id).await.unwrap();
+        assert!(
+            tokens
+                .find_by_digest(&elsewhere.digest)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: cascade",
+            t.name
+        );
+        t.finish().await;
+    }
+}
+
+/// The use cases on a test database, as a server would build them, with cheap hashing.
+async fn services_on(url: &str) -> Services {
+    let mut s = Settings::default();
+    s.database.url = url.into();
+    s.database.max_connections = 8;
+    s.jwt.secret = Some(SecretString::from(
+        "storage-tests-only-9f3c2a7e51b84d06a1e2c3b4d5f60718",
+    ));
+    s.argon2.memory_kib = 1024;
+    s.argon2.iterations = 1;
+    Services::build(&s).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_many_concurrent_refreshes_with_one_token_exactly_one_wins_every_time() {
+    const ROUNDS: usize = 25;
+    const TASKS: usize = 16;
+    let dir = std::env::temp_dir().join(format!("warden-race-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A file, not `:memory:`, so that the pool really holds several connections.
+    let mut targets = vec![(
+        "sqlite",
+        format!("sqlite://{}/race.db?mode=rwc", dir.display()),
+        None,
+    )];
+    if let Some(pg) = postgres().await {
+        targets.push(("postgres", pg.url.clone(), Some(pg)));
+    }
+    for (name, url, pg) in targets {
+        let auth = services_on(&url).await.auth;
+        let password = "correct horse battery staple 42";
+        let account = NewAccount {
+            email: "race@example.com".into(),
+            password: SecretString::from(password),
+            display_name: None,
+        };
+        auth.create_user(account, Role::User).await.unwrap();
+        for round in 0..ROUNDS {
+            let (_, first) = auth
+                .login(
+                    "race@example.com",
+                    SecretString::from(password),
+                    [127, 0, 0, 1].into(),
+                )
+                .await
+                .unwrap();
+            let token: Arc<str> = first.refresh_token.expose_secret().into();
+            let start = Arc::new(tokio::sync::Barrier::new(TASKS));
+            let racers: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (auth, token, start) = (auth.clone(), token.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        auth.refresh(&token).await.map(|_| ())
+                    })
+                })
+                .collect();
+            let mut winners = 0;
+            for racer in racers {
+                match racer.await.unwrap() {
+                    Ok(()) => winners += 1,
+                    Err(Error::InvalidRefreshToken) => {}
+                    Err(e) => panic!("{name}, round {round}: {}", e.with_causes()),
+                }
+            }
+            assert_eq!(winners, 1, "{name}, round {round}");
+        }
+        drop(auth);
+        if let Some(pg) = pg {
+            pg.finish().await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -111,7 +111,9 @@ fn opaque(status: u16, e: &Error) -> Json<Problem> {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidCredentials | Error::InvalidToken => Self::invalid_token(),
+            Error::InvalidCredentials | Error::InvalidToken | Error::InvalidRefreshToken => {
+                Self::invalid_token()
+            }
             Error::WrongPassword => {
                 Self::BadRequest(Json(Problem::new(400, "The current password is wrong")))
             }

@@ -12,9 +12,10 @@ use crate::Error;
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    Clock, LockoutRepository, PasswordHasher, Random, TokenCodec, UserChange, UserRepository,
+    Clock, KeyDigester, LockoutRepository, PasswordHasher, Random, RefreshTokenRepository,
+    SecretDeriver, TokenCodec, UserChange, UserRepository,
 };
-use crate::token::{AccessClaims, IssuedToken, TokenLifetimes};
+use crate::token::{AccessClaims, IssuedTokens, TokenLifetimes};
 use crate::user::{DisplayName, Email, Role, User};
 
 /// The adapters the authentication use cases run on.
@@ -32,6 +33,12 @@ pub struct Ports {
     pub random: Arc<dyn Random>,
     /// Failure counts for lockout.
     pub lockouts: Arc<dyn LockoutRepository>,
+    /// Refresh-token storage.
+    pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    /// Digests of refresh tokens (and API keys).
+    pub digester: Arc<dyn KeyDigester>,
+    /// Derivation of a refresh token's successor.
+    pub deriver: Arc<dyn SecretDeriver>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -51,6 +58,8 @@ pub struct AuthPolicy {
     pub allow_registration: bool,
     /// When failed logins lock an IP or an account out.
     pub lockout: LockoutPolicy,
+    /// How long a rotated refresh token, presented again, still gets its successor.
+    pub reuse_grace: time::Duration,
 }
 
 /// A new account as asked for, not yet parsed.
@@ -67,8 +76,8 @@ pub struct NewAccount {
 /// The authentication use cases.
 #[derive(Debug)]
 pub struct AuthService {
-    ports: Ports,
-    policy: AuthPolicy,
+    pub(crate) ports: Ports,
+    pub(crate) policy: AuthPolicy,
     /// Verified against when the user is unknown, so that an unknown user costs the same time.
     dummy_hash: crate::user::PasswordHash,
 }
@@ -150,7 +159,8 @@ impl AuthService {
         Ok(user)
     }
 
-    /// The password grant: checks the credentials and issues an access token.
+    /// The password grant: checks the credentials, starts a refresh family and issues the
+    /// first pair.
     ///
     /// Every failure is the same [`Error::InvalidCredentials`] at the same cost: an unknown or
     /// malformed username is verified against a dummy hash, and a locked-out attempt still
@@ -164,7 +174,7 @@ impl AuthService {
         username: &str,
         password: SecretString,
         client_ip: IpAddr,
-    ) -> Result<(User, IssuedToken), Error> {
+    ) -> Result<(User, IssuedTokens), Error> {
         let user = match Email::parse(username) {
             Ok(email) => self.ports.users.find_by_email(&email).await?,
             Err(_) => None,
@@ -219,9 +229,9 @@ impl AuthService {
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password).await;
         }
-        let token = self.issue_access_token(&user)?;
+        let tokens = self.start_session(&user).await?;
         audit("success", Some(&user), client_ip);
-        Ok((user, token))
+        Ok((user, tokens))
     }
 
     /// Redoes a hash made with older parameters; a failure is logged and the login goes on.
@@ -233,27 +243,6 @@ impl AuthService {
         if let Err(e) = result {
             warn!(user_id = %user.id, error = %e, "could not upgrade a password hash");
         }
-    }
-
-    /// Signs a new access token for the user.
-    ///
-    /// # Errors
-    /// [`Error::Internal`] if signing fails.
-    pub fn issue_access_token(&self, user: &User) -> Result<IssuedToken, Error> {
-        let now = self.ports.clock.now();
-        let lifetime = self.policy.lifetimes.access;
-        let claims = AccessClaims {
-            subject: user.id,
-            role: user.role,
-            issued_at: now,
-            expires_at: now + lifetime,
-            session_version: user.session_version,
-            token_id: self.ports.random.new_id(),
-        };
-        Ok(IssuedToken {
-            access_token: self.ports.tokens.sign(&claims)?,
-            expires_in: lifetime.whole_seconds(),
-        })
     }
 
     /// Authenticates a bearer token: it must verify, and its user must exist, be enabled, and
@@ -304,7 +293,8 @@ impl AuthService {
         ensure_live(user, session_version)
     }
 
-    /// Ends every session of the user: every access token issued before now stops working.
+    /// Ends every session of the user: every access token issued before now and every refresh
+    /// token stop working (their session version is left behind).
     ///
     /// # Errors
     /// [`Error::NotFound`] if the user is gone; storage failures.
@@ -393,4 +383,4 @@ fn related_words(email: Option<&Email>, name: Option<&DisplayName>) -> Vec<Strin
 
 #[cfg(test)]
 #[path = "auth_tests.rs"]
-mod tests;
+pub(crate) mod tests;

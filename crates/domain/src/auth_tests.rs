@@ -15,15 +15,16 @@ use super::*;
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::ports::{
     LockoutRepository, MockClock, MockPasswordHasher, MockRandom, MockTokenCodec,
-    MockUserRepository,
+    MockUserRepository, RefreshTokenRepository,
 };
+use crate::refresh::RefreshToken;
 use crate::token::TokenError;
 use crate::user::PasswordHash;
 
-const NOW: OffsetDateTime = datetime!(2026-01-02 03:04:05 UTC);
-const STRONG: &str = "correct horse battery staple 42";
+pub(crate) const NOW: OffsetDateTime = datetime!(2026-01-02 03:04:05 UTC);
+pub(crate) const STRONG: &str = "correct horse battery staple 42";
 
-fn ip(last: u8) -> IpAddr {
+pub(crate) fn ip(last: u8) -> IpAddr {
     IpAddr::from([192, 0, 2, last])
 }
 
@@ -56,8 +57,87 @@ impl LockoutRepository for MemLockouts {
     }
 }
 
+/// An in-memory refresh-token store with the repository's atomicity (one lock).
+#[derive(Default)]
+pub(crate) struct MemRefreshTokens(pub(crate) Mutex<Vec<RefreshToken>>);
+
+impl MemRefreshTokens {
+    pub(crate) fn rows(&self) -> Vec<RefreshToken> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl RefreshTokenRepository for MemRefreshTokens {
+    async fn insert(&self, token: &RefreshToken) -> Result<(), Error> {
+        self.0.lock().unwrap().push(token.clone());
+        Ok(())
+    }
+    async fn find_by_digest(&self, digest: &str) -> Result<Option<RefreshToken>, Error> {
+        Ok(self.rows().into_iter().find(|t| t.digest == digest))
+    }
+    async fn find_child(&self, parent_id: Uuid) -> Result<Option<RefreshToken>, Error> {
+        Ok(self
+            .rows()
+            .into_iter()
+            .find(|t| t.parent_id == Some(parent_id)))
+    }
+    async fn rotate(
+        &self,
+        parent_id: Uuid,
+        at: OffsetDateTime,
+        child: &RefreshToken,
+    ) -> Result<bool, Error> {
+        let mut rows = self.0.lock().unwrap();
+        let Some(parent) = rows
+            .iter_mut()
+            .find(|t| t.id == parent_id && t.rotated_at.is_none() && t.revoked_at.is_none())
+        else {
+            return Ok(false);
+        };
+        parent.rotated_at = Some(at);
+        rows.push(child.clone());
+        Ok(true)
+    }
+    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+        for t in self.0.lock().unwrap().iter_mut() {
+            if t.family_id == family_id && t.revoked_at.is_none() {
+                t.revoked_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
+        let mut rows = self.0.lock().unwrap();
+        let before = rows.len();
+        rows.retain(|t| t.revoked_at.is_none() && now < t.expires_at);
+        Ok((before - rows.len()) as u64)
+    }
+}
+
+/// Digests anyone can read: `d:` and the secret.
+pub(crate) struct PlainDigester;
+
+impl KeyDigester for PlainDigester {
+    fn digest(&self, secret: &str) -> String {
+        format!("d:{secret}")
+    }
+    fn matches(&self, secret: &str, digest: &str) -> bool {
+        self.digest(secret) == digest
+    }
+}
+
+/// A successor anyone can predict: `next(` the parent `)`.
+pub(crate) struct PlainDeriver;
+
+impl SecretDeriver for PlainDeriver {
+    fn derive(&self, parent: &str) -> SecretString {
+        SecretString::from(format!("next({parent})"))
+    }
+}
+
 /// A hasher mock whose "hash" is readable, so tests can check what was hashed.
-fn fake_hasher() -> MockPasswordHasher {
+pub(crate) fn fake_hasher() -> MockPasswordHasher {
     let mut h = MockPasswordHasher::new();
     h.expect_hash()
         .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
@@ -77,11 +157,11 @@ fn random() -> MockRandom {
     let mut r = MockRandom::new();
     r.expect_new_id().returning(Uuid::now_v7);
     r.expect_secret()
-        .returning(|| SecretString::from("dummy-secret"));
+        .returning(|| SecretString::from(format!("secret-{}", Uuid::now_v7())));
     r
 }
 
-fn policy(allow_registration: bool) -> AuthPolicy {
+pub(crate) fn policy(allow_registration: bool) -> AuthPolicy {
     AuthPolicy {
         password: PasswordPolicy::default(),
         lifetimes: TokenLifetimes {
@@ -94,6 +174,7 @@ fn policy(allow_registration: bool) -> AuthPolicy {
             base: Duration::seconds(60),
             account_max_failures: 100,
         },
+        reuse_grace: Duration::ZERO,
     }
 }
 
@@ -122,20 +203,35 @@ async fn service_full(
     clock: Arc<dyn Clock>,
     lockouts: Arc<dyn LockoutRepository>,
 ) -> AuthService {
-    let ports = Ports {
-        users: Arc::new(users),
-        hasher: Arc::new(hasher),
-        tokens: Arc::new(tokens),
-        clock,
-        random: Arc::new(random()),
-        lockouts,
-    };
+    let mut ports = ports(users, tokens, clock, Arc::new(MemRefreshTokens::default()));
+    ports.hasher = Arc::new(hasher);
+    ports.lockouts = lockouts;
     AuthService::new(ports, policy(allow_registration))
         .await
         .unwrap()
 }
 
-fn stored_user(password: &str) -> User {
+/// Ports with the readable fakes, an empty lockout store and the given refresh store.
+pub(crate) fn ports(
+    users: MockUserRepository,
+    tokens: MockTokenCodec,
+    clock: Arc<dyn Clock>,
+    refresh_tokens: Arc<dyn RefreshTokenRepository>,
+) -> Ports {
+    Ports {
+        users: Arc::new(users),
+        hasher: Arc::new(fake_hasher()),
+        tokens: Arc::new(tokens),
+        clock,
+        random: Arc::new(random()),
+        lockouts: Arc::new(MemLockouts::default()),
+        refresh_tokens,
+        digester: Arc::new(PlainDigester),
+        deriver: Arc::new(PlainDeriver),
+    }
+}
+
+pub(crate) fn stored_user(password: &str) -> User {
     User {
         id: Uuid::now_v7(),
         email: Email::parse("Alice@Example.com").unwrap(),
@@ -289,6 +385,7 @@ async fn login_with_the_right_password_signs_a_token_for_the_user() {
         .unwrap();
     assert_eq!(token.access_token.expose_secret(), "signed");
     assert_eq!(token.expires_in, 900);
+    assert!(token.refresh_token.expose_secret().starts_with("secret-"));
 }
 
 #[tokio::test]
@@ -524,7 +621,7 @@ async fn introspection_is_active_only_for_a_token_that_would_be_accepted() {
 }
 
 /// A clock the test moves by hand.
-struct HandClock(Mutex<OffsetDateTime>);
+pub(crate) struct HandClock(pub(crate) Mutex<OffsetDateTime>);
 
 impl Clock for HandClock {
     fn now(&self) -> OffsetDateTime {

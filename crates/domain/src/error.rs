@@ -8,6 +8,10 @@ pub enum Error {
     /// Wrong password, unknown user, disabled account: deliberately indistinguishable.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A refresh token that is unknown, expired, revoked, reused, or whose user may no longer
+    /// act: the token endpoint's `invalid_grant`.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     /// A bearer token that does not verify, or whose user may no longer use it.
     #[error("invalid token")]
     InvalidToken,

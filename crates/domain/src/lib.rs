@@ -11,6 +11,7 @@ pub mod error;
 pub mod lockout;
 pub mod password;
 pub mod ports;
+pub mod refresh;
 pub mod token;
 pub mod user;
 

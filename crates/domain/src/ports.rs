@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::api_key::ApiKey;
 use crate::lockout::{LockScope, LockState};
+use crate::refresh::RefreshToken;
 use crate::token::{AccessClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
@@ -179,6 +180,63 @@ pub trait KeyDigester: Send + Sync + 'static {
 
     /// Whether `secret` has this digest, compared in constant time.
     fn matches(&self, secret: &str, digest: &str) -> bool;
+}
+
+/// Derives a refresh token's successor secret from its parent with a server-side key, so
+/// that a replay within the grace can be answered with the same successor.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretDeriver: Send + Sync + 'static {
+    /// The successor of `parent`: as unpredictable as the key, the same every time.
+    fn derive(&self, parent: &str) -> SecretString;
+}
+
+/// Durable storage of refresh tokens (digests only).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RefreshTokenRepository: Send + Sync + 'static {
+    /// Stores the first token of a family.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn insert(&self, token: &RefreshToken) -> Result<(), Error>;
+
+    /// Finds a token by the digest of its secret (an indexed lookup).
+    ///
+    /// # Errors
+    /// Storage failures only.
+    async fn find_by_digest(&self, digest: &str) -> Result<Option<RefreshToken>, Error>;
+
+    /// The token that replaced `parent_id`, if any.
+    ///
+    /// # Errors
+    /// Storage failures only.
+    async fn find_child(&self, parent_id: Uuid) -> Result<Option<RefreshToken>, Error>;
+
+    /// In one atomic step: marks `parent_id` rotated at `at` and stores `child`, only if the
+    /// parent is neither rotated nor revoked. `Ok(false)` when another rotation got there
+    /// first (exactly one of any number of concurrent calls returns `Ok(true)`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn rotate(
+        &self,
+        parent_id: Uuid,
+        at: OffsetDateTime,
+        child: &RefreshToken,
+    ) -> Result<bool, Error>;
+
+    /// Marks every token of the family revoked.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error>;
+
+    /// Deletes the tokens that can never be used again: expired by `now`, revoked, or issued
+    /// under a session version their user has since left. Returns how many went.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error>;
 }
 
 /// Failure counts for the lockout rules.

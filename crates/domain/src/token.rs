@@ -52,11 +52,14 @@ pub enum TokenError {
     WrongIssuerOrAudience,
 }
 
-/// A freshly signed access token and its lifetime in seconds.
+/// What a successful grant returns: an access token, its remaining lifetime, and the refresh
+/// token that continues the session.
 #[derive(Debug)]
-pub struct IssuedToken {
+pub struct IssuedTokens {
     /// The compact JWT.
     pub access_token: SecretString,
-    /// Seconds until it expires.
+    /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// The opaque refresh token (256 bits).
+    pub refresh_token: SecretString,
 }

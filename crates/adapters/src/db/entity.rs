@@ -93,3 +93,38 @@ pub mod login_throttle {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `refresh_tokens` table.
+pub mod refresh_token {
+    use sea_orm::entity::prelude::*;
+
+    /// A stored refresh token: its digest and its place in a family, never the secret.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        /// UUID v7; also the `jti` of the access token issued with it.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// The first token of the family (one family per login).
+        pub family_id: Uuid,
+        /// The owner; rows go with their user.
+        pub user_id: Uuid,
+        /// The token this one replaced; unique (`ux_refresh_tokens_parent`).
+        pub parent_id: Option<Uuid>,
+        /// SHA-256 of the secret, hex; unique (`ux_refresh_tokens_digest`).
+        pub digest: String,
+        /// The owner's session version at login.
+        pub session_version: i64,
+        /// Issue time.
+        pub issued_at: TimeDateTimeWithTimeZone,
+        /// The family's absolute end.
+        pub expires_at: TimeDateTimeWithTimeZone,
+        /// When it was used and replaced.
+        pub rotated_at: Option<TimeDateTimeWithTimeZone>,
+        /// When its family was revoked.
+        pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

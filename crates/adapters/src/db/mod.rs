@@ -4,6 +4,7 @@ mod api_keys;
 pub mod entity;
 mod lockouts;
 pub mod migration;
+mod refresh_tokens;
 mod users;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
 pub use lockouts::SeaOrmLockoutRepository;
+pub use refresh_tokens::SeaOrmRefreshTokenRepository;
 pub use users::SeaOrmUserRepository;
 
 /// Opens a pool on the URL. SQLite files run in WAL mode so readers never wait for the writer.

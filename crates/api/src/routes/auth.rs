@@ -1,4 +1,5 @@
-//! `POST /auth/register` and `POST /auth/token` (OAuth 2.0 password grant, RFC 6749).
+//! `POST /auth/register`, `POST /auth/token` (OAuth 2.0 password and refresh grants, RFC 6749),
+//! `POST /auth/revoke` (RFC 7009), `POST /auth/introspect` (RFC 7662) and `POST /auth/logout`.
 
 use poem::Request;
 use poem_openapi::payload::{Form, Json};
@@ -7,7 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use warden_domain::Error;
 use warden_domain::admin::Permission;
-use warden_domain::auth::NewAccount;
+use warden_domain::auth::{AuthService, NewAccount};
+use warden_domain::token::IssuedTokens;
 
 use super::Tag;
 use crate::client_ip::ClientIp;
@@ -42,13 +44,16 @@ enum RegisterResponse {
 /// `client_secret` are accepted and ignored, so standard OAuth2 clients work as they are.
 #[derive(Object, Deserialize)]
 struct TokenRequest {
-    /// `password` (or `refresh_token`).
+    /// `password` or `refresh_token`.
     grant_type: Option<String>,
-    /// The email address.
+    /// The email address (password grant).
     username: Option<String>,
-    /// The password.
+    /// The password (password grant).
     #[oai(write_only)]
     password: Option<String>,
+    /// The refresh token (refresh grant).
+    #[oai(write_only)]
+    refresh_token: Option<String>,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -60,6 +65,19 @@ struct TokenBody {
     token_type: String,
     /// Seconds until the access token expires.
     expires_in: i64,
+    /// The opaque refresh token; it works once (the next refresh replaces it).
+    refresh_token: String,
+}
+
+impl From<IssuedTokens> for TokenBody {
+    fn from(t: IssuedTokens) -> Self {
+        Self {
+            access_token: t.access_token.expose_secret().to_owned(),
+            token_type: "bearer".into(),
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token.expose_secret().to_owned(),
+        }
+    }
 }
 
 /// An error response (RFC 6749 §5.2).
@@ -90,37 +108,81 @@ enum TokenResponse {
     ),
 }
 
+/// An RFC 6749 §5.2 error body, with the headers §5.1 asks for.
+type Refusal = (Json<OAuthErrorBody>, String, String);
+
+fn refusal(error: &str, description: &str) -> Refusal {
+    (
+        Json(OAuthErrorBody {
+            error: error.into(),
+            error_description: description.into(),
+        }),
+        "no-store".into(),
+        "no-cache".into(),
+    )
+}
+
 impl TokenResponse {
     fn refused(error: &str, description: &str) -> Self {
-        Self::Refused(
-            Json(OAuthErrorBody {
-                error: error.into(),
-                error_description: description.into(),
-            }),
-            "no-store".into(),
-            "no-cache".into(),
-        )
+        let (body, cache, pragma) = refusal(error, description);
+        Self::Refused(body, cache, pragma)
+    }
+
+    fn issued(tokens: IssuedTokens) -> Self {
+        Self::Issued(Json(tokens.into()), "no-store".into(), "no-cache".into())
     }
 }
 
-/// A body that is not a form, or repeats a parameter.
-#[allow(clippy::needless_pass_by_value)] // The signature poem-openapi calls.
-fn invalid_request_from(err: poem::Error) -> TokenResponse {
-    let why = if err.to_string().contains("duplicate field") {
+/// Why a body poem-openapi could not read is an `invalid_request`.
+fn why_invalid(err: &poem::Error) -> &'static str {
+    if err.to_string().contains("duplicate field") {
         "A parameter is repeated"
     } else {
         "The body must be application/x-www-form-urlencoded OAuth 2.0 parameters"
-    };
-    TokenResponse::refused("invalid_request", why)
+    }
 }
 
-fn required<'a>(value: Option<&'a String>, name: &str) -> Result<&'a str, TokenResponse> {
+/// A token request that is not a form, or repeats a parameter.
+#[allow(clippy::needless_pass_by_value)] // The signature poem-openapi calls.
+fn invalid_request_from(err: poem::Error) -> TokenResponse {
+    TokenResponse::refused("invalid_request", why_invalid(&err))
+}
+
+/// A revocation request that is not a form, or repeats a parameter.
+#[allow(clippy::needless_pass_by_value)] // The signature poem-openapi calls.
+fn invalid_revoke_from(err: poem::Error) -> RevokeResponse {
+    let (body, cache, pragma) = refusal("invalid_request", why_invalid(&err));
+    RevokeResponse::Refused(body, cache, pragma)
+}
+
+fn required<'a>(value: Option<&'a String>, name: &str) -> Result<&'a str, Refusal> {
     value
         .map(String::as_str)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            TokenResponse::refused("invalid_request", &format!("Missing parameter: {name}"))
-        })
+        .ok_or_else(|| refusal("invalid_request", &format!("Missing parameter: {name}")))
+}
+
+/// A revocation request (RFC 7009); `token_type_hint` may be sent and is ignored.
+#[derive(Object, Deserialize)]
+struct RevokeRequest {
+    /// The refresh token whose login should end.
+    #[oai(write_only)]
+    token: Option<String>,
+}
+
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "invalid_revoke_from")]
+enum RevokeResponse {
+    /// Done, or nothing to do: the answer is the same whether the token was known or not.
+    #[oai(status = 200)]
+    Done,
+    /// The request was malformed.
+    #[oai(status = 400)]
+    Refused(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
 }
 
 /// An introspection request (RFC 7662); `token_type_hint` may be sent and is ignored.
@@ -172,6 +234,33 @@ enum IntrospectResponse {
     Ok(Json<Introspection>, #[oai(header = "Cache-Control")] String),
 }
 
+/// The password grant: `Ok(Err(..))` is an RFC 6749 refusal, `Err` a failure of the service.
+async fn password_grant(
+    req: &Request,
+    auth: &AuthService,
+    form: &TokenRequest,
+) -> Result<Result<IssuedTokens, Refusal>, ApiError> {
+    let (username, password) = match (
+        required(form.username.as_ref(), "username"),
+        required(form.password.as_ref(), "password"),
+    ) {
+        (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
+        (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(refusal)),
+    };
+    let client = req
+        .extensions()
+        .get::<ClientIp>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
+    match auth.login(username, password, client).await {
+        Ok((_, tokens)) => Ok(Ok(tokens)),
+        Err(Error::InvalidCredentials) => Ok(Err(refusal(
+            "invalid_grant",
+            "Invalid username or password",
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Create an account (self-service sign-up).
@@ -191,7 +280,7 @@ impl AuthApi {
         Ok(RegisterResponse::Created(Json(UserDto::from(&user))))
     }
 
-    /// OAuth 2.0 token endpoint: the password grant.
+    /// OAuth 2.0 token endpoint: the password grant and the refresh grant.
     #[oai(path = "/auth/token", method = "post")]
     async fn token(
         &self,
@@ -199,48 +288,50 @@ impl AuthApi {
         form: Form<TokenRequest>,
     ) -> Result<TokenResponse, ApiError> {
         let form = form.0;
-        let grant = match required(form.grant_type.as_ref(), "grant_type") {
-            Ok(g) => g,
-            Err(refused) => return Ok(refused),
-        };
-        if grant != "password" {
-            return Ok(TokenResponse::refused(
+        let auth = &state(req)?.services.auth;
+        let outcome = match required(form.grant_type.as_ref(), "grant_type") {
+            Err(refusal) => Err(refusal),
+            Ok("password") => password_grant(req, auth, &form).await?,
+            Ok("refresh_token") => match required(form.refresh_token.as_ref(), "refresh_token") {
+                Err(refusal) => Err(refusal),
+                Ok(token) => match auth.refresh(token).await {
+                    Ok((_, tokens)) => Ok(tokens),
+                    Err(Error::InvalidRefreshToken) => Err(refusal(
+                        "invalid_grant",
+                        "The refresh token is invalid, expired or revoked",
+                    )),
+                    Err(e) => return Err(e.into()),
+                },
+            },
+            Ok(_) => Err(refusal(
                 "unsupported_grant_type",
-                "Supported grant types: password",
-            ));
-        }
-        let (username, password) = match (
-            required(form.username.as_ref(), "username"),
-            required(form.password.as_ref(), "password"),
-        ) {
-            (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
-            (Err(refused), _) | (_, Err(refused)) => return Ok(refused),
+                "Supported grant types: password, refresh_token",
+            )),
         };
-        let client = req
-            .extensions()
-            .get::<ClientIp>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
-        match state(req)?
+        Ok(match outcome {
+            Ok(tokens) => TokenResponse::issued(tokens),
+            Err((body, cache, pragma)) => TokenResponse::Refused(body, cache, pragma),
+        })
+    }
+
+    /// Revoke a refresh token (RFC 7009): its login's whole refresh chain ends. The answer is
+    /// 200 whether or not the token was known; an access token here changes nothing.
+    #[oai(path = "/auth/revoke", method = "post")]
+    async fn revoke(
+        &self,
+        req: &Request,
+        form: Form<RevokeRequest>,
+    ) -> Result<RevokeResponse, ApiError> {
+        let token = match required(form.0.token.as_ref(), "token") {
+            Ok(token) => token,
+            Err((body, cache, pragma)) => return Ok(RevokeResponse::Refused(body, cache, pragma)),
+        };
+        state(req)?
             .services
             .auth
-            .login(username, password, client)
-            .await
-        {
-            Ok((_, issued)) => Ok(TokenResponse::Issued(
-                Json(TokenBody {
-                    access_token: issued.access_token.expose_secret().to_owned(),
-                    token_type: "bearer".into(),
-                    expires_in: issued.expires_in,
-                }),
-                "no-store".into(),
-                "no-cache".into(),
-            )),
-            Err(Error::InvalidCredentials) => Ok(TokenResponse::refused(
-                "invalid_grant",
-                "Invalid username or password",
-            )),
-            Err(e) => Err(e.into()),
-        }
+            .revoke_refresh_token(token)
+            .await?;
+        Ok(RevokeResponse::Done)
     }
 
     /// Token introspection (RFC 7662), for callers with role `admin` or `service`.

@@ -5,6 +5,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20260101_000001_create_users;
 mod m20260101_000002_create_api_keys;
 mod m20260101_000003_create_login_throttles;
+mod m20260101_000004_create_refresh_tokens;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_users::Migration),
             Box::new(m20260101_000002_create_api_keys::Migration),
             Box::new(m20260101_000003_create_login_throttles::Migration),
+            Box::new(m20260101_000004_create_refresh_tokens::Migration),
         ]
     }
 }

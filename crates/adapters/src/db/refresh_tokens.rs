@@ -1,0 +1,154 @@
+//! `RefreshTokenRepository` on sea-orm. Rotation is one transaction whose first statement is
+//! a conditional update of the parent: whichever request updates the row wins, and every
+//! other waits for it (a row lock on PostgreSQL, the write lock on SQLite) and then finds
+//! the parent already rotated.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_domain::Error;
+use warden_domain::ports::RefreshTokenRepository;
+use warden_domain::refresh::RefreshToken;
+
+use super::entity::refresh_token::{ActiveModel, Column, Entity, Model};
+use super::entity::user;
+use super::storage_error;
+
+/// Refresh tokens stored through sea-orm.
+#[derive(Clone, Debug)]
+pub struct SeaOrmRefreshTokenRepository {
+    db: DatabaseConnection,
+}
+
+impl SeaOrmRefreshTokenRepository {
+    /// A repository on the pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+fn to_domain(m: Model) -> RefreshToken {
+    RefreshToken {
+        id: m.id,
+        family_id: m.family_id,
+        user_id: m.user_id,
+        parent_id: m.parent_id,
+        digest: m.digest,
+        session_version: m.session_version,
+        issued_at: m.issued_at,
+        expires_at: m.expires_at,
+        rotated_at: m.rotated_at,
+        revoked_at: m.revoked_at,
+    }
+}
+
+fn to_row(t: &RefreshToken) -> ActiveModel {
+    ActiveModel {
+        id: Set(t.id),
+        family_id: Set(t.family_id),
+        user_id: Set(t.user_id),
+        parent_id: Set(t.parent_id),
+        digest: Set(t.digest.clone()),
+        session_version: Set(t.session_version),
+        issued_at: Set(t.issued_at),
+        expires_at: Set(t.expires_at),
+        rotated_at: Set(t.rotated_at),
+        revoked_at: Set(t.revoked_at),
+    }
+}
+
+#[async_trait]
+impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
+    async fn insert(&self, token: &RefreshToken) -> Result<(), Error> {
+        Entity::insert(to_row(token))
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn find_by_digest(&self, digest: &str) -> Result<Option<RefreshToken>, Error> {
+        Ok(Entity::find()
+            .filter(Column::Digest.eq(digest))
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain))
+    }
+
+    async fn find_child(&self, parent_id: Uuid) -> Result<Option<RefreshToken>, Error> {
+        Ok(Entity::find()
+            .filter(Column::ParentId.eq(parent_id))
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain))
+    }
+
+    async fn rotate(
+        &self,
+        parent_id: Uuid,
+        at: OffsetDateTime,
+        child: &RefreshToken,
+    ) -> Result<bool, Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        let claimed = Entity::update_many()
+            .col_expr(Column::RotatedAt, Expr::value(at))
+            .filter(Column::Id.eq(parent_id))
+            .filter(Column::RotatedAt.is_null())
+            .filter(Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?
+            .rows_affected;
+        if claimed != 1 {
+            txn.rollback().await.map_err(storage_error)?;
+            return Ok(false);
+        }
+        Entity::insert(to_row(child))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(storage_error)?;
+        txn.commit().await.map_err(storage_error)?;
+        Ok(true)
+    }
+
+    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+        Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(at))
+            .filter(Column::FamilyId.eq(family_id))
+            .filter(Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
+        // Rows whose owner has since moved to another session version.
+        let ended_sessions = Query::select()
+            .expr(Expr::val(1))
+            .from(user::Entity)
+            .and_where(Expr::col((user::Entity, user::Column::Id)).equals((Entity, Column::UserId)))
+            .and_where(
+                Expr::col((user::Entity, user::Column::SessionVersion))
+                    .ne(Expr::col((Entity, Column::SessionVersion))),
+            )
+            .to_owned();
+        Ok(Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(Column::ExpiresAt.lte(now))
+                    .add(Column::RevokedAt.is_not_null())
+                    .add(Expr::exists(ended_sessions)),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(storage_error)?
+            .rows_affected)
+    }
+}
