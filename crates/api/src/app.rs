@@ -6,6 +6,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
 use warden_adapters::{Profile, Services, Settings, StartupError};
+use warden_domain::auth::AuthService;
 
 use crate::cors::CorsPolicy;
 use crate::middleware::{EdgeConfig, edge};
@@ -100,13 +101,33 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
+        let housekeeping = tokio::spawn(purge_refresh_tokens(self.state.services.auth.clone()));
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 endpoint(self.state),
                 shutdown_signal(),
                 Some(std::time::Duration::from_secs(10)),
             )
-            .await
+            .await;
+        housekeeping.abort();
+        served
+    }
+}
+
+/// How often dead refresh tokens are purged (also once at start).
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
+
+/// Housekeeping: deletes refresh tokens that can never be used again, so the table does not
+/// grow without bound. A failure is logged and retried at the next tick.
+async fn purge_refresh_tokens(auth: Arc<AuthService>) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    loop {
+        every.tick().await;
+        match auth.purge_refresh_tokens().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
+            Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
+        }
     }
 }
 

@@ -35,6 +35,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Housekeeping of login sessions.
+    Sessions {
+        /// What to do with sessions.
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
     /// Make signing keys.
     Keys {
         /// What to do with keys.
@@ -133,6 +139,14 @@ pub struct ByEmail {
     /// The account's email address.
     #[arg(long)]
     pub email: String,
+}
+
+/// The `sessions` commands.
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Delete the refresh tokens that can never be used again (expired, revoked, or of a
+    /// session that was ended); the server also does this every hour.
+    Purge,
 }
 
 /// The `keys` commands.

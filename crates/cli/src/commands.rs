@@ -5,7 +5,7 @@ use secrecy::ExposeSecret;
 use warden_adapters::{Services, Settings, build_codec, keys, open_database};
 use warden_domain::Error;
 
-use crate::cli::{Algorithm, Cli, Command, ConfigCommand, KeysCommand};
+use crate::cli::{Algorithm, Cli, Command, ConfigCommand, KeysCommand, SessionsCommand};
 
 /// Runs one command.
 ///
@@ -16,6 +16,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => migrate().await,
         Command::User { command } => crate::user::run(command).await,
         Command::Apikey { command } => crate::apikey::run(command).await,
+        Command::Sessions {
+            command: SessionsCommand::Purge,
+        } => purge_sessions().await,
         Command::Keys {
             command: KeysCommand::Generate { algorithm },
         } => {
@@ -49,6 +52,19 @@ async fn migrate() -> Result<(), String> {
     let settings = load_settings()?;
     open_database(&settings).await.map_err(|e| e.to_string())?;
     println!("migrations applied");
+    Ok(())
+}
+
+/// `warden sessions purge`.
+async fn purge_sessions() -> Result<(), String> {
+    let settings = load_settings()?;
+    let purged = services(&settings)
+        .await?
+        .auth
+        .purge_refresh_tokens()
+        .await
+        .map_err(|e| describe(&e, None))?;
+    println!("purged {purged} refresh tokens");
     Ok(())
 }
 

@@ -740,3 +740,51 @@ fn user_unlock_needs_an_existing_user() {
         .fails();
     assert!(reason.contains("no user with email"), "{reason}");
 }
+
+#[test]
+fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
+    use time::{Duration, OffsetDateTime};
+    use uuid::Uuid;
+    use warden_adapters::db::{SeaOrmRefreshTokenRepository, connect};
+    use warden_domain::ports::RefreshTokenRepository;
+    use warden_domain::refresh::RefreshToken;
+
+    let sb = Sandbox::new();
+    let user_id: Uuid = sb.create("purge@example.com", "user").parse().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", sb.path("w.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let repo =
+        rt.block_on(async { SeaOrmRefreshTokenRepository::new(connect(&url, 1).await.unwrap()) });
+    let row = |digest: &str, expires_in: Duration| {
+        let now = OffsetDateTime::now_utc();
+        let id = Uuid::now_v7();
+        RefreshToken {
+            id,
+            family_id: id,
+            user_id,
+            parent_id: None,
+            digest: digest.into(),
+            session_version: 0,
+            issued_at: now,
+            expires_at: now + expires_in,
+            rotated_at: None,
+            revoked_at: None,
+        }
+    };
+    rt.block_on(async {
+        repo.insert(&row("live", Duration::days(1))).await.unwrap();
+        repo.insert(&row("dead", Duration::seconds(-1)))
+            .await
+            .unwrap();
+    });
+
+    let run = sb.run(&["sessions", "purge"]).ok();
+    assert_eq!(run.stdout, "purged 1 refresh tokens\n");
+    rt.block_on(async {
+        assert!(repo.find_by_digest("live").await.unwrap().is_some());
+        assert!(repo.find_by_digest("dead").await.unwrap().is_none());
+    });
+}
