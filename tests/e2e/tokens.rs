@@ -162,6 +162,7 @@ async fn eddsa_tokens_name_their_key_in_the_published_jwks() {
     assert_eq!(header.alg, Algorithm::EdDSA);
     assert_eq!(jwks["keys"][0]["kid"].as_str(), header.kid.as_deref());
     assert!(jwks["keys"][0].get("d").is_none());
+    verify_elsewhere(&jwks, &token);
     // An HS256 token, even with a valid-looking claim set, is refused: the header never picks.
     let sub = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
         .unwrap()
@@ -174,6 +175,38 @@ async fn eddsa_tokens_name_their_key_in_the_published_jwks() {
     );
     assert_unauthorized(app.get_with_token("/users/me", &hs).await, INVALID).await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Verifies the token with jwt-compact, an independent JWT library, using the key the JWKS
+/// publishes under the token's `kid`; a token with another signature must fail there too.
+fn verify_elsewhere(jwks: &Value, token: &str) {
+    use jwt_compact::alg::Ed25519;
+    use jwt_compact::jwk::JsonWebKey;
+    use jwt_compact::{AlgorithmExt as _, Token, UntrustedToken};
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let published = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap();
+    let jwk: JsonWebKey<'_> = serde_json::from_value(published.clone()).unwrap();
+    let key = <Ed25519 as jwt_compact::Algorithm>::VerifyingKey::try_from(&jwk).unwrap();
+    let verified: Token<Value> = Ed25519
+        .validator(&key)
+        .validate(&UntrustedToken::new(token).unwrap())
+        .unwrap();
+    assert_eq!(verified.claims().custom["iss"], "warden");
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut other = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    other[0] ^= 1;
+    let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(other));
+    assert!(
+        Ed25519
+            .validator::<Value>(&key)
+            .validate(&UntrustedToken::new(&forged).unwrap())
+            .is_err()
+    );
 }
 
 #[tokio::test]
