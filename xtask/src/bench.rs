@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 
 use crate::server::{self, Server};
-use crate::{Result, cargo, display_command, run_command};
+use crate::{Result, cargo, display_command, run_command, target_dir};
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--duration SECS] [--connections N]
@@ -122,7 +122,18 @@ pub fn main(args: &[String]) -> Result {
 
 /// Builds, measures the hash, starts the server, runs every round and prints the summary.
 pub fn run(options: &Options) -> Result {
-    run_command(cargo().args(["build", "--release", "-p", "warden-api"]))?;
+    // One invocation for the server and the hash example: built apart, their dependencies
+    // would be resolved with different features and compiled twice.
+    run_command(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "warden-api",
+        "-p",
+        "warden-cli",
+        "--bins",
+        "--examples",
+    ]))?;
     let hash_ms = measure_hash_ms()?;
     ensure_wrk()?;
 
@@ -265,19 +276,10 @@ fn form_encode(value: &str) -> String {
     encoded
 }
 
-/// Runs the `hash_time` example in release mode and returns its mean hash time in milliseconds.
+/// Runs the release `hash_time` example and returns its mean hash time in milliseconds.
 fn measure_hash_ms() -> Result<f64> {
-    let mut command = cargo();
-    command
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "warden-adapters",
-            "--example",
-            "hash_time",
-        ])
-        .stderr(Stdio::inherit());
+    let mut command = Command::new(target_dir().join("release/examples/hash_time"));
+    command.stderr(Stdio::inherit());
     let line = display_command(&command);
     println!("$ {line}");
     let output = command

@@ -149,7 +149,11 @@ impl Services {
         let a = &settings.argon2;
         let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
             .map_err(|e| StartupError(format!("argon2: {e}")))?;
-        let users = Arc::new(db::SeaOrmUserRepository::new(db.clone()));
+        let readers = db::SqliteReaders::open(&db, &settings.database.url)
+            .await
+            .map_err(|e| StartupError(format!("database.url: {}", one_line(&e))))?;
+        let users =
+            Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));
         let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
         let clock = Arc::new(SystemClock);
         let ports = Ports {
@@ -185,7 +189,7 @@ impl Services {
                 .map_err(|e| StartupError(format!("cannot start the use cases: {e}")))?,
         );
         let keys = ApiKeyService::new(
-            Arc::new(db::SeaOrmApiKeyRepository::new(db.clone())),
+            Arc::new(db::SeaOrmApiKeyRepository::new(db.clone()).with_readers(readers)),
             auth.ports().digester.clone(),
             auth.ports().clock.clone(),
             auth.ports().random.clone(),

@@ -1,5 +1,7 @@
 //! `ApiKeyRepository` on sea-orm.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -15,18 +17,27 @@ use warden_domain::user::User;
 
 use super::entity::api_key::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
+use super::readers::{SqliteReaders, read_one};
 use super::{storage_error, users};
 
 /// API keys stored through sea-orm.
 #[derive(Clone, Debug)]
 pub struct SeaOrmApiKeyRepository {
     db: DatabaseConnection,
+    readers: Option<Arc<SqliteReaders>>,
 }
 
 impl SeaOrmApiKeyRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, readers: None }
+    }
+
+    /// Reads keys by prefix (every API-key check) on these connections instead of the pool.
+    #[must_use]
+    pub fn with_readers(mut self, readers: Option<Arc<SqliteReaders>>) -> Self {
+        self.readers = readers;
+        self
     }
 
     async fn set_time(&self, id: Uuid, column: Column, at: OffsetDateTime) -> Result<u64, Error> {
@@ -81,11 +92,13 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
             .from(Column::UserId)
             .to(user::Column::Id)
             .into();
-        let row = Entity::find()
+        let select = Entity::find()
             .filter(Column::Prefix.eq(prefix))
             .join(JoinType::InnerJoin, owner)
             .select_also(user::Entity)
-            .one(&self.db)
+            .limit(1)
+            .into_model::<Model, user::Model>();
+        let row = read_one(&self.db, self.readers.as_deref(), select)
             .await
             .map_err(storage_error)?;
         match row {

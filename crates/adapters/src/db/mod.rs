@@ -4,6 +4,7 @@ mod api_keys;
 pub mod entity;
 mod lockouts;
 pub mod migration;
+mod readers;
 mod refresh_tokens;
 mod users;
 
@@ -15,6 +16,7 @@ use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
 pub use lockouts::SeaOrmLockoutRepository;
+pub use readers::SqliteReaders;
 pub use refresh_tokens::SeaOrmRefreshTokenRepository;
 pub use users::SeaOrmUserRepository;
 
@@ -28,7 +30,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        if url.contains(":memory:") || url.contains("mode=memory") {
+        if is_in_memory(url) {
             // An in-memory database lives as long as its one connection.
             opt.max_connections(1)
                 .min_connections(1)
@@ -52,6 +54,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
             .test_before_acquire_if_idle_for(Duration::from_secs(30));
     }
     Database::connect(opt).await
+}
+
+/// Whether a SQLite URL names an in-memory database, which lives and dies with one connection.
+pub(crate) fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// Applies every pending migration.

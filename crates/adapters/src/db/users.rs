@@ -1,5 +1,7 @@
 //! `UserRepository` on sea-orm, with the last-admin rule enforced inside one transaction.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -13,18 +15,27 @@ use warden_domain::ports::{UserChange, UserRepository};
 use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
 
 use super::entity::user::{self, ActiveModel, Column, Entity};
+use super::readers::{SqliteReaders, read_one};
 use super::storage_error;
 
 /// Users stored through sea-orm (SQLite or PostgreSQL).
 #[derive(Clone, Debug)]
 pub struct SeaOrmUserRepository {
     db: DatabaseConnection,
+    readers: Option<Arc<SqliteReaders>>,
 }
 
 impl SeaOrmUserRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, readers: None }
+    }
+
+    /// Reads users by id (every bearer check) on these connections instead of the pool.
+    #[must_use]
+    pub fn with_readers(mut self, readers: Option<Arc<SqliteReaders>>) -> Self {
+        self.readers = readers;
+        self
     }
 
     /// Serialises changes that could remove an admin: on PostgreSQL by locking every enabled
@@ -146,8 +157,8 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error> {
-        Entity::find_by_id(id)
-            .one(&self.db)
+        let select = Entity::find_by_id(id).limit(1).into_model::<user::Model>();
+        read_one(&self.db, self.readers.as_deref(), select)
             .await
             .map_err(storage_error)?
             .map(to_domain)
