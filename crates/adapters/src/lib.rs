@@ -149,9 +149,13 @@ impl Services {
         let a = &settings.argon2;
         let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
             .map_err(|e| StartupError(format!("argon2: {e}")))?;
-        let readers = db::SqliteReaders::open(&db, &settings.database.url)
-            .await
-            .map_err(|e| StartupError(format!("database.url: {}", one_line(&e))))?;
+        let readers = db::SqliteReaders::open(
+            &db,
+            &settings.database.url,
+            settings.database.max_connections,
+        )
+        .await
+        .map_err(|e| StartupError(format!("database.url: {}", one_line(&e))))?;
         let users =
             Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));
         let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));

@@ -670,3 +670,40 @@ async fn of_many_concurrent_refreshes_with_one_token_exactly_one_wins_every_time
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn held_reader_connections_see_every_committed_write_at_once() {
+    let dir = std::env::temp_dir().join(format!("warden-readers-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/readers.db?mode=rwc", dir.display());
+    let pool = db::connect(&url, 2).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let readers = db::SqliteReaders::open(&pool, &url, 2).await.unwrap();
+    assert!(readers.is_some(), "a SQLite file gets held readers");
+    let memory = db::connect("sqlite::memory:", 1).await.unwrap();
+    let none = db::SqliteReaders::open(&memory, "sqlite::memory:", 2).await;
+    assert!(
+        none.unwrap().is_none(),
+        "an in-memory database cannot be shared"
+    );
+
+    let writes = SeaOrmUserRepository::new(pool.clone());
+    let reads = SeaOrmUserRepository::new(pool).with_readers(readers);
+    let u = user("reader@example.com", Role::User);
+    writes.insert(&u).await.unwrap();
+    // Every held connection answers, and each sees the change committed just before.
+    for round in 0..4 {
+        let change = UserChange {
+            disabled: Some(round % 2 == 0),
+            end_sessions: true,
+            ..UserChange::default()
+        };
+        writes.update(u.id, change).await.unwrap();
+        let seen = reads.find_by_id(u.id).await.unwrap().unwrap();
+        assert_eq!(seen.disabled, round % 2 == 0, "round {round}");
+        assert_eq!(seen.session_version, round + 1, "round {round}");
+    }
+    writes.delete(u.id).await.unwrap();
+    assert!(reads.find_by_id(u.id).await.unwrap().is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}

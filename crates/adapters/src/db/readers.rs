@@ -18,7 +18,8 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Mutex;
 
-/// A few SQLite connections reserved for the request path's primary-key and unique-key reads.
+/// SQLite connections (as many as the pool holds, `database.max_connections`) reserved for the
+/// request path's primary-key and unique-key reads: fewer would queue requests behind a lock.
 pub struct SqliteReaders {
     connections: Vec<Mutex<SqliteConnection>>,
     next: AtomicUsize,
@@ -37,18 +38,21 @@ fn sqlx_error(e: sqlx::Error) -> DbErr {
 }
 
 impl SqliteReaders {
-    /// One connection per core on the pool's database, or `None` when it is not a SQLite file
+    /// `count` connections on the pool's database, or `None` when it is not a SQLite file
     /// (PostgreSQL, or an in-memory database, which a new connection would not share).
     ///
     /// # Errors
     /// When a connection cannot be opened.
-    pub async fn open(db: &DatabaseConnection, url: &str) -> Result<Option<Arc<Self>>, DbErr> {
+    pub async fn open(
+        db: &DatabaseConnection,
+        url: &str,
+        count: u32,
+    ) -> Result<Option<Arc<Self>>, DbErr> {
         if db.get_database_backend() != DatabaseBackend::Sqlite || super::is_in_memory(url) {
             return Ok(None);
         }
         let options = db.get_sqlite_connection_pool().connect_options();
-        let count = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let mut connections = Vec::with_capacity(count);
+        let mut connections = Vec::new();
         for _ in 0..count {
             let connection = options
                 .connect()
