@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use reqwest::{Client, Response};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use warden_adapters::settings::{Rate, RateLimitSettings, RatePeriod};
 use warden_adapters::{Services, Settings};
 use warden_api::Application;
 
@@ -76,6 +77,13 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     // Test-only minimum cost: real argon2id, cheap enough for many logins per test.
     s.argon2.memory_kib = 1024;
     s.argon2.iterations = 1;
+    // Budgets no ordinary test reaches; the tests about limits set their own.
+    let generous = Rate::new(100_000, RatePeriod::Second);
+    s.rate_limit = RateLimitSettings {
+        login: generous,
+        register: generous,
+        default: generous,
+    };
     s
 }
 

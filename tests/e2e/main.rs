@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod edge;
 mod helpers;
+mod limits;
 mod lockout;
 mod sessions;
 mod tokens;

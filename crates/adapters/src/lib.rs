@@ -7,6 +7,7 @@ pub mod digest;
 pub mod hasher;
 pub mod jwt;
 pub mod keys;
+pub mod rate_limit;
 pub mod settings;
 pub mod system;
 pub mod telemetry;
@@ -29,6 +30,7 @@ pub use settings::{ConfigError, Profile, Settings};
 use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
+use crate::rate_limit::RateLimiter;
 use crate::settings::JwtAlgorithm;
 use crate::system::{OsRandom, SystemClock};
 
@@ -54,6 +56,8 @@ pub struct Services {
     pub keys: ApiKeyService,
     /// The JWKS document.
     pub jwks_json: Arc<str>,
+    /// The rate limits of `rate_limit.*`, shared through Redis when `redis.url` is set.
+    pub rate_limits: RateLimiter,
     db: DatabaseConnection,
 }
 
@@ -198,11 +202,17 @@ impl Services {
             auth.ports().clock.clone(),
             auth.ports().random.clone(),
         );
+        let rate_limits = match &settings.redis.url {
+            Some(url) => RateLimiter::shared(&settings.rate_limit, url)
+                .map_err(|e| StartupError(format!("redis.url: {}", one_line(&e))))?,
+            None => RateLimiter::in_memory(&settings.rate_limit),
+        };
         Ok(Self {
             auth,
             keys,
             admin: AdminService::new(users, clock, lockouts),
             jwks_json,
+            rate_limits,
             db,
         })
     }
@@ -210,5 +220,10 @@ impl Services {
     /// Whether storage answers.
     pub async fn storage_ready(&self) -> bool {
         db::ping(&self.db).await
+    }
+
+    /// `None` without `redis.url`; otherwise whether Redis answers.
+    pub async fn redis_ready(&self) -> Option<bool> {
+        self.rate_limits.shared_store_ready().await
     }
 }

@@ -692,6 +692,17 @@ impl Settings {
         if self.server.max_body_bytes == 0 {
             return fail("server.max_body_bytes", "must be at least 1".into());
         }
+        if let Some(url) = &self.redis.url
+            && redis::IntoConnectionInfo::into_connection_info(url.as_str()).is_err()
+        {
+            return fail(
+                "redis.url",
+                format!(
+                    "'{}' is not a Redis URL (redis://HOST:PORT/DB or rediss://…)",
+                    redact_url(url)
+                ),
+            );
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
+use warden_adapters::rate_limit::RateLimiter;
 use warden_adapters::{Profile, Services, Settings, StartupError};
 use warden_domain::auth::AuthService;
 
@@ -34,6 +35,7 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
             &state.settings.cors.allowed_methods,
             state.settings.cors.allow_credentials,
         ),
+        rate_limits: state.services.rate_limits.clone(),
     });
     route
         .around(move |ep, req| edge(ep, req, config.clone()))
@@ -102,6 +104,7 @@ impl Application {
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(purge_refresh_tokens(self.state.services.auth.clone()));
+        let forgetting = tokio::spawn(forget_idle_clients(self.state.services.rate_limits.clone()));
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 endpoint(self.state),
@@ -110,6 +113,7 @@ impl Application {
             )
             .await;
         housekeeping.abort();
+        forgetting.abort();
         served
     }
 }
@@ -128,6 +132,18 @@ async fn purge_refresh_tokens(auth: Arc<AuthService>) {
             Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
             Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
         }
+    }
+}
+
+/// How often the in-memory rate-limit state forgets clients whose budget is whole again.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_mins(1);
+
+/// Housekeeping: the memory limiters keep one entry per client IP; drop the idle ones.
+async fn forget_idle_clients(limits: RateLimiter) {
+    let mut every = tokio::time::interval(FORGET_EVERY);
+    loop {
+        every.tick().await;
+        limits.forget_idle_clients();
     }
 }
 

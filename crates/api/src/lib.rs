@@ -12,6 +12,7 @@ pub mod cors;
 pub mod dto;
 pub mod middleware;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod security;
 pub mod state;

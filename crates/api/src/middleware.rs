@@ -1,6 +1,6 @@
-//! The edge every request crosses: body limit, problem documents for framework errors,
-//! `WWW-Authenticate` on every 401, security and cache headers, and an access log that never
-//! shows credentials.
+//! The edge every request crosses: CORS, rate limits, body limit, problem documents for
+//! framework errors, `WWW-Authenticate` on every 401, security and cache headers, and an access
+//! log that never shows credentials.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,10 +9,12 @@ use poem::http::StatusCode;
 use poem::http::header::{self, HeaderValue};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::info;
+use warden_adapters::rate_limit::RateLimiter;
 
 use crate::client_ip::{ClientIp, client_ip};
 use crate::cors::CorsPolicy;
 use crate::problem::{BEARER_CHALLENGE, PROBLEM_JSON, Problem};
+use crate::rate_limit;
 
 /// The strict policy of every response but the docs page.
 const CSP_STRICT: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -33,6 +35,8 @@ pub struct EdgeConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Cross-origin rules.
     pub cors: CorsPolicy,
+    /// The budgets of `rate_limit.*`.
+    pub rate_limits: RateLimiter,
 }
 
 /// The edge around the whole application.
@@ -63,13 +67,24 @@ pub async fn edge<E: Endpoint>(
     let mut resp = if let Some(preflight) = config.cors.preflight(&req) {
         preflight
     } else {
-        let mut resp = match limit_body(&mut req, config.max_body_bytes).await {
-            Err(too_large) => too_large,
-            Ok(()) => match ep.call(req).await {
-                Ok(r) => r.into_response(),
-                Err(e) => error_response(e).await,
-            },
+        let decision = match rate_limit::route_group(&method, &path) {
+            Some(group) => Some(config.rate_limits.check(group, client).await),
+            None => None,
         };
+        let mut resp = if let Some(refused) = decision.filter(|d| !d.allowed) {
+            rate_limit::too_many_requests(&refused)
+        } else {
+            match limit_body(&mut req, config.max_body_bytes).await {
+                Err(too_large) => too_large,
+                Ok(()) => match ep.call(req).await {
+                    Ok(r) => r.into_response(),
+                    Err(e) => error_response(e).await,
+                },
+            }
+        };
+        if let Some(decision) = &decision {
+            rate_limit::set_headers(resp.headers_mut(), decision);
+        }
         config.cors.decorate(origin.as_ref(), &mut resp);
         resp
     };

@@ -53,16 +53,18 @@ impl HealthApi {
         ok()
     }
 
-    /// Readiness: storage answers.
+    /// Readiness: storage answers, and so does Redis when `redis.url` is set.
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self, req: &Request) -> Result<HealthResponse, ApiError> {
-        if state(req)?.services.storage_ready().await {
-            Ok(ok())
+        let services = &state(req)?.services;
+        let (storage, redis) = tokio::join!(services.storage_ready(), services.redis_ready());
+        let unavailable = |detail| Ok(HealthResponse::Unavailable(Json(Problem::new(503, detail))));
+        if !storage {
+            unavailable("Storage does not answer")
+        } else if redis == Some(false) {
+            unavailable("Redis does not answer; rate limits are per instance until it does")
         } else {
-            Ok(HealthResponse::Unavailable(Json(Problem::new(
-                503,
-                "Storage does not answer",
-            ))))
+            Ok(ok())
         }
     }
 
