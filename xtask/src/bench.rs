@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io;
+use std::io::{self, Read as _, Write as _};
+use std::net::TcpStream;
 use std::num::NonZeroUsize;
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -41,12 +42,27 @@ const ME_KEY: &str = "GET /users/me (API key)";
 const LOGIN: &str = "POST /auth/token (login)";
 const LOGIN_WITH_PROBE: &str = "POST /auth/token beside the probe";
 const HEALTH_UNDER_LOGIN: &str = "GET /health/live during login";
+const BARE: &str = "GET /health/live, bare poem route";
+const LIMITED_MEMORY: &str = "GET /.well-known/jwks.json, limits in memory";
+const LIMITED_REDIS: &str = "GET /.well-known/jwks.json, limits in Redis";
+
+/// The Redis the shared-limit scenario uses when it answers.
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Budgets the load never reaches: the bench measures work, not refusals.
+const UNLIMITED: &str = "1000000000/second";
+/// Rate limits for every server the bench starts.
+const BENCH_LIMITS: [(&str, &str); 3] = [
+    ("WARDEN_RATE_LIMIT__LOGIN", UNLIMITED),
+    ("WARDEN_RATE_LIMIT__REGISTER", UNLIMITED),
+    ("WARDEN_RATE_LIMIT__DEFAULT", UNLIMITED),
+];
 
 // The targets the summary checks.
 const ME_MIN_PERCENT_OF_HEALTH: f64 = 20.0;
 const LOGIN_MIN_PERCENT_OF_CEILING: f64 = 80.0;
 const HEALTH_UNDER_LOGIN_MAX_P99_MS: f64 = 10.0;
 const KEY_MIN_PERCENT_OF_BEARER: f64 = 90.0;
+const EDGE_MIN_PERCENT_OF_BARE: f64 = 85.0;
 
 /// The command-line options of `cargo xtask bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,18 +153,96 @@ pub fn run(options: &Options) -> Result {
     let hash_ms = measure_hash_ms()?;
     ensure_wrk()?;
 
-    let mut server = Server::start(&server::binary_path("release"))?;
-    let token = sign_in(&server)?;
-    let key = create_api_key(&server, &token)?;
+    let mut servers = Servers::start()?;
+    let token = sign_in(&servers.warden)?;
+    let key = create_api_key(&servers.warden, &token)?;
     let mut outcomes = Vec::new();
     for round in scenarios(options, &token, &key) {
-        outcomes.extend(run_round(&server, &round, options.duration_secs)?);
+        outcomes.extend(run_round(&servers, &round, options.duration_secs)?);
         // A crash under load would otherwise show up only as socket errors.
-        server.ensure_running()?;
+        servers.ensure_running()?;
     }
-    server.stop();
+    servers.stop();
 
     summarise(&outcomes, hash_ms)
+}
+
+/// Which server a scenario loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Warden with its limits in memory.
+    Warden,
+    /// The bare poem route of the `bare_health` example.
+    Bare,
+    /// Warden with its limits in Redis.
+    Shared,
+}
+
+/// Every server of one run.
+#[derive(Debug)]
+struct Servers {
+    warden: Server,
+    bare: Server,
+    /// `None` when no Redis answers here.
+    shared: Option<Server>,
+}
+
+impl Servers {
+    fn start() -> Result<Self> {
+        let binary = server::binary_path("release");
+        let warden = Server::start_with(&binary, &BENCH_LIMITS)?;
+        let bare = Server::start(&server::example_path("bare_health"))?;
+        let shared = if redis_answers(REDIS_URL) {
+            let mut vars = BENCH_LIMITS.to_vec();
+            vars.push(("WARDEN_REDIS__URL", REDIS_URL));
+            Some(Server::start_with(&binary, &vars)?)
+        } else {
+            println!("no Redis answers at {REDIS_URL}: the shared-limit scenario is skipped");
+            None
+        };
+        Ok(Self {
+            warden,
+            bare,
+            shared,
+        })
+    }
+
+    fn get(&self, target: Target) -> Option<&Server> {
+        match target {
+            Target::Warden => Some(&self.warden),
+            Target::Bare => Some(&self.bare),
+            Target::Shared => self.shared.as_ref(),
+        }
+    }
+
+    fn ensure_running(&mut self) -> Result {
+        self.warden.ensure_running()?;
+        self.bare.ensure_running()?;
+        self.shared.as_mut().map_or(Ok(()), Server::ensure_running)
+    }
+
+    fn stop(self) {
+        self.warden.stop();
+        self.bare.stop();
+        if let Some(shared) = self.shared {
+            shared.stop();
+        }
+    }
+}
+
+/// Whether a Redis answers `PING` at `url` (`redis://HOST:PORT`).
+fn redis_answers(url: &str) -> bool {
+    let address = url.trim_start_matches("redis://");
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return false;
+    };
+    let mut reply = [0_u8; 5];
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .is_ok()
+        && stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG"
 }
 
 /// One load pattern for wrk.
@@ -163,6 +257,7 @@ struct Scenario {
     threads: u32,
     /// Whether a single non-2xx response makes the run invalid (and the bench fail).
     all_must_succeed: bool,
+    target: Target,
 }
 
 impl Scenario {
@@ -176,6 +271,7 @@ impl Scenario {
             connections,
             threads: WRK_THREADS,
             all_must_succeed: false,
+            target: Target::Warden,
         }
     }
 
@@ -202,6 +298,11 @@ impl Scenario {
         self
     }
 
+    fn on(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
     /// wrk refuses more threads than connections.
     fn wrk_threads(&self) -> u32 {
         self.threads.clamp(1, self.connections.max(1))
@@ -218,6 +319,8 @@ fn scenarios(options: &Options, token: &str, key: &str) -> Vec<Vec<Scenario>> {
     let connections = options.connections;
     vec![
         vec![Scenario::get(HEALTH, "/health/live", connections)],
+        // The same route with none of the edge: the ratio is the price of the edge.
+        vec![Scenario::get(BARE, "/health/live", connections).on(Target::Bare)],
         vec![
             Scenario::get(ME, "/users/me", connections)
                 .header("Authorization", &format!("Bearer {token}")),
@@ -235,6 +338,10 @@ fn scenarios(options: &Options, token: &str, key: &str) -> Vec<Vec<Scenario>> {
             )
             .threads(1),
         ],
+        // One connection, so that latency is the work of one request and not queueing: the
+        // difference is what a Redis round trip adds to a limited route.
+        vec![Scenario::get(LIMITED_MEMORY, "/.well-known/jwks.json", 1)],
+        vec![Scenario::get(LIMITED_REDIS, "/.well-known/jwks.json", 1).on(Target::Shared)],
     ]
 }
 
@@ -445,9 +552,13 @@ struct Outcome {
 }
 
 /// Starts one wrk per scenario at once, waits for all of them and parses their outputs.
-fn run_round(server: &Server, round: &[Scenario], duration_secs: u64) -> Result<Vec<Outcome>> {
+fn run_round(servers: &Servers, round: &[Scenario], duration_secs: u64) -> Result<Vec<Outcome>> {
     let mut running: Vec<(&Scenario, Child)> = Vec::new();
     for scenario in round {
+        let Some(server) = servers.get(scenario.target) else {
+            println!("==> {}: skipped, its server is not running", scenario.name);
+            continue;
+        };
         let started = wrk_command(server, scenario, duration_secs).and_then(|mut command| {
             println!("==> {}: {}", scenario.name, display_command(&command));
             command
@@ -668,6 +779,9 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     let me_key = find(ME_KEY);
     let login = find(LOGIN);
     let probe = find(HEALTH_UNDER_LOGIN);
+    let bare = find(BARE);
+    let limited_memory = find(LIMITED_MEMORY);
+    let limited_redis = find(LIMITED_REDIS);
 
     let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let cores_f64 = f64::from(u32::try_from(cores).unwrap_or(u32::MAX));
@@ -680,6 +794,12 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     let key_percent = me_key.zip(me).map(|(key, me)| {
         key.report.requests_per_sec / me.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
     });
+    let edge_percent = health.zip(bare).map(|(health, bare)| {
+        health.report.requests_per_sec / bare.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
+    });
+    let redis_extra_us = limited_redis
+        .zip(limited_memory)
+        .map(|(redis, memory)| (redis.report.p50_ms - memory.report.p50_ms) * 1_000.0);
 
     println!();
     println!("argon2id hash time:           {hash_ms:.2} ms (m=19456 t=2 p=1, release)");
@@ -698,6 +818,17 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         percent_of(me_key, key_percent, "of the bearer rate")
     );
     println!(
+        "/health/live with the edge:   {}",
+        percent_of(health, edge_percent, "of the bare route")
+    );
+    println!(
+        "Redis limits add per request: {}",
+        redis_extra_us.map_or_else(
+            || "n/a (no Redis)".to_owned(),
+            |us| format!("{us:.0} µs at p50, one connection")
+        )
+    );
+    println!(
         "health p99 under login load:  {}",
         probe_p99.map_or_else(|| "n/a".to_owned(), |ms| format!("{ms:.2} ms"))
     );
@@ -713,6 +844,11 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         &format!("/users/me with an API key >= {KEY_MIN_PERCENT_OF_BEARER}% of the bearer rate"),
         key_percent.map(|p| (p >= KEY_MIN_PERCENT_OF_BEARER, format!("{p:.1}%"))),
         &[me_key, me],
+    );
+    print_target(
+        &format!("/health/live with the edge >= {EDGE_MIN_PERCENT_OF_BARE}% of the bare route"),
+        edge_percent.map(|p| (p >= EDGE_MIN_PERCENT_OF_BARE, format!("{p:.1}%"))),
+        &[health, bare],
     );
     print_target(
         &format!("login >= {LOGIN_MIN_PERCENT_OF_CEILING}% of the ceiling"),

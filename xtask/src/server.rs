@@ -41,6 +41,13 @@ pub fn binary_path(profile: &str) -> PathBuf {
         .join(format!("{BINARY_NAME}{}", env::consts::EXE_SUFFIX))
 }
 
+/// The path of the release build of the example `name`.
+pub fn example_path(name: &str) -> PathBuf {
+    target_dir()
+        .join("release/examples")
+        .join(format!("{name}{}", env::consts::EXE_SUFFIX))
+}
+
 /// A running server; dropping it kills the process.
 ///
 /// [`Server::stop`] is the normal end: it also removes the temporary directory. When the guard
@@ -56,6 +63,11 @@ pub struct Server {
 impl Server {
     /// Starts `binary` in a fresh temporary directory and waits until it is ready.
     pub fn start(binary: &Path) -> Result<Self> {
+        Self::start_with(binary, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables (`WARDEN_*` settings).
+    pub fn start_with(binary: &Path, vars: &[(&str, &str)]) -> Result<Self> {
         if !binary.is_file() {
             return Err(format!("server binary {} does not exist", binary.display()));
         }
@@ -91,7 +103,8 @@ impl Server {
             )
             .env("WARDEN_JWT__SECRET", random_secret())
             .env("WARDEN_DOCS__ENABLED", "true")
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .envs(vars.iter().copied());
 
         println!(
             "starting {} on {addr} in {}",
