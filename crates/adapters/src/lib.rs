@@ -158,7 +158,6 @@ impl Services {
             &settings.database.url,
             settings.database.max_connections,
         )
-        .await
         .map_err(|e| StartupError(format!("database.url: {}", one_line(&e))))?;
         let users =
             Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));

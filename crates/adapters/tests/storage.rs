@@ -678,10 +678,10 @@ async fn held_reader_connections_see_every_committed_write_at_once() {
     let url = format!("sqlite://{}/readers.db?mode=rwc", dir.display());
     let pool = db::connect(&url, 2).await.unwrap();
     db::migrate(&pool).await.unwrap();
-    let readers = db::SqliteReaders::open(&pool, &url, 2).await.unwrap();
+    let readers = db::SqliteReaders::open(&pool, &url, 2).unwrap();
     assert!(readers.is_some(), "a SQLite file gets held readers");
     let memory = db::connect("sqlite::memory:", 1).await.unwrap();
-    let none = db::SqliteReaders::open(&memory, "sqlite::memory:", 2).await;
+    let none = db::SqliteReaders::open(&memory, "sqlite::memory:", 2);
     assert!(
         none.unwrap().is_none(),
         "an in-memory database cannot be shared"
@@ -705,5 +705,101 @@ async fn held_reader_connections_see_every_committed_write_at_once() {
     }
     writes.delete(u.id).await.unwrap();
     assert!(reads.find_by_id(u.id).await.unwrap().is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn held_reads_decode_exactly_what_the_pool_reads() {
+    use warden_adapters::db::SeaOrmApiKeyRepository;
+    use warden_domain::api_key::ApiKey;
+    use warden_domain::ports::ApiKeyRepository;
+    use warden_domain::user::DisplayName;
+
+    let dir = std::env::temp_dir().join(format!("warden-decode-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/decode.db?mode=rwc", dir.display());
+    let pool = db::connect(&url, 2).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap();
+    let users = SeaOrmUserRepository::new(pool.clone());
+    let held_users = SeaOrmUserRepository::new(pool.clone()).with_readers(readers.clone());
+    let held_keys_readers = readers.clone();
+    let keys = SeaOrmApiKeyRepository::new(pool.clone());
+    let held_keys = SeaOrmApiKeyRepository::new(pool).with_readers(held_keys_readers);
+
+    // Every column in both of its shapes: a name or none, sub-second times, nulls and values.
+    let mut named = user("Named@Example.com", Role::Admin);
+    named.display_name = Some(DisplayName::parse("Ada Lovelace").unwrap());
+    named.created_at = OffsetDateTime::now_utc();
+    named.updated_at = named.created_at + time::Duration::nanoseconds(1_234_567);
+    let plain = user("plain@example.com", Role::Service);
+    for u in [&named, &plain] {
+        users.insert(u).await.unwrap();
+        let in_place = readers.as_ref().unwrap().user_by_id(u.id);
+        assert!(
+            matches!(in_place, Ok(Some(_))),
+            "read in place, not by the pool"
+        );
+        let (a, b) = (
+            users.find_by_id(u.id).await.unwrap().unwrap(),
+            held_users.find_by_id(u.id).await.unwrap().unwrap(),
+        );
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(a.password_hash.expose(), b.password_hash.expose());
+        assert_eq!(a.updated_at, u.updated_at);
+    }
+    let now = OffsetDateTime::now_utc();
+    let full = ApiKey {
+        id: Uuid::now_v7(),
+        user_id: named.id,
+        name: "full".into(),
+        prefix: "wdn_fullfullfull".into(),
+        digest: "f".repeat(64),
+        created_at: now,
+        expires_at: Some(now + time::Duration::days(3)),
+        revoked_at: Some(now + time::Duration::seconds(1)),
+        last_used_at: Some(now + time::Duration::seconds(2)),
+    };
+    let bare = ApiKey {
+        id: Uuid::now_v7(),
+        user_id: plain.id,
+        name: "bare".into(),
+        prefix: "wdn_barebarebare".into(),
+        expires_at: None,
+        revoked_at: None,
+        last_used_at: None,
+        ..full.clone()
+    };
+    for key in [&full, &bare] {
+        keys.insert(key).await.unwrap();
+        let in_place = readers.as_ref().unwrap().api_key_by_prefix(&key.prefix);
+        assert!(
+            matches!(in_place, Ok(Some(_))),
+            "read in place, not by the pool"
+        );
+        let (a_key, a_owner) = keys.find_by_prefix(&key.prefix).await.unwrap().unwrap();
+        let (b_key, b_owner) = held_keys
+            .find_by_prefix(&key.prefix)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&a_key, key);
+        assert_eq!(a_key, b_key);
+        assert_eq!(format!("{a_owner:?}"), format!("{b_owner:?}"));
+    }
+    assert!(
+        held_keys
+            .find_by_prefix("wdn_nonenonenone")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        held_users
+            .find_by_id(Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

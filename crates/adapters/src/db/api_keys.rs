@@ -17,7 +17,7 @@ use warden_domain::user::User;
 
 use super::entity::api_key::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
-use super::readers::{SqliteReaders, read_one};
+use super::readers::SqliteReaders;
 use super::{storage_error, users};
 
 /// API keys stored through sea-orm.
@@ -87,24 +87,26 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
     }
 
     async fn find_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, User)>, Error> {
-        // One round trip: the key and its owner, joined.
-        let owner = Entity::belongs_to(user::Entity)
-            .from(Column::UserId)
-            .to(user::Column::Id)
-            .into();
-        let select = Entity::find()
-            .filter(Column::Prefix.eq(prefix))
-            .join(JoinType::InnerJoin, owner)
-            .select_also(user::Entity)
-            .limit(1)
-            .into_model::<Model, user::Model>();
-        let row = read_one(&self.db, self.readers.as_deref(), select)
-            .await
-            .map_err(storage_error)?;
-        match row {
-            Some((key, Some(owner))) => Ok(Some((to_domain(key), users::to_domain(owner)?))),
-            _ => Ok(None),
-        }
+        let held = self.readers.as_deref().map(|r| r.api_key_by_prefix(prefix));
+        let row = if let Some(Ok(row)) = held {
+            row
+        } else {
+            // One round trip: the key and its owner, joined.
+            let owner = Entity::belongs_to(user::Entity)
+                .from(Column::UserId)
+                .to(user::Column::Id)
+                .into();
+            Entity::find()
+                .filter(Column::Prefix.eq(prefix))
+                .join(JoinType::InnerJoin, owner)
+                .select_also(user::Entity)
+                .one(&self.db)
+                .await
+                .map_err(storage_error)?
+                .and_then(|(key, owner)| Some((key, owner?)))
+        };
+        row.map(|(key, owner)| Ok((to_domain(key), users::to_domain(owner)?)))
+            .transpose()
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<ApiKey>, Error> {

@@ -16,7 +16,7 @@ use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
 pub use lockouts::SeaOrmLockoutRepository;
-pub use readers::SqliteReaders;
+pub use readers::{Declined, SqliteReaders};
 pub use refresh_tokens::SeaOrmRefreshTokenRepository;
 pub use users::SeaOrmUserRepository;
 

@@ -15,7 +15,7 @@ use warden_domain::ports::{UserChange, UserRepository};
 use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
 
 use super::entity::user::{self, ActiveModel, Column, Entity};
-use super::readers::{SqliteReaders, read_one};
+use super::readers::SqliteReaders;
 use super::storage_error;
 
 /// Users stored through sea-orm (SQLite or PostgreSQL).
@@ -157,12 +157,16 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error> {
-        let select = Entity::find_by_id(id).limit(1).into_model::<user::Model>();
-        read_one(&self.db, self.readers.as_deref(), select)
-            .await
-            .map_err(storage_error)?
-            .map(to_domain)
-            .transpose()
+        let held = self.readers.as_deref().map(|r| r.user_by_id(id));
+        let row = if let Some(Ok(row)) = held {
+            row
+        } else {
+            Entity::find_by_id(id)
+                .one(&self.db)
+                .await
+                .map_err(storage_error)?
+        };
+        row.map(to_domain).transpose()
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Error> {
