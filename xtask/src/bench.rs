@@ -42,7 +42,8 @@ const ME_KEY: &str = "GET /users/me (API key)";
 const LOGIN: &str = "POST /auth/token (login)";
 const LOGIN_WITH_PROBE: &str = "POST /auth/token beside the probe";
 const HEALTH_UNDER_LOGIN: &str = "GET /health/live during login";
-const BARE: &str = "GET /health/live, bare poem route";
+const BARE: &str = "GET /health/live, no edge";
+const PLAIN: &str = "GET /health/live, plain poem handler";
 const LIMITED_MEMORY: &str = "GET /.well-known/jwks.json, limits in memory";
 const LIMITED_REDIS: &str = "GET /.well-known/jwks.json, limits in Redis";
 
@@ -172,7 +173,7 @@ pub fn run(options: &Options) -> Result {
 enum Target {
     /// Warden with its limits in memory.
     Warden,
-    /// The bare poem route of the `bare_health` example.
+    /// The `bare_health` example: Warden's operations without the edge, and a plain handler.
     Bare,
     /// Warden with its limits in Redis.
     Shared,
@@ -319,8 +320,10 @@ fn scenarios(options: &Options, token: &str, key: &str) -> Vec<Vec<Scenario>> {
     let connections = options.connections;
     vec![
         vec![Scenario::get(HEALTH, "/health/live", connections)],
-        // The same route with none of the edge: the ratio is the price of the edge.
+        // The same operation with none of the edge: the ratio is the price of the edge.
         vec![Scenario::get(BARE, "/health/live", connections).on(Target::Bare)],
+        // For reference, the floor of the framework: a poem handler outside poem-openapi.
+        vec![Scenario::get(PLAIN, "/plain/health/live", connections).on(Target::Bare)],
         vec![
             Scenario::get(ME, "/users/me", connections)
                 .header("Authorization", &format!("Bearer {token}")),
@@ -780,6 +783,7 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     let login = find(LOGIN);
     let probe = find(HEALTH_UNDER_LOGIN);
     let bare = find(BARE);
+    let plain = find(PLAIN);
     let limited_memory = find(LIMITED_MEMORY);
     let limited_redis = find(LIMITED_REDIS);
 
@@ -796,6 +800,10 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     });
     let edge_percent = health.zip(bare).map(|(health, bare)| {
         health.report.requests_per_sec / bare.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
+    });
+    let plain_percent = health.zip(plain).map(|(health, plain)| {
+        health.report.requests_per_sec / plain.report.requests_per_sec.max(f64::MIN_POSITIVE)
+            * 100.0
     });
     let redis_extra_us = limited_redis
         .zip(limited_memory)
@@ -819,7 +827,11 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     );
     println!(
         "/health/live with the edge:   {}",
-        percent_of(health, edge_percent, "of the bare route")
+        percent_of(health, edge_percent, "of the same route without it")
+    );
+    println!(
+        "the whole stack vs plain poem: {}",
+        percent_of(health, plain_percent, "of a plain poem handler (reference)")
     );
     println!(
         "Redis limits add per request: {}",
@@ -846,7 +858,7 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         &[me_key, me],
     );
     print_target(
-        &format!("/health/live with the edge >= {EDGE_MIN_PERCENT_OF_BARE}% of the bare route"),
+        &format!("/health/live with the edge >= {EDGE_MIN_PERCENT_OF_BARE}% of it without"),
         edge_percent.map(|p| (p >= EDGE_MIN_PERCENT_OF_BARE, format!("{p:.1}%"))),
         &[health, bare],
     );

@@ -1,14 +1,18 @@
-//! The floor under Warden's edge: a bare poem route answering `GET /health/live` with the same
-//! body, and nothing else: no OpenAPI layer, no CORS, rate limits, security headers or access
-//! log.
+//! The floor under Warden's edge, for `cargo xtask bench`: Warden's own operations (the same
+//! poem-openapi routes and handlers) with none of the edge: no CORS, rate limits, body limit,
+//! client IP, security headers or access log. `GET /health/live` here against the same path
+//! on the real server is the price of the edge.
 //!
-//! `cargo xtask bench` builds this beside the release server and drives both in one run; the
-//! ratio of the two rates is the price of the edge. It listens on `WARDEN_SERVER__BIND`, as
-//! the server does, so the bench starts both the same way.
+//! `GET /plain/health/live` is a bare poem handler with the same body, the floor of the
+//! framework itself, reported for reference.
+//!
+//! It listens on `WARDEN_SERVER__BIND`, as the server does, so the bench starts both the same
+//! way.
 
 use poem::listener::TcpListener;
 use poem::web::Json;
 use poem::{Route, Server, get, handler};
+use poem_openapi::OpenApiService;
 
 #[handler]
 fn live() -> Json<serde_json::Value> {
@@ -18,7 +22,9 @@ fn live() -> Json<serde_json::Value> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let bind = std::env::var("WARDEN_SERVER__BIND").unwrap_or_else(|_| "127.0.0.1:8081".into());
-    Server::new(TcpListener::bind(bind))
-        .run(Route::new().at("/health/live", get(live)))
-        .await
+    let api = OpenApiService::new(warden_api::routes::api(), "Warden", "bare");
+    let app = Route::new()
+        .at("/plain/health/live", get(live))
+        .nest("/", api);
+    Server::new(TcpListener::bind(bind)).run(app).await
 }

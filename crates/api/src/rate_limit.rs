@@ -4,12 +4,16 @@
 use std::time::Duration;
 
 use poem::Response;
-use poem::http::header::{self, HeaderValue};
+use poem::http::header::{self, HeaderName, HeaderValue};
 use poem::http::{HeaderMap, Method};
 use warden_adapters::rate_limit::{Decision, RouteGroup};
 
 use crate::middleware::problem_response;
 use crate::problem::Problem;
+
+const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// The budget a request spends from, or `None` for the health probes, which are never limited
 /// (CORS preflights never get this far).
@@ -38,12 +42,9 @@ pub fn too_many_requests(decision: &Decision) -> Response {
 
 /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, all integers.
 pub fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
-    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
-    headers.insert(
-        "ratelimit-reset",
-        HeaderValue::from(whole_seconds(decision.reset)),
-    );
+    headers.insert(LIMIT, HeaderValue::from(decision.limit));
+    headers.insert(REMAINING, HeaderValue::from(decision.remaining));
+    headers.insert(RESET, HeaderValue::from(whole_seconds(decision.reset)));
 }
 
 /// `Retry-After` in whole seconds, rounded up and at least 1.
