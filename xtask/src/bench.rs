@@ -791,20 +791,11 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     let cores_f64 = f64::from(u32::try_from(cores).unwrap_or(u32::MAX));
     let ceiling = cores_f64 / (hash_ms / 1_000.0);
     let login_percent = login.map(|login| login.report.requests_per_sec / ceiling * 100.0);
-    let me_percent = me.zip(health).map(|(me, health)| {
-        me.report.requests_per_sec / health.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
-    });
+    let me_percent = rate_percent(me, health);
     let probe_p99 = probe.map(|probe| probe.report.p99_ms);
-    let key_percent = me_key.zip(me).map(|(key, me)| {
-        key.report.requests_per_sec / me.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
-    });
-    let edge_percent = health.zip(bare).map(|(health, bare)| {
-        health.report.requests_per_sec / bare.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
-    });
-    let plain_percent = health.zip(plain).map(|(health, plain)| {
-        health.report.requests_per_sec / plain.report.requests_per_sec.max(f64::MIN_POSITIVE)
-            * 100.0
-    });
+    let key_percent = rate_percent(me_key, me);
+    let edge_percent = rate_percent(health, bare);
+    let plain_percent = rate_percent(health, plain);
     let redis_extra_us = limited_redis
         .zip(limited_memory)
         .map(|(redis, memory)| (redis.report.p50_ms - memory.report.p50_ms) * 1_000.0);
@@ -881,6 +872,13 @@ fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
             invalid.join("`, `")
         ))
     }
+}
+
+/// The rate of `part` as a percentage of the rate of `whole`.
+fn rate_percent(part: Option<&Outcome>, whole: Option<&Outcome>) -> Option<f64> {
+    part.zip(whole).map(|(part, whole)| {
+        part.report.requests_per_sec / whole.report.requests_per_sec.max(f64::MIN_POSITIVE) * 100.0
+    })
 }
 
 /// Formats a scenario's rate and its percentage of a reference.
