@@ -304,3 +304,25 @@ async fn with_no_origins_configured_every_preflight_is_refused() {
     let r = preflight(&app, "https://app.example", "GET", "").await;
     assert_problem(r, 403).await;
 }
+
+#[tokio::test]
+async fn the_document_says_which_fields_may_be_null() {
+    let app = spawn_app().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field) in [
+        ("User", "display_name"),
+        ("UserPage", "next_cursor"),
+        ("ApiKey", "expires_at"),
+        ("ApiKey", "last_used_at"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["nullable"], true,
+            "{schema}.{field} is sent as null when empty"
+        );
+    }
+    // And a user without a display name is indeed sent with null, not without the key.
+    let (user, _) = app.user_with_token("nulls@example.com").await;
+    assert!(user["display_name"].is_null());
+    assert!(user.as_object().unwrap().contains_key("display_name"));
+}

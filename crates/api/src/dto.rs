@@ -45,7 +45,8 @@ pub struct UserDto {
     pub id: Uuid,
     /// The email as registered.
     pub email: String,
-    /// Optional name to show.
+    /// Optional name to show; `null` when there is none.
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// `admin`, `service` or `user`.
     pub role: RoleDto,

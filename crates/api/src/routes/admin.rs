@@ -25,6 +25,7 @@ struct UserPage {
     /// The users, oldest first.
     items: Vec<UserDto>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     next_cursor: Option<Uuid>,
 }
 

@@ -39,7 +39,8 @@ struct CreatedKey {
     prefix: String,
     /// Creation time.
     created_at: OffsetDateTime,
-    /// Expiry, if any.
+    /// Expiry; `null` when the key does not expire.
+    #[oai(nullable)]
     expires_at: Option<OffsetDateTime>,
 }
 
@@ -55,9 +56,11 @@ struct KeyDto {
     prefix: String,
     /// Creation time.
     created_at: OffsetDateTime,
-    /// Expiry, if any.
+    /// Expiry; `null` when the key does not expire.
+    #[oai(nullable)]
     expires_at: Option<OffsetDateTime>,
-    /// Roughly when it was last used (to the minute).
+    /// Roughly when it was last used (to the minute); `null` when never used.
+    #[oai(nullable)]
     last_used_at: Option<OffsetDateTime>,
 }
 
