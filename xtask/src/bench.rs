@@ -362,10 +362,15 @@ fn login(name: &'static str, connections: u32) -> Scenario {
 
 /// The form body of a password grant for the benchmark account.
 fn login_form() -> String {
+    password_form(EMAIL, PASSWORD)
+}
+
+/// The form body of a password grant.
+fn password_form(email: &str, password: &str) -> String {
     format!(
         "grant_type=password&username={}&password={}",
-        form_encode(EMAIL),
-        form_encode(PASSWORD)
+        form_encode(email),
+        form_encode(password)
     )
 }
 
@@ -473,11 +478,18 @@ fn sign_in(server: &Server) -> Result<String> {
         ));
     }
 
+    let token = password_token(server, EMAIL, PASSWORD)?;
+    println!("registered {EMAIL} and got an access token");
+    Ok(token)
+}
+
+/// Signs in with the password grant and returns the access token.
+pub fn password_token(server: &Server, email: &str, password: &str) -> Result<String> {
     let response = server.request(
         "POST",
         "/auth/token",
         &[("Content-Type", "application/x-www-form-urlencoded")],
-        login_form().as_bytes(),
+        password_form(email, password).as_bytes(),
     )?;
     if response.status != 200 {
         return Err(format!(
@@ -487,14 +499,12 @@ fn sign_in(server: &Server) -> Result<String> {
         ));
     }
     let body = String::from_utf8_lossy(&response.body);
-    let token = json_string_field(&body, "access_token").ok_or_else(|| {
+    json_string_field(&body, "access_token").ok_or_else(|| {
         format!(
             "no access_token in the POST /auth/token response: {}",
             response.body_text_excerpt()
         )
-    })?;
-    println!("registered {EMAIL} and got an access token");
-    Ok(token)
+    })
 }
 
 /// Makes an API key for the benchmark account with its access token.

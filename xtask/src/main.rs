@@ -1,10 +1,11 @@
-//! Developer automation for Warden: `cargo xtask ci | openapi | bench`.
+//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside`.
 //!
 //! The crate uses the standard library only, so that it builds fast and needs nothing but cargo.
 
 mod bench;
 mod ci;
 mod openapi;
+mod outside;
 mod server;
 #[cfg(test)]
 mod tidy;
@@ -27,6 +28,8 @@ commands:
   openapi   start the debug server and write GET /openapi.json to docs/openapi.json
   bench     load-test the release server with wrk and compare the results with the targets
             options: --duration SECS (default 10)  --connections N (default 64)
+  outside   run clients nobody here wrote against the debug server: authlib's OAuth 2.0
+            client and PyJWT, then schemathesis over every operation of /openapi.json
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("ci") => no_options("ci", &rest).and_then(|()| ci::run()),
         Some("openapi") => no_options("openapi", &rest).and_then(|()| openapi::run()),
         Some("bench") => bench::main(&rest),
+        Some("outside") => no_options("outside", &rest).and_then(|()| outside::run()),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())
@@ -96,6 +100,7 @@ pub fn display_command(command: &Command) -> String {
     let mut line = program;
     for arg in command.get_args() {
         let arg = arg.to_string_lossy();
+        let arg = redact_credential(&arg);
         line.push(' ');
         // Quoting keeps an argument with spaces, such as a header, readable as one argument.
         if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'') {
@@ -109,6 +114,20 @@ pub fn display_command(command: &Command) -> String {
     line
 }
 
+/// A header argument with its credential replaced, so that printed commands never show a
+/// token or an API key.
+fn redact_credential(arg: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(at) = arg.find("Bearer ") {
+        return format!("{}Bearer [redacted]", &arg[..at]).into();
+    }
+    match arg.split_once(':') {
+        Some((name, _)) if name.trim().eq_ignore_ascii_case("x-api-key") => {
+            format!("{name}: [redacted]").into()
+        }
+        _ => arg.into(),
+    }
+}
+
 /// Runs a command with inherited standard streams and fails unless it exits successfully.
 pub fn run_command(command: &mut Command) -> Result {
     let line = display_command(command);
@@ -120,5 +139,30 @@ pub fn run_command(command: &mut Command) -> Result {
         Ok(())
     } else {
         Err(format!("`{line}` failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_commands_never_show_credentials() {
+        let mut wrk = Command::new("wrk");
+        wrk.args([
+            "-H",
+            "Authorization: Bearer eyJ.secret.sig",
+            "-H",
+            "X-API-Key: wdn_secret",
+        ])
+        .arg("http://127.0.0.1/users/me");
+        let line = display_command(&wrk);
+        assert!(!line.contains("secret"), "{line}");
+        assert!(
+            line.contains("'Authorization: Bearer [redacted]'"),
+            "{line}"
+        );
+        assert!(line.contains("'X-API-Key: [redacted]'"), "{line}");
+        assert!(line.ends_with("http://127.0.0.1/users/me"), "{line}");
     }
 }

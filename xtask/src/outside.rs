@@ -1,0 +1,156 @@
+//! `cargo xtask outside`: Warden met by tools nobody here wrote, against a running debug
+//! server that signs with EdDSA.
+//!
+//! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
+//!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`);
+//! - schemathesis fuzzes every operation of `/openapi.json` as an admin and fails on any 5xx
+//!   or any response that breaks the document's own schema.
+//!
+//! The Python tools live in a virtual environment under the target directory, installed from
+//! PyPI at pinned versions the first time.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::server::{self, Server};
+use crate::{Result, cargo, run_command, target_dir, workspace_root};
+
+/// The Python packages, pinned.
+const PACKAGES: &[&str] = &[
+    "authlib==1.9.10",
+    "requests==2.34.2",
+    "pyjwt[crypto]==2.15.1",
+    "schemathesis==4.32.5",
+];
+/// The admin the fuzzer acts as.
+const ADMIN_EMAIL: &str = "outside-admin@example.com";
+const ADMIN_PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
+/// Examples per operation and phase: enough to reach every parser, quick enough for CI.
+const MAX_EXAMPLES: &str = "40";
+/// A fixed seed: a failure reproduces.
+const SEED: &str = "20261202";
+/// Budgets the fuzzer never reaches: it tests the contract, not the limits.
+const UNLIMITED: &str = "1000000000/second";
+
+/// Builds, prepares the tools, starts the server and runs each client against it.
+pub fn run() -> Result {
+    run_command(cargo().args(["build", "-p", "warden-api", "-p", "warden-cli"]))?;
+    let python = ensure_venv()?;
+    let cli = target_dir().join("debug/warden");
+
+    let keys = target_dir().join("outside-keys");
+    fs::create_dir_all(&keys).map_err(|e| format!("could not create {}: {e}", keys.display()))?;
+    let private_key = write_eddsa_key(&cli, &keys)?;
+    let private_key = private_key.to_string_lossy().into_owned();
+    let server = Server::start_with(
+        &server::binary_path("debug"),
+        &[
+            ("WARDEN_JWT__ALGORITHM", "EdDSA"),
+            ("WARDEN_JWT__PRIVATE_KEY_FILE", &private_key),
+            ("WARDEN_RATE_LIMIT__LOGIN", UNLIMITED),
+            ("WARDEN_RATE_LIMIT__REGISTER", UNLIMITED),
+            ("WARDEN_RATE_LIMIT__DEFAULT", UNLIMITED),
+            ("WARDEN_ARGON2__MEMORY_KIB", "1024"),
+            ("WARDEN_ARGON2__ITERATIONS", "1"),
+        ],
+    )?;
+
+    run_command(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/outside/oauth_client.py"))
+            .arg(server.url("")),
+    )?;
+
+    // The operations that end the caller's sessions go last, on their own: run among the
+    // others, they would leave every later authenticated request a 401.
+    let token = admin_token(&cli, &server)?;
+    let ending = ["/auth/logout", "/users/me/password"];
+    let everything_else: Vec<&str> = ending.iter().flat_map(|p| ["--exclude-path", p]).collect();
+    let only_those: Vec<&str> = ending.iter().flat_map(|p| ["--include-path", p]).collect();
+    for selection in [everything_else, only_those] {
+        run_command(
+            Command::new(python.with_file_name("schemathesis"))
+                .arg("run")
+                .arg(server.url("/openapi.json"))
+                .args(["--checks", "not_a_server_error,response_schema_conformance"])
+                .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
+                .arg("--header")
+                .arg(format!("Authorization: Bearer {token}"))
+                .args(selection),
+        )?;
+    }
+    server.stop();
+    Ok(())
+}
+
+/// The virtual environment's Python, made and filled on first use.
+fn ensure_venv() -> Result<PathBuf> {
+    let venv = target_dir().join("outside-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join("installed.txt");
+    let wanted = PACKAGES.join("\n");
+    if fs::read_to_string(&stamp).is_ok_and(|text| text == wanted) {
+        return Ok(python);
+    }
+    run_command(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run_command(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PACKAGES),
+    )?;
+    fs::write(&stamp, wanted).map_err(|e| format!("could not write {}: {e}", stamp.display()))?;
+    Ok(python)
+}
+
+/// `warden keys generate --algorithm eddsa` into `dir`; returns the private key's path.
+fn write_eddsa_key(cli: &Path, dir: &Path) -> Result<PathBuf> {
+    let output = Command::new(cli)
+        .args(["keys", "generate", "--algorithm", "eddsa"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", cli.display()))?;
+    if !output.status.success() {
+        return Err(format!("`warden keys generate` failed ({})", output.status));
+    }
+    let pems = String::from_utf8_lossy(&output.stdout);
+    let end = "-----END PRIVATE KEY-----";
+    let private = pems
+        .find(end)
+        .map(|at| &pems[..at + end.len()])
+        .ok_or("`warden keys generate --algorithm eddsa` printed no private key")?;
+    let path = dir.join("signing.pem");
+    fs::write(&path, format!("{}\n", private.trim()))
+        .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// Creates the admin with the CLI on the server's database and signs in over HTTP.
+fn admin_token(cli: &Path, server: &Server) -> Result<String> {
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        server.dir().join("warden.db").display()
+    );
+    let mut create = Command::new(cli);
+    create
+        .args(["user", "create", "--email", ADMIN_EMAIL, "--role", "admin"])
+        .arg("--password-stdin")
+        .env("WARDEN_DATABASE__URL", database)
+        .stdin(Stdio::piped());
+    let mut child = create
+        .spawn()
+        .map_err(|e| format!("could not run {}: {e}", cli.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        stdin
+            .write_all(ADMIN_PASSWORD.as_bytes())
+            .map_err(|e| format!("could not give the password to the CLI: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("could not wait for the CLI: {e}"))?;
+    if !status.success() {
+        return Err(format!("`warden user create` failed ({status})"));
+    }
+    crate::bench::password_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+}
