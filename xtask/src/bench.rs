@@ -421,32 +421,7 @@ fn parse_hash_ms(output: &str) -> Result<f64> {
 
 /// Makes sure `wrk` can be run, installing it with apt-get if it is missing.
 fn ensure_wrk() -> Result {
-    if let Some(version) = wrk_version() {
-        println!("using {version}");
-        return Ok(());
-    }
-    println!("wrk is not installed; installing it with apt-get");
-    let install = run_command(
-        Command::new("apt-get")
-            .args(["update", "-qq"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
-    .and_then(|()| {
-        run_command(
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "wrk"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )
-    });
-    if let Err(e) = install {
-        return Err(format!(
-            "wrk is not installed and installing it failed ({e}); install wrk and run again"
-        ));
-    }
-    let version = wrk_version()
-        .ok_or("apt-get succeeded but `wrk` still cannot be run; is it on the PATH?")?;
-    println!("installed {version}");
-    Ok(())
+    crate::ensure_debian_package("wrk", "wrk", wrk_version)
 }
 
 /// The first line `wrk --version` prints, or `None` if wrk cannot be run.

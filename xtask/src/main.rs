@@ -128,6 +128,37 @@ fn redact_credential(arg: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Makes sure `program` can be run, installing Debian's `package` with apt-get if it is
+/// missing; `version` says what is installed, or `None` when the program cannot be run.
+pub fn ensure_debian_package(
+    program: &str,
+    package: &str,
+    version: impl Fn() -> Option<String>,
+) -> Result {
+    if let Some(version) = version() {
+        println!("using {version}");
+        return Ok(());
+    }
+    println!("{program} is not installed; installing the Debian package {package}");
+    let apt = |args: &[&str]| {
+        run_command(
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    };
+    if let Err(e) = apt(&["update", "-qq"]).and_then(|()| apt(&["install", "-y", "-qq", package])) {
+        return Err(format!(
+            "{program} is not installed and installing it failed ({e}); install {package} and run again"
+        ));
+    }
+    let version = version().ok_or_else(|| {
+        format!("apt-get succeeded but `{program}` still cannot be run; is it on the PATH?")
+    })?;
+    println!("installed {version}");
+    Ok(())
+}
+
 /// Runs a command with inherited standard streams and fails unless it exits successfully.
 pub fn run_command(command: &mut Command) -> Result {
     let line = display_command(command);

@@ -3,6 +3,8 @@
 //!
 //! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
 //!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`);
+//! - Debian's Chromium, driven by playwright-core, signs in through Swagger UI's Authorize and
+//!   calls `GET /users/me` from the page (`tests/outside/swagger_ui.mjs`);
 //! - schemathesis fuzzes every operation of `/openapi.json` as an admin and fails on any 5xx
 //!   or any response that breaks the document's own schema.
 //!
@@ -23,6 +25,8 @@ const PACKAGES: &[&str] = &[
     "pyjwt[crypto]==2.15.1",
     "schemathesis==4.32.5",
 ];
+/// The browser driver, pinned; it drives Debian's Chromium as installed.
+const PLAYWRIGHT: &str = "playwright-core@1.64.1";
 /// The admin the fuzzer acts as.
 const ADMIN_EMAIL: &str = "outside-admin@example.com";
 const ADMIN_PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
@@ -61,6 +65,8 @@ pub fn run() -> Result {
             .arg(workspace_root().join("tests/outside/oauth_client.py"))
             .arg(server.url("")),
     )?;
+    let browser_script = ensure_browser()?;
+    run_command(Command::new("node").arg(browser_script).arg(server.url("")))?;
 
     // The operations that end the caller's sessions go last, on their own: run among the
     // others, they would leave every later authenticated request a 401.
@@ -101,6 +107,35 @@ fn ensure_venv() -> Result<PathBuf> {
     )?;
     fs::write(&stamp, wanted).map_err(|e| format!("could not write {}: {e}", stamp.display()))?;
     Ok(python)
+}
+
+/// Debian's Chromium and playwright-core (pinned, under the target directory) beside a copy
+/// of the browser script, which is returned: node finds the package from the script's place.
+fn ensure_browser() -> Result<PathBuf> {
+    crate::ensure_debian_package("chromium", "chromium", || {
+        let output = Command::new("chromium").arg("--version").output().ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    })?;
+    let dir = target_dir().join("outside-node");
+    fs::create_dir_all(&dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+    if !dir.join("node_modules/playwright-core").is_dir() {
+        run_command(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent"])
+                .arg(PLAYWRIGHT)
+                .current_dir(&dir),
+        )?;
+    }
+    let script = dir.join("swagger_ui.mjs");
+    fs::copy(
+        workspace_root().join("tests/outside/swagger_ui.mjs"),
+        &script,
+    )
+    .map_err(|e| format!("could not copy the browser script: {e}"))?;
+    Ok(script)
 }
 
 /// `warden keys generate --algorithm eddsa` into `dir`; returns the private key's path.
