@@ -232,7 +232,7 @@ impl Servers {
 }
 
 /// Whether a Redis answers `PING` at `url` (`redis://HOST:PORT`).
-fn redis_answers(url: &str) -> bool {
+pub fn redis_answers(url: &str) -> bool {
     let address = url.trim_start_matches("redis://");
     let Ok(mut stream) = TcpStream::connect(address) else {
         return false;

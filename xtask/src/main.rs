@@ -1,9 +1,10 @@
-//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside`.
+//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside | faults`.
 //!
 //! The crate uses the standard library only, so that it builds fast and needs nothing but cargo.
 
 mod bench;
 mod ci;
+mod faults;
 mod openapi;
 mod outside;
 mod server;
@@ -30,6 +31,8 @@ commands:
             options: --duration SECS (default 10)  --connections N (default 64)
   outside   run clients nobody here wrote against the debug server: authlib's OAuth 2.0
             client and PyJWT, then schemathesis over every operation of /openapi.json
+  faults    stop the machine's PostgreSQL, then a Redis of its own, under load, and check
+            the 503s, readiness, recovery and that no committed write is lost
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Some("openapi") => no_options("openapi", &rest).and_then(|()| openapi::run()),
         Some("bench") => bench::main(&rest),
         Some("outside") => no_options("outside", &rest).and_then(|()| outside::run()),
+        Some("faults") => no_options("faults", &rest).and_then(|()| faults::run()),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

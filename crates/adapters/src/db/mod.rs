@@ -10,7 +10,7 @@ mod users;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
 use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
@@ -74,21 +74,33 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }
 
-/// Translates a driver error: lost connections are [`Error::Unavailable`], the rest internal.
+/// Translates a driver error: a database that is away, going away or not accepting
+/// connections is [`Error::Unavailable`] (a 503 to clients), the rest internal.
 pub(crate) fn storage_error(e: DbErr) -> Error {
-    match e {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Error::Unavailable(Box::new(e)),
-        other => {
-            let text = other.to_string();
-            if text.contains("Connection refused")
-                || text.contains("connection closed")
-                || text.contains("PoolTimedOut")
-                || text.contains("pool timed out")
-            {
-                Error::Unavailable(Box::new(other))
-            } else {
-                Error::internal(other)
-            }
-        }
+    if is_unavailable(&e) {
+        Error::Unavailable(Box::new(e))
+    } else {
+        Error::internal(e)
+    }
+}
+
+fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        // PostgreSQL: class 08 is a connection exception; 57P01-57P03 are the server shutting
+        // down or starting; 53300 is too many connections.
+        Sqlx::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
