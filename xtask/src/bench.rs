@@ -366,7 +366,7 @@ fn login_form() -> String {
 }
 
 /// The form body of a password grant.
-fn password_form(email: &str, password: &str) -> String {
+pub fn password_form(email: &str, password: &str) -> String {
     format!(
         "grant_type=password&username={}&password={}",
         form_encode(email),
@@ -513,7 +513,7 @@ fn create_api_key(server: &Server, token: &str) -> Result<String> {
 /// The value of the string field `name` in a JSON object, found by plain string searching.
 ///
 /// Good enough for tokens, which never contain escapes; an escaped value is refused.
-fn json_string_field(json: &str, name: &str) -> Option<String> {
+pub fn json_string_field(json: &str, name: &str) -> Option<String> {
     let key = format!("\"{name}\"");
     let mut rest = json;
     while let Some(at) = rest.find(&key) {

@@ -38,7 +38,7 @@ pub fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-api"]))?;
     let cluster = Cluster::find()?;
     cluster.start()?;
-    let database = Database::create()?;
+    let database = Database::create("faults")?;
     let redis = OwnRedis::start()?;
     let server = Server::start_with(
         &server::binary_path("debug"),
@@ -355,22 +355,22 @@ impl Cluster {
 }
 
 /// A database of this run on the machine's PostgreSQL.
-struct Database {
+pub struct Database {
     name: String,
 }
 
 impl Database {
-    fn create() -> Result<Self> {
-        let name = format!("warden_faults_{}", std::process::id());
+    pub fn create(purpose: &str) -> Result<Self> {
+        let name = format!("warden_{purpose}_{}", std::process::id());
         run_command(Command::new("createdb").args(["-h", "127.0.0.1", "-U", "postgres", &name]))?;
         Ok(Self { name })
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 
-    fn drop_it(self) {
+    pub fn drop_it(self) {
         let _ = Command::new("dropdb")
             .args(["-h", "127.0.0.1", "-U", "postgres", "--force", &self.name])
             .status();

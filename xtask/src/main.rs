@@ -1,10 +1,11 @@
-//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside | faults`.
+//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside | faults | load`.
 //!
 //! The crate uses the standard library only, so that it builds fast and needs nothing but cargo.
 
 mod bench;
 mod ci;
 mod faults;
+mod load;
 mod openapi;
 mod outside;
 mod server;
@@ -33,6 +34,8 @@ commands:
             client and PyJWT, then schemathesis over every operation of /openapi.json
   faults    stop the machine's PostgreSQL, then a Redis of its own, under load, and check
             the 503s, readiness, recovery and that no committed write is lost
+  load      two instances on PostgreSQL and Redis: a minute of logins, refreshes and API-key
+            calls (zero 5xx, no lost rotation), then a login flood with memory sampled
 ";
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::main(&rest),
         Some("outside") => no_options("outside", &rest).and_then(|()| outside::run()),
         Some("faults") => no_options("faults", &rest).and_then(|()| faults::run()),
+        Some("load") => no_options("load", &rest).and_then(|()| load::run()),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

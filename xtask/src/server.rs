@@ -171,6 +171,16 @@ impl Server {
         }
     }
 
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The temporary directory the server runs in; tasks may put their own files there too.
     pub fn dir(&self) -> &Path {
         &self.dir
