@@ -49,14 +49,6 @@ const LIMITED_REDIS: &str = "GET /.well-known/jwks.json, limits in Redis";
 
 /// The Redis the shared-limit scenario uses when it answers.
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
-/// Budgets the load never reaches: the bench measures work, not refusals.
-const UNLIMITED: &str = "1000000000/second";
-/// Rate limits for every server the bench starts.
-const BENCH_LIMITS: [(&str, &str); 3] = [
-    ("WARDEN_RATE_LIMIT__LOGIN", UNLIMITED),
-    ("WARDEN_RATE_LIMIT__REGISTER", UNLIMITED),
-    ("WARDEN_RATE_LIMIT__DEFAULT", UNLIMITED),
-];
 
 // The targets the summary checks.
 const ME_MIN_PERCENT_OF_HEALTH: f64 = 20.0;
@@ -191,10 +183,10 @@ struct Servers {
 impl Servers {
     fn start() -> Result<Self> {
         let binary = server::binary_path("release");
-        let warden = Server::start_with(&binary, &BENCH_LIMITS)?;
+        let warden = Server::start_with(&binary, &server::UNLIMITED)?;
         let bare = Server::start(&server::example_path("bare_health"))?;
         let shared = if redis_answers(REDIS_URL) {
-            let mut vars = BENCH_LIMITS.to_vec();
+            let mut vars = server::UNLIMITED.to_vec();
             vars.push(("WARDEN_REDIS__URL", REDIS_URL));
             Some(Server::start_with(&binary, &vars)?)
         } else {
@@ -460,30 +452,35 @@ fn sign_in(server: &Server) -> Result<String> {
 
 /// Signs in with the password grant and returns the access token.
 pub fn password_token(server: &Server, email: &str, password: &str) -> Result<String> {
-    let response = server.request(
+    token_pair(server.addr(), &password_form(email, password)).map(|(access, _)| access)
+}
+
+/// The access and refresh tokens `/auth/token` answers to a form, or why it did not.
+pub fn token_pair(addr: std::net::SocketAddr, form: &str) -> Result<(String, String)> {
+    let r = server::request(
+        addr,
         "POST",
         "/auth/token",
         &[("Content-Type", "application/x-www-form-urlencoded")],
-        password_form(email, password).as_bytes(),
+        form.as_bytes(),
+        std::time::Duration::from_mins(1),
     )?;
-    if response.status != 200 {
-        return Err(format!(
-            "POST /auth/token answered {} instead of 200: {}",
-            response.status,
-            response.body_text_excerpt()
-        ));
+    let body = String::from_utf8_lossy(&r.body);
+    match (
+        r.status,
+        json_string_field(&body, "access_token"),
+        json_string_field(&body, "refresh_token"),
+    ) {
+        (200, Some(access), Some(refresh)) => Ok((access, refresh)),
+        (status, ..) => Err(format!(
+            "POST /auth/token answered {status}: {}",
+            r.body_text_excerpt()
+        )),
     }
-    let body = String::from_utf8_lossy(&response.body);
-    json_string_field(&body, "access_token").ok_or_else(|| {
-        format!(
-            "no access_token in the POST /auth/token response: {}",
-            response.body_text_excerpt()
-        )
-    })
 }
 
-/// Makes an API key for the benchmark account with its access token.
-fn create_api_key(server: &Server, token: &str) -> Result<String> {
+/// Makes an API key for the account of the access token.
+pub fn create_api_key(server: &Server, token: &str) -> Result<String> {
     let bearer = format!("Bearer {token}");
     let response = server.request(
         "POST",

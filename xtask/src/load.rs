@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::bench::{json_string_field, password_form};
+use crate::bench::{password_form, token_pair};
 use crate::faults::Database;
 use crate::server::{self, Server};
 use crate::{Result, cargo, run_command};
@@ -32,7 +32,6 @@ const FLOOD_FOR: Duration = Duration::from_secs(15);
 /// (two here) fits easily; 48 at once would need 912 MiB.
 const FLOOD_MAX_RSS_MIB: u64 = 200;
 const FLOOD_MAX_GROWTH_MIB: u64 = 64;
-const UNLIMITED: &str = "1000000000/second";
 const TIMEOUT: Duration = Duration::from_mins(1);
 
 pub fn run() -> Result {
@@ -42,16 +41,14 @@ pub fn run() -> Result {
     if !crate::bench::redis_answers(redis) {
         return Err(format!("no Redis answers at {redis}"));
     }
-    let vars = [
-        ("WARDEN_DATABASE__URL", database.url()),
-        ("WARDEN_REDIS__URL", redis.to_owned()),
+    let database_url = database.url();
+    let own = [
+        ("WARDEN_DATABASE__URL", database_url.as_str()),
+        ("WARDEN_REDIS__URL", redis),
         // One key for both, as behind a load balancer (each server would get its own).
-        ("WARDEN_JWT__SECRET", SECRET.to_owned()),
-        ("WARDEN_RATE_LIMIT__LOGIN", UNLIMITED.to_owned()),
-        ("WARDEN_RATE_LIMIT__REGISTER", UNLIMITED.to_owned()),
-        ("WARDEN_RATE_LIMIT__DEFAULT", UNLIMITED.to_owned()),
+        ("WARDEN_JWT__SECRET", SECRET),
     ];
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let vars = [&own[..], &server::UNLIMITED].concat();
     let binary = server::binary_path("debug");
     // One after the other: the first applies the migrations.
     let outcome = Server::start_with(&binary, &vars).and_then(|a| {
@@ -73,30 +70,6 @@ struct Session {
     key: String,
 }
 
-/// A token pair from a form sent to `/auth/token`.
-fn token_pair(addr: SocketAddr, form: &str) -> Result<(String, String)> {
-    let r = server::request(
-        addr,
-        "POST",
-        "/auth/token",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        form.as_bytes(),
-        TIMEOUT,
-    )?;
-    let body = String::from_utf8_lossy(&r.body);
-    match (
-        r.status,
-        json_string_field(&body, "access_token"),
-        json_string_field(&body, "refresh_token"),
-    ) {
-        (200, Some(access), Some(refresh)) => Ok((access, refresh)),
-        (status, ..) => Err(format!(
-            "POST /auth/token answered {status}: {}",
-            r.body_text_excerpt()
-        )),
-    }
-}
-
 fn session(server: &Server, n: usize) -> Result<Session> {
     let email = format!("load-{n}@example.com");
     let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
@@ -110,18 +83,7 @@ fn session(server: &Server, n: usize) -> Result<Session> {
         return Err(format!("register answered {}", r.status));
     }
     let (access, refresh) = token_pair(server.addr(), &password_form(&email, PASSWORD))?;
-    let bearer = format!("Bearer {access}");
-    let r = server.request(
-        "POST",
-        "/api-keys",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &bearer),
-        ],
-        br#"{"name":"load"}"#,
-    )?;
-    let key = json_string_field(&String::from_utf8_lossy(&r.body), "key")
-        .ok_or_else(|| format!("POST /api-keys answered {}", r.status))?;
+    let key = crate::bench::create_api_key(server, &access)?;
     Ok(Session {
         email,
         access,

@@ -18,6 +18,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{Result, target_dir};
 
+/// Rate limits no task's load reaches: tasks measure or probe the work, not refusals.
+pub const UNLIMITED: [(&str, &str); 3] = [
+    ("WARDEN_RATE_LIMIT__LOGIN", "1000000000/second"),
+    ("WARDEN_RATE_LIMIT__REGISTER", "1000000000/second"),
+    ("WARDEN_RATE_LIMIT__DEFAULT", "1000000000/second"),
+];
+/// The lowest argon2id cost, for tasks whose logins are a means, not the subject.
+pub const CHEAP_HASHING: [(&str, &str); 2] = [
+    ("WARDEN_ARGON2__MEMORY_KIB", "1024"),
+    ("WARDEN_ARGON2__ITERATIONS", "1"),
+];
+
 /// The server binary's file name, without the platform's executable suffix.
 const BINARY_NAME: &str = "warden-api";
 
