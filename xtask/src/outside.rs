@@ -69,6 +69,8 @@ pub fn run() -> Result {
     for selection in [everything_else, only_those] {
         run_command(
             Command::new(python.with_file_name("schemathesis"))
+                // Its cache of crashes goes where it runs: keep it out of the source tree.
+                .current_dir(target_dir())
                 .arg("run")
                 .arg(server.url("/openapi.json"))
                 .args(["--checks", "not_a_server_error,response_schema_conformance"])
