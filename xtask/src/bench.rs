@@ -430,24 +430,30 @@ fn wrk_version() -> Option<String> {
 
 /// Registers the benchmark account and returns an access token for it.
 fn sign_in(server: &Server) -> Result<String> {
-    let registration = format!(r#"{{"email":"{EMAIL}","password":"{PASSWORD}"}}"#);
+    register(server, EMAIL, PASSWORD)?;
+    let token = password_token(server, EMAIL, PASSWORD)?;
+    println!("registered {EMAIL} and got an access token");
+    Ok(token)
+}
+
+/// Registers an account; anything but 201 is an error.
+pub fn register(server: &Server, email: &str, password: &str) -> Result {
+    let body = format!(r#"{{"email":"{email}","password":"{password}"}}"#);
     let response = server.request(
         "POST",
         "/auth/register",
         &[("Content-Type", "application/json")],
-        registration.as_bytes(),
+        body.as_bytes(),
     )?;
-    if response.status != 201 {
-        return Err(format!(
+    if response.status == 201 {
+        Ok(())
+    } else {
+        Err(format!(
             "POST /auth/register answered {} instead of 201: {}",
             response.status,
             response.body_text_excerpt()
-        ));
+        ))
     }
-
-    let token = password_token(server, EMAIL, PASSWORD)?;
-    println!("registered {EMAIL} and got an access token");
-    Ok(token)
 }
 
 /// Signs in with the password grant and returns the access token.

@@ -58,17 +58,6 @@ pub fn run() -> Result {
     outcome.and(restarted)
 }
 
-/// Registers `email` and returns the status.
-fn register(server: &Server, email: &str) -> Result<Response> {
-    let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
-    server.request(
-        "POST",
-        "/auth/register",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
-}
-
 /// What the load saw: every status by phase, the emails answered 201, and any broken answer.
 #[derive(Debug, Default)]
 struct Seen {
@@ -79,9 +68,7 @@ struct Seen {
 
 fn postgres_goes_away(server: &Server, cluster: &Cluster) -> Result {
     let first = "faults-first@example.com";
-    if register(server, first)?.status != 201 {
-        return Err("the first registration failed".into());
-    }
+    crate::bench::register(server, first, PASSWORD)?;
     let token = crate::bench::password_token(server, first, PASSWORD)?;
     let bearer = format!("Bearer {token}");
 

@@ -72,16 +72,7 @@ struct Session {
 
 fn session(server: &Server, n: usize) -> Result<Session> {
     let email = format!("load-{n}@example.com");
-    let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
-    let r = server.request(
-        "POST",
-        "/auth/register",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )?;
-    if r.status != 201 {
-        return Err(format!("register answered {}", r.status));
-    }
+    crate::bench::register(server, &email, PASSWORD)?;
     let (access, refresh) = token_pair(server.addr(), &password_form(&email, PASSWORD))?;
     let key = crate::bench::create_api_key(server, &access)?;
     Ok(Session {
