@@ -5,7 +5,6 @@ use std::sync::Arc;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
-use warden_adapters::rate_limit::RateLimiter;
 use warden_adapters::{Profile, Services, Settings, StartupError};
 use warden_domain::auth::AuthService;
 
@@ -103,8 +102,17 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(purge_refresh_tokens(self.state.services.auth.clone()));
-        let forgetting = tokio::spawn(forget_idle_clients(self.state.services.rate_limits.clone()));
+        let auth = self.state.services.auth.clone();
+        let purging = tokio::spawn(every(PURGE_EVERY, move || {
+            let auth = auth.clone();
+            async move { purge_refresh_tokens(&auth).await }
+        }));
+        let limits = self.state.services.rate_limits.clone();
+        // The memory limiters keep one entry per client IP: drop those whose budget is whole.
+        let forgetting = tokio::spawn(every(FORGET_EVERY, move || {
+            limits.forget_idle_clients();
+            std::future::ready(())
+        }));
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 endpoint(self.state),
@@ -112,7 +120,7 @@ impl Application {
                 Some(std::time::Duration::from_secs(10)),
             )
             .await;
-        housekeeping.abort();
+        purging.abort();
         forgetting.abort();
         served
     }
@@ -120,30 +128,29 @@ impl Application {
 
 /// How often dead refresh tokens are purged (also once at start).
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
-
-/// Housekeeping: deletes refresh tokens that can never be used again, so the table does not
-/// grow without bound. A failure is logged and retried at the next tick.
-async fn purge_refresh_tokens(auth: Arc<AuthService>) {
-    let mut every = tokio::time::interval(PURGE_EVERY);
-    loop {
-        every.tick().await;
-        match auth.purge_refresh_tokens().await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
-            Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
-        }
-    }
-}
-
 /// How often the in-memory rate-limit state forgets clients whose budget is whole again.
 const FORGET_EVERY: std::time::Duration = std::time::Duration::from_mins(1);
 
-/// Housekeeping: the memory limiters keep one entry per client IP; drop the idle ones.
-async fn forget_idle_clients(limits: RateLimiter) {
-    let mut every = tokio::time::interval(FORGET_EVERY);
+/// Housekeeping: runs `job` at once and then every `period`, until the task is aborted.
+async fn every<F, Fut>(period: std::time::Duration, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
     loop {
-        every.tick().await;
-        limits.forget_idle_clients();
+        ticks.tick().await;
+        job().await;
+    }
+}
+
+/// Deletes refresh tokens that can never be used again, so the table does not grow without
+/// bound. A failure is logged and retried at the next tick.
+async fn purge_refresh_tokens(auth: &AuthService) {
+    match auth.purge_refresh_tokens().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
     }
 }
 
