@@ -92,12 +92,69 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The databases an app can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// SQLite always; PostgreSQL (`POSTGRES_TEST_URL`, default the machine's) when it answers,
+    /// and required under `CI=true`.
+    pub async fn available() -> Vec<Self> {
+        let mut backends = vec![Self::Sqlite];
+        if postgres_admin_url().await.is_some() {
+            backends.push(Self::Postgres);
+        }
+        backends
+    }
+}
+
+/// The PostgreSQL URL tests create their databases through, if it is reachable.
+async fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("POSTGRES_TEST_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match warden_adapters::db::connect(&url, 1).await {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("SKIPPED on PostgreSQL: {url} is not reachable ({e})");
+            None
+        }
+        Err(e) => panic!("CI=true but PostgreSQL at {url} is not reachable: {e}"),
+    }
+}
+
+/// A fresh PostgreSQL database for one app; its URL.
+async fn fresh_postgres_database() -> String {
+    use sea_orm::ConnectionTrait;
+    let url = postgres_admin_url()
+        .await
+        .expect("PostgreSQL was found available");
+    let admin = warden_adapters::db::connect(&url, 1).await.unwrap();
+    let name = format!("warden_e2e_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
 /// Starts an app after `adjust` has changed its settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(Backend::Sqlite, adjust).await
+}
+
+/// Starts an app on this backend (a fresh database) after `adjust` has changed its settings.
+pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let dir = std::env::temp_dir().join(format!("warden-e2e-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut settings = test_settings(&dir);
+    if backend == Backend::Postgres {
+        settings.database.url = fresh_postgres_database().await;
+    }
     adjust(&mut settings);
     let database_url = settings.database.url.clone();
     let app = Application::build(settings)

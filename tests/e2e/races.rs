@@ -3,13 +3,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::helpers::{STRONG, spawn_app};
+use crate::helpers::{Backend, STRONG, spawn_app_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_registrations_of_a_few_emails_make_exactly_one_account_each() {
+    for backend in Backend::available().await {
+        registrations_race(backend).await;
+    }
+}
+
+async fn registrations_race(backend: Backend) {
     const EMAILS: usize = 4;
     const ATTEMPTS: usize = 48;
-    let app = Arc::new(spawn_app().await);
+    let app = Arc::new(spawn_app_on(backend, |_| {}).await);
     let tasks: Vec<_> = (0..ATTEMPTS)
         .map(|i| {
             let app = app.clone();
@@ -33,7 +39,7 @@ async fn concurrent_registrations_of_a_few_emails_make_exactly_one_account_each(
         match status {
             201 => *created.entry(email).or_default() += 1,
             409 => conflicts += 1,
-            other => panic!("{email}: {other}, never anything but 201 or 409"),
+            other => panic!("{backend:?} {email}: {other}, never anything but 201 or 409"),
         }
     }
     assert_eq!(created.len(), EMAILS, "every address got its account");
