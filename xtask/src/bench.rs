@@ -13,14 +13,18 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 
 use crate::server::{self, Server};
+
+mod baseline;
 use crate::{Result, cargo, display_command, run_command, target_dir};
 
 const USAGE: &str = "\
-usage: cargo xtask bench [--duration SECS] [--connections N]
+usage: cargo xtask bench [--duration SECS] [--connections N] [--baseline BINARY]
 
   --duration SECS    how long each wrk run lasts (default 10)
   --connections N    wrk connections for the read scenarios (default 64);
                      logins use at most 16, the health probe during logins at most 4
+  --baseline BINARY  also load another warden-api build (say, one of the last release)
+                     with the same scenarios in the same run, and compare the two
 ";
 
 /// The account the benchmark registers and signs in with.
@@ -58,12 +62,14 @@ const KEY_MIN_PERCENT_OF_BEARER: f64 = 90.0;
 const EDGE_MIN_PERCENT_OF_BARE: f64 = 85.0;
 
 /// The command-line options of `cargo xtask bench`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// How long each wrk run lasts, in seconds.
     pub duration_secs: u64,
     /// The wrk connections of the read scenarios.
     pub connections: u32,
+    /// Another `warden-api` binary to measure beside this build.
+    pub baseline: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -71,6 +77,7 @@ impl Default for Options {
         Self {
             duration_secs: 10,
             connections: 64,
+            baseline: None,
         }
     }
 }
@@ -100,6 +107,13 @@ impl Options {
                 }
                 "--connections" => {
                     options.connections = parse_positive(flag, &value()?)?;
+                }
+                "--baseline" => {
+                    let path = std::path::PathBuf::from(value()?);
+                    if !path.is_file() {
+                        return Err(format!("`--baseline`: no file at {}", path.display()));
+                    }
+                    options.baseline = Some(path);
                 }
                 "-h" | "--help" => return Ok(None),
                 _ => return Err(format!("unknown bench option `{arg}`\n\n{USAGE}")),
@@ -146,18 +160,28 @@ pub fn run(options: &Options) -> Result {
     let hash_ms = measure_hash_ms()?;
     ensure_wrk()?;
 
-    let mut servers = Servers::start()?;
+    let mut servers = Servers::start(options.baseline.as_deref())?;
     let token = sign_in(&servers.warden)?;
     let key = create_api_key(&servers.warden, &token)?;
+    let mut rounds = scenarios(options, &token, &key);
+    if let Some(base) = &servers.baseline {
+        let base_token = sign_in(base)?;
+        let base_key = create_api_key(base, &base_token)?;
+        rounds = baseline::interleave(rounds, options, &base_token, &base_key);
+    }
     let mut outcomes = Vec::new();
-    for round in scenarios(options, &token, &key) {
+    for round in rounds {
         outcomes.extend(run_round(&servers, &round, options.duration_secs)?);
         // A crash under load would otherwise show up only as socket errors.
         servers.ensure_running()?;
     }
     servers.stop();
 
-    summarise(&outcomes, hash_ms)
+    let summary = summarise(&outcomes, hash_ms);
+    if options.baseline.is_some() {
+        baseline::compare(&outcomes);
+    }
+    summary
 }
 
 /// Which server a scenario loads.
@@ -169,6 +193,8 @@ enum Target {
     Bare,
     /// Warden with its limits in Redis.
     Shared,
+    /// The `--baseline` build, with its limits in memory.
+    Baseline,
 }
 
 /// Every server of one run.
@@ -178,10 +204,12 @@ struct Servers {
     bare: Server,
     /// `None` when no Redis answers here.
     shared: Option<Server>,
+    /// `None` without `--baseline`.
+    baseline: Option<Server>,
 }
 
 impl Servers {
-    fn start() -> Result<Self> {
+    fn start(baseline: Option<&std::path::Path>) -> Result<Self> {
         let binary = server::binary_path("release");
         let warden = Server::start_with(&binary, &server::UNLIMITED)?;
         let bare = Server::start(&server::example_path("bare_health"))?;
@@ -193,10 +221,14 @@ impl Servers {
             println!("no Redis answers at {REDIS_URL}: the shared-limit scenario is skipped");
             None
         };
+        let baseline = baseline
+            .map(|binary| Server::start_with(binary, &server::UNLIMITED))
+            .transpose()?;
         Ok(Self {
             warden,
             bare,
             shared,
+            baseline,
         })
     }
 
@@ -205,12 +237,16 @@ impl Servers {
             Target::Warden => Some(&self.warden),
             Target::Bare => Some(&self.bare),
             Target::Shared => self.shared.as_ref(),
+            Target::Baseline => self.baseline.as_ref(),
         }
     }
 
     fn ensure_running(&mut self) -> Result {
         self.warden.ensure_running()?;
         self.bare.ensure_running()?;
+        if let Some(baseline) = &mut self.baseline {
+            baseline.ensure_running()?;
+        }
         self.shared.as_mut().map_or(Ok(()), Server::ensure_running)
     }
 
@@ -219,6 +255,9 @@ impl Servers {
         self.bare.stop();
         if let Some(shared) = self.shared {
             shared.stop();
+        }
+        if let Some(baseline) = self.baseline {
+            baseline.stop();
         }
     }
 }
@@ -1069,9 +1108,14 @@ Transfer/sec:      9.25MB
             Options::parse(&args(&["--duration", "3", "--connections=8"])).unwrap(),
             Some(Options {
                 duration_secs: 3,
-                connections: 8
+                connections: 8,
+                baseline: None,
             })
         );
+        assert!(Options::parse(&args(&["--baseline", "/no/such/binary"])).is_err());
+        let me = std::env::current_exe().unwrap();
+        let with_baseline = Options::parse(&args(&["--baseline", me.to_str().unwrap()])).unwrap();
+        assert_eq!(with_baseline.unwrap().baseline, Some(me));
         assert_eq!(Options::parse(&args(&["--help"])).unwrap(), None);
         assert!(Options::parse(&args(&["--duration", "0"])).is_err());
         assert!(Options::parse(&args(&["--duration"])).is_err());
