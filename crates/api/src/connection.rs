@@ -18,7 +18,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -48,6 +48,8 @@ pub struct Activity {
     /// Bumped each time the last request in flight ends, so the socket sees an end even when
     /// a request started and finished between two of its polls.
     ends: AtomicU64,
+    /// The server is stopping: once no request is in flight, the connection ends.
+    stopping: AtomicBool,
     waker: Mutex<Option<Waker>>,
 }
 
@@ -56,6 +58,24 @@ impl Activity {
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())
+    }
+
+    /// The server is stopping: the connection ends as soon as no request is in flight, even
+    /// with a request head half received (hyper's graceful shutdown would wait for it).
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        let waker = self
+            .waker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     fn remember(&self, cx: &Context<'_>) {
@@ -79,15 +99,7 @@ impl Drop for InFlight {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.ends.fetch_add(1, Ordering::AcqRel);
             // Wake the connection so its idle clock starts now, not at its next byte.
-            let waker = self
-                .0
-                .waker
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
-            if let Some(w) = waker {
-                w.wake();
-            }
+            self.0.wake();
         }
     }
 }
@@ -135,6 +147,12 @@ impl<T> Guarded<T> {
             self.phase = Phase::Busy;
             self.ends_seen = ends;
             return Ok(());
+        }
+        if self.activity.stopping.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the server is stopping",
+            ));
         }
         if self.phase == Phase::Busy || ends != self.ends_seen {
             self.ends_seen = ends;

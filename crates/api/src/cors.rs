@@ -80,8 +80,10 @@ impl CorsPolicy {
         let asked: Vec<String> = headers
             .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+            // Not `to_str`, which would skip a value with non-ASCII bytes and so allow it:
+            // such a name is kept, and matches nothing.
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .collect();

@@ -147,6 +147,7 @@ async fn serve_connection<E: Endpoint + 'static>(
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::default());
     let io = TokioIo::new(Guarded::new(stream, activity.clone(), timeouts));
+    let on_stop = activity.clone();
     let local = LocalAddr(Addr::SocketAddr(local));
     let remote = RemoteAddr(Addr::SocketAddr(peer));
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -176,6 +177,7 @@ async fn serve_connection<E: Endpoint + 'static>(
         () = stopping.stopped() => {
             // Idle connections and those still sending a request head close at once;
             // requests in flight finish (a body still arriving is cut short by the edge).
+            on_stop.stop();
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
