@@ -192,6 +192,29 @@ pub fn rss_kib() -> u64 {
         .expect("VmRSS in /proc/self/status")
 }
 
+/// The most this process's resident memory grew above its level at the start while `work`
+/// ran, sampled every 2 ms (memory freed at the end would hide a peak from a before/after
+/// comparison), in KiB; and the work's output.
+pub async fn rss_growth_during<T>(work: impl Future<Output = T>) -> (u64, T) {
+    let start = rss_kib();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let done = done.clone();
+        async move {
+            let mut peak = start;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib());
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            peak.max(rss_kib())
+        }
+    });
+    let out = work.await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+    (peak.saturating_sub(start), out)
+}
+
 /// The median of some durations.
 pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
