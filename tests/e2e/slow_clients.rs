@@ -332,13 +332,18 @@ async fn at_the_cap_a_new_connection_is_closed_at_once_and_open_ones_are_served(
     assert!(accepted, "a closed connection's slot is given back");
 }
 
-#[tokio::test]
-async fn stopping_closes_half_sent_requests_at_once_and_finishes_those_in_flight() {
+/// An app run until the returned sender fires, with a user whose login hashes for about a
+/// second (so it can be caught in flight); its address, the stopper, the running server and
+/// the directory to keep.
+async fn stoppable_app_with_a_slow_login_user() -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    crate::helpers::TempDir,
+) {
     let dir = std::env::temp_dir().join(format!("warden-e2e-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let _cleanup = crate::helpers::TempDir(dir.clone());
     let mut settings = test_settings(&dir);
-    // A login long enough to be caught in flight: about a second of hashing.
     settings.argon2.memory_kib = 16 * 1024;
     settings.argon2.iterations = 24;
     let app = warden_api::Application::build(settings).await.unwrap();
@@ -360,6 +365,12 @@ async fn stopping_closes_half_sent_requests_at_once_and_finishes_those_in_flight
         )
         .await
         .unwrap();
+    (address, stop_tx, running, crate::helpers::TempDir(dir))
+}
+
+#[tokio::test]
+async fn stopping_closes_half_sent_requests_at_once_and_finishes_those_in_flight() {
+    let (address, stop_tx, running, _dir) = stoppable_app_with_a_slow_login_user().await;
 
     let mut half_head = Wire::connect(&address).await;
     half_head
@@ -378,11 +389,23 @@ async fn stopping_closes_half_sent_requests_at_once_and_finishes_those_in_flight
         .await;
     half_body.send(b"token=abcd").await;
     let mut idle = Wire::connect(&address).await;
-    let login = tokio::spawn({
+    // A keep-alive connection that has had its answer.
+    let mut answered = Wire::connect(&address).await;
+    answered.send(&head("GET", "/health/live", &[])).await;
+    assert_eq!(
+        answered
+            .answer(Duration::from_secs(5))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    // Logins in flight over HTTP/1.1 and over h2c.
+    let login = |client: reqwest::Client| {
         let url = format!("{address}/auth/token");
         async move {
             let started = Instant::now();
-            let r = reqwest::Client::new()
+            let r = client
                 .post(url)
                 .form(&[
                     ("grant_type", "password"),
@@ -392,9 +415,15 @@ async fn stopping_closes_half_sent_requests_at_once_and_finishes_those_in_flight
                 .send()
                 .await
                 .unwrap();
-            (r.status(), started.elapsed())
+            let version = r.version();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert!(body["access_token"].is_string(), "{body}");
+            (status, version, started.elapsed())
         }
-    });
+    };
+    let h1_login = tokio::spawn(login(reqwest::Client::new()));
+    let h2_login = tokio::spawn(login(h2c_client()));
     tokio::time::sleep(Duration::from_millis(150)).await;
     let stopped_at = Instant::now();
     stop_tx.send(()).unwrap();
@@ -406,19 +435,34 @@ async fn stopping_closes_half_sent_requests_at_once_and_finishes_those_in_flight
     );
     assert!(
         idle.closed_within(quick).await.is_some(),
-        "an idle connection is not waited on"
+        "a connection that sent nothing is not waited on"
+    );
+    assert!(
+        answered.closed_within(quick).await.is_some(),
+        "an idle keep-alive connection is not waited on"
     );
     let answer = half_body
         .answer(quick)
         .await
         .expect("a half-sent body is answered at once");
     assert_eq!(answer.status, 503, "{}", answer.head);
-    let (status, took) = login.await.unwrap();
-    assert_eq!(status, 200, "the login in flight completes");
-    assert!(
-        took > Duration::from_millis(150),
-        "the login was in flight when the stop came ({took:?})"
-    );
+    let mut took = Duration::ZERO;
+    for (login, version) in [
+        (h1_login, reqwest::Version::HTTP_11),
+        (h2_login, reqwest::Version::HTTP_2),
+    ] {
+        let (status, spoken, login_took) = login.await.unwrap();
+        assert_eq!(
+            (status, spoken),
+            (200, version),
+            "the login in flight completes"
+        );
+        assert!(
+            login_took > Duration::from_millis(150),
+            "the login was in flight when the stop came ({login_took:?})"
+        );
+        took = took.max(login_took);
+    }
     tokio::time::timeout(Duration::from_secs(5), running)
         .await
         .expect("the server stops well within its 10 s grace")

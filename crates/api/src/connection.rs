@@ -60,8 +60,8 @@ impl Activity {
         InFlight(self.clone())
     }
 
-    /// The server is stopping: the connection ends as soon as no request is in flight, even
-    /// with a request head half received (hyper's graceful shutdown would wait for it).
+    /// The server is stopping: a connection still receiving a request head (or that has sent
+    /// nothing yet) ends at once; hyper's graceful shutdown would wait for that head.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
         self.wake();
@@ -148,15 +148,17 @@ impl<T> Guarded<T> {
             self.ends_seen = ends;
             return Ok(());
         }
-        if self.activity.stopping.load(Ordering::Acquire) {
+        if self.phase == Phase::Busy || ends != self.ends_seen {
+            self.ends_seen = ends;
+            self.enter(Phase::Idle);
+        }
+        // Only a request not yet handed to the service is cut: an idle connection may still
+        // be writing its last answer, and hyper's graceful shutdown closes it after that.
+        if self.phase == Phase::Head && self.activity.stopping.load(Ordering::Acquire) {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "the server is stopping",
             ));
-        }
-        if self.phase == Phase::Busy || ends != self.ends_seen {
-            self.ends_seen = ends;
-            self.enter(Phase::Idle);
         }
         match self.timer.as_mut().poll(cx) {
             Poll::Ready(()) => Err(io::Error::new(
