@@ -58,14 +58,15 @@ async fn a_huge_body_is_refused_while_it_arrives_and_never_held() {
     let app = spawn_app_with(|_| {}).await;
     let h2 = h2c_client();
     // 50 MB over h2c with no length, then over HTTP/1.1 chunked: the server must answer 413
-    // after the first 64 KiB and never hold the rest.
+    // after the first 64 KiB and never hold the rest. The bound leaves room for the other
+    // tests of this binary running meanwhile; a body held whole grew it by 64 MiB.
     for (name, client) in [("h2c", &h2), ("HTTP/1.1 chunked", &app.client)] {
         let (grown, r) =
             rss_growth_during(revoke(&app, client, streamed_form(50 * 1024 * 1024, false))).await;
         assert_problem(r, 413).await;
         eprintln!("{name}: 50 MB refused, resident memory grew by {grown} KiB at most");
         assert!(
-            grown < 24 * 1024,
+            grown < 32 * 1024,
             "{name}: resident memory grew by {grown} KiB for a body refused at 64 KiB"
         );
     }
@@ -105,7 +106,7 @@ async fn a_lying_content_length_buys_no_more_than_it_declares() {
     if let Some(next) = wire.answer(WAIT).await {
         assert!((400..500).contains(&next.status), "{}", next.head);
     }
-    assert!(grown < 24 * 1024, "resident memory grew by {grown} KiB");
+    assert!(grown < 32 * 1024, "resident memory grew by {grown} KiB");
     assert_eq!(app.get("/health/live").await.status(), 200);
 }
 
