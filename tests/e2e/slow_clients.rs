@@ -166,6 +166,14 @@ async fn slow_heads_and_idle_connections_are_closed_after_their_timeouts() {
             "{name}: closed after {closed:?}, before its timeout"
         );
     }
+    // Just inside the header timeout: a whole head trickled over about 600 ms is served.
+    let mut inside = Wire::connect(&app.address).await;
+    let request = head("GET", "/health/live", &[]);
+    for piece in request.chunks(request.len() / 6 + 1) {
+        inside.send(piece).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(inside.answer(within).await.expect("served").status, 200);
     let cut = trickling.await.unwrap();
     assert!(
         cut < Duration::from_secs(3),
@@ -251,8 +259,15 @@ async fn a_body_that_stalls_is_408_over_http1_and_h2c_and_one_on_time_is_served(
         ],
     );
     request.extend_from_slice(&body);
-    on_time.send(&request).await;
-    assert_eq!(on_time.answer(within).await.unwrap().status, 200);
+    // Just inside the timeout: the head and half the body at once, the rest 600 ms later.
+    let (now, later) = request.split_at(request.len() - 50);
+    let started = Instant::now();
+    on_time.send(now).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    on_time.send(later).await;
+    let answer = on_time.answer(within).await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.head);
+    assert!(started.elapsed() >= Duration::from_millis(600));
 }
 
 #[tokio::test]
@@ -280,8 +295,13 @@ async fn at_the_cap_a_new_connection_is_closed_at_once_and_open_ones_are_served(
     for _ in 2..CAP {
         idle.push(Wire::connect(&app.address).await);
     }
-    // Let the server accept them all.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The last of them, the cap-th connection, is served: the cap is inclusive.
+    let last = idle.last_mut().unwrap();
+    last.send(&head("GET", "/health/live", &[])).await;
+    assert_eq!(
+        last.answer(Duration::from_secs(5)).await.unwrap().status,
+        200
+    );
 
     // One more: accepted by the kernel, then closed by the server at once, without a byte.
     for _ in 0..3 {
