@@ -243,3 +243,42 @@ async fn a_413_closes_the_connection_and_says_so() {
     let (one, two) = two_on_one_connection(&app, &head("GET", "/health/live", &[])).await;
     assert_eq!((one.status, two.map(|a| a.status)), (200, Some(200)));
 }
+
+#[tokio::test]
+async fn every_spelling_of_a_length_is_held_to_the_limit() {
+    let app = spawn_app_with(|s| s.server.max_body_bytes = MAX).await;
+    let over = MAX + 1;
+    for (lines, expected) in [
+        (vec![format!("content-length: {over}")], 413),
+        (vec![format!("CONTENT-LENGTH: {over}")], 413),
+        (vec![format!("Content-Length: 000{over}")], 413),
+        (
+            vec![
+                format!("Content-Length: {over}"),
+                format!("Content-Length: {over}"),
+            ],
+            413,
+        ),
+        // Conflicting lengths, a signed one, and a length beside chunks are refused by the parser.
+        (
+            vec![
+                format!("Content-Length: {over}"),
+                "Content-Length: 5".into(),
+            ],
+            400,
+        ),
+        (vec![format!("Content-Length: +{over}")], 400),
+        // The largest length hyper's parser refuses itself (431): a 4xx either way.
+        (vec![format!("Content-Length: {}", u64::MAX)], 431),
+    ] {
+        let mut extra: Vec<&str> = vec!["Content-Type: application/x-www-form-urlencoded"];
+        extra.extend(lines.iter().map(String::as_str));
+        let mut wire = Wire::connect(&app.address).await;
+        let mut request = head("POST", "/auth/revoke", &extra);
+        request.extend_from_slice(&form_of(over));
+        wire.send(&request).await;
+        let answer = wire.answer(WAIT).await;
+        let status = answer.as_ref().map(|a| a.status);
+        assert_eq!(status, Some(expected), "{lines:?}");
+    }
+}
