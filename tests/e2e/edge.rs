@@ -263,7 +263,7 @@ async fn cors_answers_configured_origins_only_and_never_with_a_wildcard() {
     assert_eq!(r.headers()["access-control-allow-methods"], "GET, POST");
     assert_eq!(
         r.headers()["access-control-allow-headers"],
-        "Authorization, Content-Type, X-API-Key"
+        "Authorization, Content-Type, X-API-Key, X-Requested-With"
     );
     assert_security_headers(&r);
 
@@ -325,4 +325,68 @@ async fn the_document_says_which_fields_may_be_null() {
     let (user, _) = app.user_with_token("nulls@example.com").await;
     assert!(user["display_name"].is_null());
     assert!(user.as_object().unwrap().contains_key("display_name"));
+}
+
+/// What a FastAPI app's Swagger UI sends when it signs in through Warden's token endpoint.
+#[tokio::test]
+async fn a_preflight_for_x_requested_with_is_allowed_in_any_case_and_others_are_not() {
+    let app = spawn_app_with(|s| {
+        s.cors.allowed_origins = vec!["https://fastapi.example".into()];
+    })
+    .await;
+    for asked in [
+        "X-Requested-With",
+        "x-requested-with",
+        "X-REQUESTED-WITH, content-type",
+        "authorization,X-Requested-With",
+    ] {
+        let r = preflight(&app, "https://fastapi.example", "POST", asked).await;
+        assert_eq!(r.status(), 204, "{asked}");
+        let allowed = r.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(allowed.contains("X-Requested-With"), "{allowed}");
+    }
+    // Not in the list, a look-alike (Cyrillic і), a near miss, and one more among good ones.
+    for asked in [
+        "X-Custom-Header",
+        "x-requested-w\u{456}th",
+        "x-requested-wit",
+        "authorization, x-requested-with, cookie",
+    ] {
+        let r = preflight(&app, "https://fastapi.example", "POST", asked).await;
+        assert!(cors_headers(&r).is_empty(), "{asked}");
+        let problem = assert_problem(r, 403).await;
+        let detail = problem["detail"].as_str().unwrap().to_lowercase();
+        assert!(
+            !detail.contains("custom") && !detail.contains("cookie") && !detail.contains("wit"),
+            "the refusal echoes the header: {detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cors_allowed_headers_replaces_the_default_list() {
+    let app = spawn_app_with(|s| {
+        s.cors.allowed_origins = vec!["https://app.example".into()];
+        s.cors.allowed_headers = vec!["Content-Type".into(), "X-Trace-Id".into()];
+    })
+    .await;
+    let r = preflight(
+        &app,
+        "https://app.example",
+        "POST",
+        "x-trace-id, CONTENT-TYPE",
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        r.headers()["access-control-allow-headers"],
+        "Content-Type, X-Trace-Id"
+    );
+    for asked in ["authorization", "x-requested-with"] {
+        let r = preflight(&app, "https://app.example", "POST", asked).await;
+        assert_problem(r, 403).await;
+    }
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod body_limit;
 mod edge;
 mod fuzz;
 mod helpers;
@@ -10,4 +11,6 @@ mod limits;
 mod lockout;
 mod races;
 mod sessions;
+mod slow_clients;
 mod tokens;
+mod wire;

@@ -78,6 +78,14 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<IpNet>,
     /// Larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// A request's head (request line and headers) must arrive within this many seconds.
+    pub header_timeout_seconds: u64,
+    /// A request's body must arrive whole within this many seconds (408 otherwise).
+    pub body_timeout_seconds: u64,
+    /// A connection with no request in flight is closed after this many idle seconds.
+    pub keep_alive_timeout_seconds: u64,
+    /// Open connections at most; past it a new connection is closed as soon as accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -86,6 +94,10 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             trusted_proxies: Vec::new(),
             max_body_bytes: 65_536,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 10,
+            keep_alive_timeout_seconds: 30,
+            max_connections: 1024,
         }
     }
 }
@@ -309,6 +321,8 @@ pub struct CorsSettings {
     pub allow_credentials: bool,
     /// Methods a preflight allows.
     pub allowed_methods: Vec<String>,
+    /// Request headers a preflight allows (compared without regard to case).
+    pub allowed_headers: Vec<String>,
 }
 
 impl Default for CorsSettings {
@@ -319,6 +333,7 @@ impl Default for CorsSettings {
             allowed_methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                 .map(String::from)
                 .to_vec(),
+            allowed_headers: edge::DEFAULT_CORS_HEADERS.map(String::from).to_vec(),
         }
     }
 }
@@ -692,6 +707,7 @@ impl Settings {
         if self.server.max_body_bytes == 0 {
             return fail("server.max_body_bytes", "must be at least 1".into());
         }
+        self.validate_edge()?;
         if let Some(url) = &self.redis.url
             && redis::IntoConnectionInfo::into_connection_info(url.as_str()).is_err()
         {
@@ -772,6 +788,9 @@ fn describe(e: &figment::Error) -> String {
         format!("{key}: {kind}{source}")
     }
 }
+
+#[path = "settings_edge.rs"]
+mod edge;
 
 #[cfg(test)]
 #[path = "settings_tests.rs"]

@@ -226,3 +226,93 @@ fn a_good_random_secret_is_accepted() {
         Some("is trivially weak (too few distinct characters)")
     );
 }
+
+#[test]
+fn the_edge_defaults_guard_against_slow_clients() {
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        let s = Settings::load().unwrap();
+        assert_eq!(s.server.header_timeout_seconds, 10);
+        assert_eq!(s.server.body_timeout_seconds, 10);
+        assert_eq!(s.server.keep_alive_timeout_seconds, 30);
+        assert_eq!(s.server.max_connections, 1024);
+        assert_eq!(
+            s.cors.allowed_headers,
+            [
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "X-Requested-With"
+            ]
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn edge_timeouts_and_the_connection_cap_are_refused_at_zero_and_taken_at_one() {
+    for key in [
+        "header_timeout_seconds",
+        "body_timeout_seconds",
+        "keep_alive_timeout_seconds",
+        "max_connections",
+    ] {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let err = load_err(jail, &format!("[server]\n{key} = 0"));
+            assert!(err.starts_with(&format!("server.{key}")), "{err}");
+            jail.create_file("warden.toml", &format!("[server]\n{key} = 1"))?;
+            Settings::load().unwrap();
+            Ok(())
+        });
+    }
+    for key in [
+        "header_timeout_seconds",
+        "body_timeout_seconds",
+        "keep_alive_timeout_seconds",
+    ] {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("warden.toml", &format!("[server]\n{key} = 3600"))?;
+            Settings::load().unwrap();
+            let err = load_err(jail, &format!("[server]\n{key} = 3601"));
+            assert!(err.starts_with(&format!("server.{key}")), "{err}");
+            Ok(())
+        });
+    }
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        let err = load_err(jail, "[server]\nmax_connections = -1");
+        assert!(err.starts_with("server.max_connections"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn cors_allowed_headers_must_be_header_names_and_are_never_echoed() {
+    for bad in ["", "X Requested", "X-Evil:\\u0000", "Authorizatión", "a,b"] {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let err = load_err(
+                jail,
+                &format!("[cors]\nallowed_headers = [\"Authorization\", \"{bad}\"]"),
+            );
+            assert!(err.starts_with("cors.allowed_headers"), "{err}");
+            assert!(err.contains("entry 2"), "{err}");
+            if !bad.is_empty() {
+                assert!(!err.contains(bad), "the value is echoed: {err}");
+            }
+            Ok(())
+        });
+    }
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_file(
+            "warden.toml",
+            "[cors]\nallowed_headers = [\"x-custom_header\", \"X-Requested-With\"]",
+        )?;
+        let s = Settings::load().unwrap();
+        assert_eq!(s.cors.allowed_headers.len(), 2);
+        Ok(())
+    });
+}

@@ -2,19 +2,31 @@
 
 use std::sync::Arc;
 
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{Endpoint, EndpointExt, Route, Server};
+use std::time::Duration;
+
+use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 use warden_adapters::{Profile, Services, Settings, StartupError};
 use warden_domain::auth::AuthService;
 
+use crate::body::BodyLimits;
+use crate::connection::ConnectionTimeouts;
 use crate::cors::CorsPolicy;
 use crate::middleware::{EdgeConfig, edge};
 use crate::routes;
+use crate::serve::{ServeLimits, Stopping, serve};
 use crate::state::AppState;
+
+/// How long requests in flight may take to finish once the server is told to stop.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// The endpoint tree for built services: the API, the docs when enabled, and the edge.
 pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
+    endpoint_stopping(state, Stopping::never())
+}
+
+/// [`endpoint`], with bodies still arriving cut short once `stopping` says so.
+fn endpoint_stopping(state: Arc<AppState>, stopping: Stopping) -> impl Endpoint + use<> {
     let api = OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION")).description(
         "Authentication and authorization: accounts, OAuth 2.0 tokens, roles and API keys.",
     );
@@ -26,12 +38,17 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
     }
     let route = route.nest("/", api);
     let config = Arc::new(EdgeConfig {
-        max_body_bytes: state.settings.server.max_body_bytes,
+        body: BodyLimits {
+            max_bytes: state.settings.server.max_body_bytes,
+            timeout: Duration::from_secs(state.settings.server.body_timeout_seconds),
+        },
+        stopping,
         hsts: state.settings.profile == Profile::Production,
         trusted_proxies: state.settings.server.trusted_proxies.clone(),
         cors: CorsPolicy::new(
             &state.settings.cors.allowed_origins,
             &state.settings.cors.allowed_methods,
+            &state.settings.cors.allowed_headers,
             state.settings.cors.allow_credentials,
         ),
         rate_limits: state.services.rate_limits.clone(),
@@ -48,7 +65,7 @@ pub fn openapi_json() -> String {
 
 /// A bound, ready server.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     port: u16,
     state: Arc<AppState>,
 }
@@ -71,17 +88,12 @@ impl Application {
         let state =
             AppState::new(services, settings).map_err(|e| StartupError(format!("jwks: {e}")))?;
         let bind = state.settings.server.bind;
-        let acceptor = TcpListener::bind(bind.to_string())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
             .map_err(|e| StartupError(format!("server.bind: cannot listen on {bind}: {e}")))?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(std::net::SocketAddr::port))
-            .unwrap_or(bind.port());
+        let port = listener.local_addr().map_or(bind.port(), |a| a.port());
         Ok(Self {
-            acceptor,
+            listener,
             port,
             state: Arc::new(state),
         })
@@ -102,6 +114,16 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves. Then it stops accepting, closes idle connections and
+    /// those still sending a request (a body still arriving is answered 503), and lets
+    /// requests in flight finish for at most ten seconds.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let auth = self.state.services.auth.clone();
         let purging = tokio::spawn(every(PURGE_EVERY, move || {
             let auth = auth.clone();
@@ -113,13 +135,24 @@ impl Application {
             limits.forget_idle_clients();
             std::future::ready(())
         }));
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                endpoint(self.state),
-                shutdown_signal(),
-                Some(std::time::Duration::from_secs(10)),
-            )
-            .await;
+        let server = &self.state.settings.server;
+        let limits = ServeLimits {
+            max_connections: server.max_connections,
+            timeouts: ConnectionTimeouts {
+                header: Duration::from_secs(server.header_timeout_seconds),
+                keep_alive: Duration::from_secs(server.keep_alive_timeout_seconds),
+            },
+            grace: GRACE,
+        };
+        let (stopper, stopping) = Stopping::channel();
+        let served = serve(
+            self.listener,
+            endpoint_stopping(self.state, stopping),
+            limits,
+            stop,
+            stopper,
+        )
+        .await;
         purging.abort();
         forgetting.abort();
         served
@@ -127,12 +160,12 @@ impl Application {
 }
 
 /// How often dead refresh tokens are purged (also once at start).
-const PURGE_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
+const PURGE_EVERY: Duration = Duration::from_hours(1);
 /// How often the in-memory rate-limit state forgets clients whose budget is whole again.
-const FORGET_EVERY: std::time::Duration = std::time::Duration::from_mins(1);
+const FORGET_EVERY: Duration = Duration::from_mins(1);
 
 /// Housekeeping: runs `job` at once and then every `period`, until the task is aborted.
-async fn every<F, Fut>(period: std::time::Duration, mut job: F)
+async fn every<F, Fut>(period: Duration, mut job: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,

@@ -1,6 +1,6 @@
 //! CORS from `cors.*`: exact origins echoed back (never `*`), `Vary: Origin`, preflights that
-//! allow only the configured methods and the three request headers, credentials only when
-//! configured. poem's own `Cors` allows every origin when the list is empty, so Warden keeps
+//! allow only the configured methods and request headers (`cors.allowed_headers`, compared
+//! without regard to case), credentials only when configured. poem's own `Cors` allows every origin when the list is empty, so Warden keeps
 //! this small policy of its own.
 
 use std::collections::HashSet;
@@ -12,8 +12,6 @@ use poem::{Request, Response};
 use crate::middleware::problem_response;
 use crate::problem::Problem;
 
-/// The request headers a preflight may ask for (beyond the CORS-safelisted ones).
-const ALLOWED_HEADERS: &[&str] = &["authorization", "content-type", "x-api-key"];
 /// What a browser may read from a response.
 const EXPOSED_HEADERS: &str = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
 /// How long a browser may cache a preflight, seconds.
@@ -25,12 +23,22 @@ pub struct CorsPolicy {
     origins: HashSet<String>,
     any_origin: bool,
     methods: Vec<Method>,
+    /// The request headers a preflight may ask for, lower-cased.
+    headers: HashSet<String>,
+    /// The same, as sent in `Access-Control-Allow-Headers`.
+    allow_headers: Option<HeaderValue>,
     allow_credentials: bool,
 }
 
 impl CorsPolicy {
-    /// A policy for these origins (`"*"`, allowed in development only, means any) and methods.
-    pub fn new(origins: &[String], methods: &[String], allow_credentials: bool) -> Self {
+    /// A policy for these origins (`"*"`, allowed in development only, means any), methods and
+    /// request headers (validated as header names when the settings load).
+    pub fn new(
+        origins: &[String],
+        methods: &[String],
+        headers: &[String],
+        allow_credentials: bool,
+    ) -> Self {
         Self {
             origins: origins.iter().filter(|o| *o != "*").cloned().collect(),
             any_origin: origins.iter().any(|o| o == "*"),
@@ -38,6 +46,8 @@ impl CorsPolicy {
                 .iter()
                 .filter_map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
                 .collect(),
+            headers: headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            allow_headers: HeaderValue::from_str(&headers.join(", ")).ok(),
             allow_credentials,
         }
     }
@@ -70,18 +80,16 @@ impl CorsPolicy {
         let asked: Vec<String> = headers
             .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+            // Not `to_str`, which would skip a value with non-ASCII bytes and so allow it:
+            // such a name is kept, and matches nothing.
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .collect();
-        if let Some(bad) = asked
-            .iter()
-            .find(|h| !ALLOWED_HEADERS.contains(&h.as_str()))
-        {
-            return refuse(&format!(
-                "The request header {bad} is not allowed from another origin"
-            ));
+        // The refusal does not name the header: it is the client's input.
+        if asked.iter().any(|h| !self.headers.contains(h)) {
+            return refuse("A requested header is not allowed from another origin");
         }
         let mut resp = Response::builder().status(StatusCode::NO_CONTENT).finish();
         let h = resp.headers_mut();
@@ -95,10 +103,9 @@ impl CorsPolicy {
         if let Ok(v) = HeaderValue::from_str(&methods) {
             h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
         }
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type, X-API-Key"),
-        );
+        if let Some(v) = &self.allow_headers {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+        }
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from_static(MAX_AGE),

@@ -7,7 +7,9 @@
 #![allow(clippy::result_large_err)]
 
 pub mod app;
+pub mod body;
 pub mod client_ip;
+pub mod connection;
 pub mod cors;
 pub mod dto;
 pub mod middleware;
@@ -15,6 +17,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod state;
 
 pub use app::{Application, endpoint, openapi_json};

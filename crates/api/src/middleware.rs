@@ -11,10 +11,12 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::info;
 use warden_adapters::rate_limit::RateLimiter;
 
+use crate::body::{self, BodyLimits};
 use crate::client_ip::{ClientIp, client_ip};
 use crate::cors::CorsPolicy;
 use crate::problem::{BEARER_CHALLENGE, PROBLEM_JSON, Problem};
 use crate::rate_limit;
+use crate::serve::Stopping;
 
 /// The strict policy of every response but the docs page.
 const CSP_STRICT: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -27,8 +29,10 @@ const NO_STORE_PREFIXES: &[&str] = &["/auth/", "/users/", "/admin/", "/api-keys"
 /// What the edge needs to know.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
-    /// Bodies larger than this get 413.
-    pub max_body_bytes: usize,
+    /// Bodies larger than this get 413, slower than this 408.
+    pub body: BodyLimits,
+    /// Cuts short the reading of bodies when the server stops.
+    pub stopping: Stopping,
     /// Send HSTS (production).
     pub hsts: bool,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -66,6 +70,8 @@ pub async fn edge<E: Endpoint>(
     req.extensions_mut().insert(ClientIp(client));
 
     let origin = req.headers().get(header::ORIGIN).cloned();
+    // An HTTP/1 body left unread would be taken for the next request: such an answer closes.
+    let mut unread_body = body::leaves_bytes_on_the_wire(&req);
     let mut resp = if let Some(preflight) = config.cors.preflight(&req) {
         preflight
     } else {
@@ -74,14 +80,15 @@ pub async fn edge<E: Endpoint>(
             None => None,
         };
         let mut resp = if let Some(refused) = decision.filter(|d| !d.allowed) {
+            unread_body &= !body::drain(&mut req, &config.body, &config.stopping).await;
             rate_limit::too_many_requests(&refused)
+        } else if let Err(refusal) = body::read(&mut req, &config.body, &config.stopping).await {
+            refusal.response(&config.body)
         } else {
-            match limit_body(&mut req, config.max_body_bytes).await {
-                Err(too_large) => too_large,
-                Ok(()) => match ep.call(req).await {
-                    Ok(r) => r.into_response(),
-                    Err(e) => error_response(e).await,
-                },
+            unread_body = false;
+            match ep.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => error_response(e).await,
             }
         };
         if let Some(decision) = &decision {
@@ -99,6 +106,9 @@ pub async fn edge<E: Endpoint>(
         );
     }
     set_security_headers(&mut resp, path, config.hsts);
+    if unread_body {
+        body::close_connection(&mut resp);
+    }
 
     info!(
         target: "warden::access",
@@ -142,38 +152,6 @@ fn set_security_headers(resp: &mut Response, path: &str, hsts: bool) {
     if NO_STORE_PREFIXES.iter().any(|p| path.starts_with(p)) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-}
-
-/// 413 when the declared or the actual body is over the limit. A chunked body is read here,
-/// at most `max + 1` bytes of it, and put back.
-async fn limit_body(req: &mut Request, max: usize) -> Result<(), Response> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if let Some(len) = declared {
-        if len > max as u64 {
-            return Err(too_large(max));
-        }
-        return Ok(());
-    }
-    if req.headers().contains_key(header::TRANSFER_ENCODING) {
-        let bytes = req
-            .take_body()
-            .into_bytes_limit(max)
-            .await
-            .map_err(|_| too_large(max))?;
-        req.set_body(bytes);
-    }
-    Ok(())
-}
-
-fn too_large(max: usize) -> Response {
-    problem_response(&Problem::new(
-        413,
-        format!("The request body is larger than {max} bytes"),
-    ))
 }
 
 /// A problem document as a response.
