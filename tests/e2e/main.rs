@@ -3,6 +3,7 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod contract;
 mod edge;
 mod fuzz;
 mod helpers;

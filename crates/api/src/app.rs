@@ -22,7 +22,7 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
     if state.settings.docs_enabled() {
         route = route
             .nest("/docs", api.swagger_ui())
-            .at("/openapi.json", api.spec_endpoint());
+            .at("/openapi.json", crate::document::endpoint(&api.spec()));
     }
     let route = route.nest("/", api);
     let config = Arc::new(EdgeConfig {
@@ -43,6 +43,11 @@ pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
 
 /// The OpenAPI document (for `cargo xtask openapi` and tests).
 pub fn openapi_json() -> String {
+    crate::document::complete(&openapi_json_raw())
+}
+
+/// The document as poem-openapi makes it.
+pub(crate) fn openapi_json_raw() -> String {
     OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION")).spec()
 }
 

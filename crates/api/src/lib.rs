@@ -6,15 +6,19 @@
 // Error responses carry their problem document by value, as poem-openapi's ApiResponse needs.
 #![allow(clippy::result_large_err)]
 
+pub mod allow;
 pub mod app;
 pub mod client_ip;
 pub mod cors;
+pub mod document;
 pub mod dto;
+pub mod failure;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
 pub mod routes;
 pub mod security;
 pub mod state;
+pub mod strict_json;
 
 pub use app::{Application, endpoint, openapi_json};
