@@ -540,3 +540,15 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn docs_openapi_json_is_the_document_served() {
+    let app = spawn_app().await;
+    let served: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        served == kept,
+        "docs/openapi.json is not the document served: run `cargo xtask openapi`"
+    );
+}
