@@ -173,6 +173,11 @@ async fn list_limits_are_422_outside_1_to_200_and_accepted_at_both_ends() {
     for (query, status) in [
         ("limit=1", 200),
         ("limit=200", 200),
+        // Percent-encoded spellings are decoded first: `%31` is 1, `%2D1` is -1.
+        ("limit=%31", 200),
+        ("limit=%32%30%31", 422),
+        ("limit=%2D1", 422),
+        ("limit=+1", 422),
         ("limit=0", 422),
         ("limit=201", 422),
         ("limit=-1", 422),
@@ -319,6 +324,16 @@ async fn every_405_carries_allow_with_exactly_the_documented_methods() {
         }
     }
     assert!(checked >= 40, "{checked}");
+    // Other spellings of a path are not that path: 404, never a 405 without `Allow`.
+    for path in [
+        "/auth/%74oken",
+        "/AUTH/TOKEN",
+        "/auth/token/",
+        "//auth/token",
+    ] {
+        let r = app.client.delete(app.url(path)).send().await.unwrap();
+        assert_problem(r, 404).await;
+    }
 }
 
 #[tokio::test]
