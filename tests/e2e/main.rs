@@ -4,6 +4,7 @@ mod admin;
 mod api_keys;
 mod auth;
 mod body_limit;
+mod contract;
 mod edge;
 mod fuzz;
 mod helpers;

@@ -17,7 +17,7 @@ use warden_domain::user::Role;
 
 /// The `typ` of every access token (RFC 9068).
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
-/// Clock skew tolerated on `exp`, seconds.
+/// Clock skew tolerated on `exp` and `iat`, seconds.
 const LEEWAY_SECONDS: u64 = 30;
 
 /// A key that cannot be used; the message says which and why.
@@ -238,12 +238,24 @@ impl TokenCodec for JwtCodec {
         if !typ_ok {
             return Err(TokenError::WrongType);
         }
+        // RFC 7515 §4.1.11: a recipient that does not understand every extension named in
+        // `crit` must refuse the token. Warden understands none, so any `crit` is refused.
+        if header.crit.is_some() {
+            return Err(TokenError::Malformed);
+        }
         let key = self
             .key_for(header.kid.as_deref())
             .ok_or(TokenError::BadSignature)?;
         let claims = decode::<WireClaims>(token, key, &self.validation)
             .map_err(|e| refusal(&e))?
             .claims;
+        // A token issued further in the future than the tolerated skew was not issued by us
+        // under this clock: refuse it, as `exp` is refused past the same leeway. The time is
+        // the one jsonwebtoken checks `exp` against.
+        let now = jsonwebtoken::get_current_timestamp();
+        if u64::try_from(claims.iat).is_ok_and(|iat| iat > now + LEEWAY_SECONDS) {
+            return Err(TokenError::Malformed);
+        }
         Ok(AccessClaims {
             subject: claims
                 .sub

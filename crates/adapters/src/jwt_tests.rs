@@ -248,3 +248,67 @@ fn a_bad_key_file_is_refused() {
         .is_err()
     );
 }
+
+#[test]
+fn a_crit_header_parameter_is_refused_even_on_a_valid_signature() {
+    let codec = JwtCodec::hs256(SECRET, "warden", "warden");
+    let body = payload("warden", "warden", 600);
+    let plain = hand_made(
+        &serde_json::json!({"alg": "HS256", "typ": "at+jwt"}),
+        &body,
+        SECRET,
+    );
+    assert!(codec.verify(&plain).is_ok(), "the control token verifies");
+    for crit in [
+        serde_json::json!({"alg": "HS256", "typ": "at+jwt", "crit": ["exp"], "exp": 1}),
+        serde_json::json!({"alg": "HS256", "typ": "at+jwt", "crit": ["b64"], "b64": true}),
+        serde_json::json!({"alg": "HS256", "typ": "at+jwt", "crit": []}),
+    ] {
+        let token = hand_made(&crit, &body, SECRET);
+        assert_eq!(
+            codec.verify(&token).map(|_| ()),
+            Err(TokenError::Malformed),
+            "{crit}"
+        );
+    }
+}
+
+/// Runs `check` with the current second until that second did not change while it ran, so a
+/// tick of the clock cannot move an edge case to the other side of its edge.
+fn within_one_second(mut check: impl FnMut(i64) -> bool) -> bool {
+    loop {
+        let before = jsonwebtoken::get_current_timestamp();
+        let verdict = check(i64::try_from(before).unwrap());
+        if jsonwebtoken::get_current_timestamp() == before {
+            return verdict;
+        }
+    }
+}
+
+#[test]
+fn an_iat_in_the_future_is_accepted_up_to_the_leeway_and_refused_past_it() {
+    let codec = JwtCodec::hs256(SECRET, "warden", "warden");
+    let at = serde_json::json!({"alg": "HS256", "typ": "at+jwt"});
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap();
+    let verifies_with_iat_ahead_by = |ahead: i64| {
+        within_one_second(|now| {
+            let mut body = payload("warden", "warden", 600);
+            body["iat"] = serde_json::json!(now + ahead);
+            codec.verify(&hand_made(&at, &body, SECRET)).is_ok()
+        })
+    };
+    assert!(verifies_with_iat_ahead_by(0));
+    assert!(verifies_with_iat_ahead_by(leeway), "just inside the leeway");
+    assert!(
+        !verifies_with_iat_ahead_by(leeway + 1),
+        "just outside the leeway"
+    );
+    assert!(!verifies_with_iat_ahead_by(3600), "an hour ahead");
+    // And through the codec's own signing, as a real token minted ahead would come.
+    let mut c = claims(Duration::minutes(15));
+    c.issued_at += Duration::seconds(leeway + 5);
+    assert_eq!(
+        codec.verify(&sign(&codec, &c)).map(|_| ()),
+        Err(TokenError::Malformed)
+    );
+}

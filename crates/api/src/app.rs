@@ -34,7 +34,7 @@ fn endpoint_stopping(state: Arc<AppState>, stopping: Stopping) -> impl Endpoint 
     if state.settings.docs_enabled() {
         route = route
             .nest("/docs", api.swagger_ui())
-            .at("/openapi.json", api.spec_endpoint());
+            .at("/openapi.json", crate::document::endpoint(&api.spec()));
     }
     let route = route.nest("/", api);
     let config = Arc::new(EdgeConfig {
@@ -60,6 +60,11 @@ fn endpoint_stopping(state: Arc<AppState>, stopping: Stopping) -> impl Endpoint 
 
 /// The OpenAPI document (for `cargo xtask openapi` and tests).
 pub fn openapi_json() -> String {
+    crate::document::complete(&openapi_json_raw())
+}
+
+/// The document as poem-openapi makes it.
+pub(crate) fn openapi_json_raw() -> String {
     OpenApiService::new(routes::api(), "Warden", env!("CARGO_PKG_VERSION")).spec()
 }
 

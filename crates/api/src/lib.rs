@@ -6,12 +6,15 @@
 // Error responses carry their problem document by value, as poem-openapi's ApiResponse needs.
 #![allow(clippy::result_large_err)]
 
+pub mod allow;
 pub mod app;
 pub mod body;
 pub mod client_ip;
 pub mod connection;
 pub mod cors;
+pub mod document;
 pub mod dto;
+pub mod failure;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
@@ -19,5 +22,6 @@ pub mod routes;
 pub mod security;
 pub mod serve;
 pub mod state;
+pub mod strict_json;
 
 pub use app::{Application, endpoint, openapi_json};

@@ -50,7 +50,7 @@ impl Problem {
 /// Every error response but those of the OAuth endpoints, each a problem document.
 #[derive(Debug, ApiResponse)]
 pub enum ApiError {
-    /// Malformed input, or a wrong current password.
+    /// A body that is not JSON at all, a malformed form, or a wrong current password.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// No credentials, or rejected ones.
@@ -65,9 +65,18 @@ pub enum ApiError {
     /// The email is taken, or the change would leave no enabled admin.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
-    /// Input that breaks a rule; `errors` lists every reason.
+    /// The body is larger than `server.max_body_bytes`.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The body is not of the media type this operation takes.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
+    /// Input of the wrong type, out of range, or breaking a rule; `errors` lists every reason.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// Over this address's rate limit; `Retry-After` says when to try again.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// Opaque: the log has the whole chain.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),

@@ -24,7 +24,8 @@ impl Email {
     /// control characters, at most 254 bytes. Surrounding white space is dropped.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
-        let invalid = || format!("'{}' is not a valid email address", truncate(s, 64));
+        // The message never quotes the input: it may be a password typed in the wrong field.
+        let invalid = || "email is not a valid email address".to_owned();
         if s.is_empty() || s.len() > MAX_EMAIL_LEN {
             return Err(invalid());
         }

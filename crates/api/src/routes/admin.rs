@@ -12,8 +12,9 @@ use warden_domain::auth::NewAccount;
 
 use super::Tag;
 use crate::dto::{RoleDto, UserDto};
-use crate::problem::ApiError;
+use crate::failure::{CreateUser, DeleteUser, Failure, ListUsers, OneUser, PatchUser};
 use crate::security::{Authenticated, state};
+use crate::strict_json::StrictJson;
 
 /// The resource.
 #[derive(Debug)]
@@ -39,7 +40,8 @@ struct NewUser {
     password: String,
     /// The role.
     role: RoleDto,
-    /// An optional name to show.
+    /// An optional name to show: at most 100 characters.
+    #[oai(validator(max_length = 100))]
     display_name: Option<String>,
 }
 
@@ -51,7 +53,8 @@ struct UserPatch {
     role: Option<RoleDto>,
     /// Disable (ends every session at once) or enable.
     disabled: Option<bool>,
-    /// New display name.
+    /// New display name, at most 100 characters; `null` clears it.
+    #[oai(nullable, validator(max_length = 100))]
     display_name: MaybeUndefined<String>,
 }
 
@@ -77,21 +80,10 @@ enum CreatedResponse {
 }
 
 #[derive(ApiResponse)]
-#[oai(bad_request_handler = "unprocessable_patch")]
 enum PatchResponse {
     /// The changed user.
     #[oai(status = 200)]
     Ok(Json<UserDto>),
-    /// An unknown field or a value of the wrong type.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    Unprocessable(Json<crate::problem::Problem>),
-}
-
-#[allow(clippy::needless_pass_by_value)] // The signature poem-openapi calls.
-fn unprocessable_patch(err: poem::Error) -> PatchResponse {
-    let mut p = crate::problem::Problem::new(422, err.to_string());
-    p.errors = Some(vec![err.to_string()]);
-    PatchResponse::Unprocessable(Json(p))
 }
 
 #[derive(ApiResponse)]
@@ -110,10 +102,11 @@ impl AdminApi {
         req: &Request,
         auth: Authenticated,
         /// 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<Uuid>>,
-    ) -> Result<PageResponse, ApiError> {
+    ) -> Result<PageResponse, Failure<ListUsers>> {
         auth.require(Permission::ManageUsers)?;
         let page = state(req)?
             .services
@@ -132,8 +125,8 @@ impl AdminApi {
         &self,
         req: &Request,
         auth: Authenticated,
-        body: Json<NewUser>,
-    ) -> Result<CreatedResponse, ApiError> {
+        body: StrictJson<NewUser>,
+    ) -> Result<CreatedResponse, Failure<CreateUser>> {
         auth.require(Permission::ManageUsers)?;
         let body = body.0;
         let account = NewAccount {
@@ -156,7 +149,7 @@ impl AdminApi {
         req: &Request,
         auth: Authenticated,
         id: Path<Uuid>,
-    ) -> Result<UserResponse, ApiError> {
+    ) -> Result<UserResponse, Failure<OneUser>> {
         auth.require(Permission::ManageUsers)?;
         let user = state(req)?.services.admin.get(id.0).await?;
         Ok(UserResponse::Ok(Json(UserDto::from(&user))))
@@ -169,8 +162,8 @@ impl AdminApi {
         req: &Request,
         auth: Authenticated,
         id: Path<Uuid>,
-        body: Json<UserPatch>,
-    ) -> Result<PatchResponse, ApiError> {
+        body: StrictJson<UserPatch>,
+    ) -> Result<PatchResponse, Failure<PatchUser>> {
         auth.require(Permission::ManageUsers)?;
         let body = body.0;
         let update = UserUpdate {
@@ -193,7 +186,7 @@ impl AdminApi {
         req: &Request,
         auth: Authenticated,
         id: Path<Uuid>,
-    ) -> Result<NoContent, ApiError> {
+    ) -> Result<NoContent, Failure<OneUser>> {
         auth.require(Permission::ManageUsers)?;
         state(req)?.services.admin.unlock(id.0).await?;
         Ok(NoContent::Done)
@@ -206,7 +199,7 @@ impl AdminApi {
         req: &Request,
         auth: Authenticated,
         id: Path<Uuid>,
-    ) -> Result<NoContent, ApiError> {
+    ) -> Result<NoContent, Failure<DeleteUser>> {
         auth.require(Permission::ManageUsers)?;
         state(req)?.services.admin.delete(id.0).await?;
         Ok(NoContent::Done)

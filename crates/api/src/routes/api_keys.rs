@@ -10,8 +10,9 @@ use uuid::Uuid;
 use warden_domain::api_key::ApiKey;
 
 use super::Tag;
-use crate::problem::ApiError;
+use crate::failure::{Caller, CreateKey, Failure, RevokeKey};
 use crate::security::{BearerAuth, state};
+use crate::strict_json::StrictJson;
 
 /// The resource.
 #[derive(Debug)]
@@ -20,9 +21,11 @@ pub struct ApiKeysApi;
 /// A key to make.
 #[derive(Object)]
 struct NewKey {
-    /// A label.
+    /// A label: 1 to 100 printable characters.
+    #[oai(validator(min_length = 1, max_length = 100))]
     name: String,
     /// Days until it stops working (1 to 3650); never, if absent.
+    #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     expires_in_days: Option<u32>,
 }
 
@@ -106,8 +109,8 @@ impl ApiKeysApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        body: Json<NewKey>,
-    ) -> Result<CreateResponse, ApiError> {
+        body: StrictJson<NewKey>,
+    ) -> Result<CreateResponse, Failure<CreateKey>> {
         let caller = auth.caller()?;
         let made = state(req)?
             .services
@@ -126,7 +129,7 @@ impl ApiKeysApi {
 
     /// The caller's live keys (neither revoked nor expired).
     #[oai(path = "/api-keys", method = "get")]
-    async fn list(&self, req: &Request, auth: BearerAuth) -> Result<ListResponse, ApiError> {
+    async fn list(&self, req: &Request, auth: BearerAuth) -> Result<ListResponse, Failure<Caller>> {
         let caller = auth.caller()?;
         let keys = state(req)?.services.keys.list(caller.id).await?;
         Ok(ListResponse::Ok(Json(
@@ -141,7 +144,7 @@ impl ApiKeysApi {
         req: &Request,
         auth: BearerAuth,
         id: Path<Uuid>,
-    ) -> Result<RevokeResponse, ApiError> {
+    ) -> Result<RevokeResponse, Failure<RevokeKey>> {
         let caller = auth.caller()?;
         state(req)?
             .services

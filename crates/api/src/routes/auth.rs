@@ -14,8 +14,10 @@ use warden_domain::token::IssuedTokens;
 use super::Tag;
 use crate::client_ip::ClientIp;
 use crate::dto::UserDto;
+use crate::failure::{Caller, Failure, Introspect, OAuthForm, Register};
 use crate::problem::ApiError;
 use crate::security::{Authenticated, state};
+use crate::strict_json::StrictJson;
 
 /// The resource.
 #[derive(Debug)]
@@ -29,7 +31,8 @@ struct RegisterRequest {
     /// The password; must satisfy the password policy.
     #[oai(write_only)]
     password: String,
-    /// An optional name to show.
+    /// An optional name to show: at most 100 characters.
+    #[oai(validator(max_length = 100))]
     display_name: Option<String>,
 }
 
@@ -165,9 +168,11 @@ fn required<'a>(value: Option<&'a String>, name: &str) -> Result<&'a str, Refusa
 /// A revocation request (RFC 7009); `token_type_hint` may be sent and is ignored.
 #[derive(Object, Deserialize)]
 struct RevokeRequest {
-    /// The refresh token whose login should end.
-    #[oai(write_only)]
-    token: Option<String>,
+    /// The refresh token whose login should end. Required: absent or empty is an
+    /// `invalid_request`.
+    #[oai(write_only, validator(min_length = 1))]
+    #[serde(default)]
+    token: String,
 }
 
 #[derive(ApiResponse)]
@@ -188,8 +193,10 @@ enum RevokeResponse {
 /// An introspection request (RFC 7662); `token_type_hint` may be sent and is ignored.
 #[derive(Object, Deserialize)]
 struct IntrospectRequest {
-    /// The access token to look at.
-    token: Option<String>,
+    /// The access token to look at. Required: absent or empty is a 400.
+    #[oai(validator(min_length = 1))]
+    #[serde(default)]
+    token: String,
 }
 
 /// What is known of a token; only `active` when it is not active.
@@ -268,8 +275,8 @@ impl AuthApi {
     async fn register(
         &self,
         req: &Request,
-        body: Json<RegisterRequest>,
-    ) -> Result<RegisterResponse, ApiError> {
+        body: StrictJson<RegisterRequest>,
+    ) -> Result<RegisterResponse, Failure<Register>> {
         let body = body.0;
         let account = NewAccount {
             email: body.email,
@@ -286,7 +293,7 @@ impl AuthApi {
         &self,
         req: &Request,
         form: Form<TokenRequest>,
-    ) -> Result<TokenResponse, ApiError> {
+    ) -> Result<TokenResponse, Failure<OAuthForm>> {
         let form = form.0;
         let auth = &state(req)?.services.auth;
         let outcome = match required(form.grant_type.as_ref(), "grant_type") {
@@ -321,8 +328,8 @@ impl AuthApi {
         &self,
         req: &Request,
         form: Form<RevokeRequest>,
-    ) -> Result<RevokeResponse, ApiError> {
-        let token = match required(form.0.token.as_ref(), "token") {
+    ) -> Result<RevokeResponse, Failure<OAuthForm>> {
+        let token = match required(Some(&form.0.token), "token") {
             Ok(token) => token,
             Err((body, cache, pragma)) => return Ok(RevokeResponse::Refused(body, cache, pragma)),
         };
@@ -341,14 +348,16 @@ impl AuthApi {
         req: &Request,
         auth: Authenticated,
         form: Form<IntrospectRequest>,
-    ) -> Result<IntrospectResponse, ApiError> {
+    ) -> Result<IntrospectResponse, Failure<Introspect>> {
         auth.require(Permission::IntrospectTokens)?;
-        let Some(token) = form.0.token.filter(|t| !t.is_empty()) else {
+        let token = form.0.token;
+        if token.is_empty() {
             return Err(ApiError::BadRequest(Json(crate::problem::Problem::new(
                 400,
                 "Missing parameter: token",
-            ))));
-        };
+            )))
+            .into());
+        }
         let state = state(req)?;
         let verdict = match state.services.auth.introspect(&token).await? {
             Some((claims, user)) => Introspection {
@@ -368,7 +377,11 @@ impl AuthApi {
 
     /// End every session of the caller: earlier access tokens stop working at once.
     #[oai(path = "/auth/logout", method = "post")]
-    async fn logout(&self, req: &Request, auth: Authenticated) -> Result<LoggedOut, ApiError> {
+    async fn logout(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+    ) -> Result<LoggedOut, Failure<Caller>> {
         let caller = auth.caller()?;
         state(req)?.services.auth.logout(&caller).await?;
         Ok(LoggedOut::Done)

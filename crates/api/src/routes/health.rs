@@ -5,7 +5,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::Tag;
-use crate::problem::{ApiError, Problem};
+use crate::failure::{Failure, Jwks, Ready};
+use crate::problem::Problem;
 use crate::security::state;
 
 /// The resource.
@@ -30,6 +31,13 @@ enum HealthResponse {
 }
 
 #[derive(ApiResponse)]
+enum LiveResponse {
+    /// Up.
+    #[oai(status = 200)]
+    Ok(Json<Status>),
+}
+
+#[derive(ApiResponse)]
 enum JwksResponse {
     /// The public verification keys.
     #[oai(status = 200)]
@@ -49,13 +57,15 @@ fn ok() -> HealthResponse {
 impl HealthApi {
     /// Liveness: the process answers.
     #[oai(path = "/health/live", method = "get")]
-    async fn live(&self) -> HealthResponse {
-        ok()
+    async fn live(&self) -> LiveResponse {
+        LiveResponse::Ok(Json(Status {
+            status: "ok".into(),
+        }))
     }
 
     /// Readiness: storage answers, and so does Redis when `redis.url` is set.
     #[oai(path = "/health/ready", method = "get")]
-    async fn ready(&self, req: &Request) -> Result<HealthResponse, ApiError> {
+    async fn ready(&self, req: &Request) -> Result<HealthResponse, Failure<Ready>> {
         let services = &state(req)?.services;
         let (storage, redis) = tokio::join!(services.storage_ready(), services.redis_ready());
         let unavailable = |detail| Ok(HealthResponse::Unavailable(Json(Problem::new(503, detail))));
@@ -70,7 +80,7 @@ impl HealthApi {
 
     /// The public keys that verify access tokens (empty under HS256).
     #[oai(path = "/.well-known/jwks.json", method = "get")]
-    async fn jwks(&self, req: &Request) -> Result<JwksResponse, ApiError> {
+    async fn jwks(&self, req: &Request) -> Result<JwksResponse, Failure<Jwks>> {
         let state = state(req)?;
         Ok(JwksResponse::Ok(
             Json(state.jwks.clone()),

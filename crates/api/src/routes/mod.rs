@@ -22,13 +22,16 @@ pub enum Tag {
 }
 
 /// Every resource, as one API.
-pub fn api() -> (
+pub type Api = (
     auth::AuthApi,
     users::UsersApi,
     admin::AdminApi,
     api_keys::ApiKeysApi,
     health::HealthApi,
-) {
+);
+
+/// Every resource, as one API.
+pub fn api() -> Api {
     (
         auth::AuthApi,
         users::UsersApi,

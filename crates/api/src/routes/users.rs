@@ -7,8 +7,9 @@ use secrecy::SecretString;
 
 use super::Tag;
 use crate::dto::UserDto;
-use crate::problem::ApiError;
+use crate::failure::{Caller, ChangePassword, Failure};
 use crate::security::{Authenticated, BearerAuth, state};
+use crate::strict_json::StrictJson;
 
 /// The resource.
 #[derive(Debug)]
@@ -43,7 +44,7 @@ enum PasswordChanged {
 impl UsersApi {
     /// The authenticated caller.
     #[oai(path = "/users/me", method = "get")]
-    async fn me(&self, auth: Authenticated) -> Result<MeResponse, ApiError> {
+    async fn me(&self, auth: Authenticated) -> Result<MeResponse, Failure<Caller>> {
         Ok(MeResponse::Ok(Json(UserDto::from(&auth.caller()?))))
     }
 
@@ -53,8 +54,8 @@ impl UsersApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        body: Json<PasswordChange>,
-    ) -> Result<PasswordChanged, ApiError> {
+        body: StrictJson<PasswordChange>,
+    ) -> Result<PasswordChanged, Failure<ChangePassword>> {
         let caller = auth.caller()?;
         let body = body.0;
         state(req)?
