@@ -992,3 +992,149 @@ async fn rows_written_for_a_deleted_user_fail_as_its_absence_implies() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn look_alike_emails_are_taken_on_both_stores() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        repo.insert(&user("admin@example.com", Role::Admin))
+            .await
+            .unwrap();
+        for alike in [
+            "adm\u{456}n@example.com",
+            "\u{ff41}dmin@example.com",
+            "admin@ex\u{430}mple.com",
+        ] {
+            assert!(
+                matches!(
+                    repo.insert(&user(alike, Role::User)).await,
+                    Err(Error::EmailTaken)
+                ),
+                "{}: {alike:?}",
+                t.name
+            );
+        }
+        repo.insert(&user("admins@example.com", Role::User))
+            .await
+            .unwrap();
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_skeleton_migration_fills_existing_accounts_oldest_first() {
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm_migration::MigratorTrait;
+    use warden_adapters::db::migration::Migrator;
+
+    let mut targets = vec![(
+        "sqlite",
+        db::connect("sqlite::memory:", 1).await.unwrap(),
+        None,
+    )];
+    if let Some(pg) = postgres().await {
+        // The fresh database is migrated already: start it over from nothing.
+        Migrator::down(&pg.db, None).await.unwrap();
+        targets.push(("postgres", pg.db.clone(), Some(pg)));
+    }
+    for (name, pool, pg) in targets {
+        Migrator::up(&pool, Some(4)).await.unwrap();
+        let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let rows = [
+            ("admin@example.com", t0),
+            ("adm\u{456}n@example.com", t0 + time::Duration::seconds(1)),
+            ("bob@example.com", t0 + time::Duration::seconds(2)),
+        ];
+        let mut ids = Vec::new();
+        for (email, at) in rows {
+            let id = Uuid::now_v7();
+            ids.push(id);
+            let insert = Query::insert()
+                .into_table(Alias::new("users"))
+                .columns(
+                    [
+                        "id",
+                        "email",
+                        "email_normalized",
+                        "role",
+                        "disabled",
+                        "password_hash",
+                        "session_version",
+                        "created_at",
+                        "updated_at",
+                    ]
+                    .map(Alias::new),
+                )
+                .values_panic([
+                    id.into(),
+                    email.into(),
+                    email.into(),
+                    "user".into(),
+                    false.into(),
+                    "h".into(),
+                    0i64.into(),
+                    at.into(),
+                    at.into(),
+                ])
+                .to_owned();
+            pool.execute(&insert).await.unwrap();
+        }
+        Migrator::up(&pool, None).await.unwrap();
+
+        let skeleton = |e: &str| Some(Email::parse(e).unwrap().skeleton());
+        for (id, expected) in ids.iter().zip([
+            skeleton("admin@example.com"),
+            None,
+            skeleton("bob@example.com"),
+        ]) {
+            let row = db::entity::user::Entity::find_by_id(*id)
+                .one(&pool)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.email_skeleton, expected, "{name}: {}", row.email);
+        }
+        let repo = SeaOrmUserRepository::new(pool.clone());
+        assert!(
+            repo.find_by_id(ids[1]).await.unwrap().is_some(),
+            "{name}: the later look-alike still loads"
+        );
+        assert!(
+            matches!(
+                repo.insert(&user("\u{430}dmin@example.com", Role::User))
+                    .await,
+                Err(Error::EmailTaken)
+            ),
+            "{name}: every new account is checked"
+        );
+        if let Some(pg) = pg {
+            pg.finish().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn held_user_reads_decode_every_column_the_pool_reads() {
+    use sea_orm::EntityTrait;
+    let dir = std::env::temp_dir().join(format!("warden-columns-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/columns.db?mode=rwc", dir.display());
+    let pool = db::connect(&url, 2).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap().unwrap();
+    let u = user("Columns@Example.com", Role::User);
+    SeaOrmUserRepository::new(pool.clone())
+        .insert(&u)
+        .await
+        .unwrap();
+    let held = readers.user_by_id(u.id).unwrap().unwrap();
+    let pooled = db::entity::user::Entity::find_by_id(u.id)
+        .one(&pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held, pooled);
+    assert_eq!(held.email_skeleton, Some(u.email.skeleton()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
