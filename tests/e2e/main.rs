@@ -8,6 +8,7 @@ mod fuzz;
 mod helpers;
 mod limits;
 mod lockout;
+mod lookalikes;
 mod races;
 mod sessions;
 mod tokens;
