@@ -10,6 +10,7 @@ mod fuzz;
 mod helpers;
 mod limits;
 mod lockout;
+mod lookalikes;
 mod races;
 mod sessions;
 mod slow_clients;

@@ -803,3 +803,338 @@ async fn held_reads_decode_exactly_what_the_pool_reads() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// How many backends of this database wait on a lock now.
+async fn lock_waiters(db: &DatabaseConnection) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// Waits (at most 5 s) until `n` backends wait on a lock.
+async fn until_lock_waiters(db: &DatabaseConnection, n: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while lock_waiters(db).await < n {
+        assert!(std::time::Instant::now() < deadline, "{n} lock waiters");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rotation_queued_behind_a_delete_of_its_user_on_postgres_does_not_deadlock() {
+    use sea_orm::TransactionTrait;
+    use tokio::time::timeout;
+    const ROUNDS: usize = 3;
+    let Some(t) = postgres().await else {
+        return;
+    };
+    let users = Arc::new(SeaOrmUserRepository::new(t.db.clone()));
+    let tokens = Arc::new(SeaOrmRefreshTokenRepository::new(t.db.clone()));
+    let bound = std::time::Duration::from_secs(5);
+    for round in 0..ROUNDS {
+        let u = user(&format!("queued{round}@example.com"), Role::User);
+        users.insert(&u).await.unwrap();
+        let parent = refresh_row(&u, None, time::Duration::days(1));
+        tokens.insert(&parent).await.unwrap();
+        let child = RefreshToken {
+            parent_id: Some(parent.id),
+            ..refresh_row(&u, Some(parent.family_id), time::Duration::days(1))
+        };
+        // The order that deadlocked: the delete waits for the user's row first, then the
+        // rotation comes, and then the row is let go.
+        let holder = t.db.begin().await.unwrap();
+        holder
+            .execute_unprepared(&format!(
+                "SELECT id FROM users WHERE id = '{}' FOR UPDATE",
+                u.id
+            ))
+            .await
+            .unwrap();
+        let delete = tokio::spawn({
+            let users = users.clone();
+            async move { timeout(bound, users.delete(u.id)).await }
+        });
+        until_lock_waiters(&t.db, 1).await;
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let rotate = tokio::spawn({
+            let tokens = tokens.clone();
+            async move { timeout(bound, tokens.rotate(parent.id, now, &child)).await }
+        });
+        until_lock_waiters(&t.db, 2).await;
+        holder.commit().await.unwrap();
+        let deleted = delete.await.unwrap().expect("the delete ends in time");
+        let rotated = rotate.await.unwrap().expect("the rotation ends in time");
+        assert!(
+            deleted.is_ok(),
+            "round {round}: {}",
+            deleted.unwrap_err().with_causes()
+        );
+        match rotated {
+            Err(Error::InvalidRefreshToken) => {}
+            other => panic!(
+                "round {round}: the user went first, so the grant is invalid: {:?}",
+                other.map_err(|e| e.with_causes())
+            ),
+        }
+    }
+    t.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotations_racing_deletes_of_their_user_win_or_find_the_grant_invalid() {
+    const ROUNDS: usize = 20;
+    let dir = std::env::temp_dir().join(format!("warden-rot-del-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/race.db?mode=rwc", dir.display());
+    let file = db::connect(&url, 4).await.unwrap();
+    db::migrate(&file).await.unwrap();
+    let mut targets = vec![("sqlite", file, None)];
+    if let Some(pg) = postgres().await {
+        targets.push(("postgres", pg.db.clone(), Some(pg)));
+    }
+    for (name, pool, pg) in targets {
+        let users = Arc::new(SeaOrmUserRepository::new(pool.clone()));
+        let tokens = Arc::new(SeaOrmRefreshTokenRepository::new(pool));
+        let mut outcomes = std::collections::BTreeMap::new();
+        for round in 0..ROUNDS {
+            let u = user(&format!("rotdel{round}@example.com"), Role::User);
+            users.insert(&u).await.unwrap();
+            let parent = refresh_row(&u, None, time::Duration::days(1));
+            tokens.insert(&parent).await.unwrap();
+            let child = RefreshToken {
+                parent_id: Some(parent.id),
+                ..refresh_row(&u, Some(parent.family_id), time::Duration::days(1))
+            };
+            let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+            let start = Arc::new(tokio::sync::Barrier::new(2));
+            let delete = tokio::spawn({
+                let (users, start) = (users.clone(), start.clone());
+                async move {
+                    start.wait().await;
+                    users.delete(u.id).await
+                }
+            });
+            let rotate = tokio::spawn({
+                let tokens = tokens.clone();
+                async move {
+                    start.wait().await;
+                    tokens.rotate(parent.id, now, &child).await
+                }
+            });
+            let bound = std::time::Duration::from_secs(5);
+            let deleted = tokio::time::timeout(bound, delete).await.unwrap().unwrap();
+            let rotated = tokio::time::timeout(bound, rotate).await.unwrap().unwrap();
+            assert!(
+                deleted.is_ok(),
+                "{name}: {:?}",
+                deleted.map_err(|e| e.with_causes())
+            );
+            let outcome = match rotated {
+                Ok(true) => "rotated, then deleted",
+                Err(Error::InvalidRefreshToken) => "deleted first",
+                other => panic!(
+                    "{name}, round {round}: {:?}",
+                    other.map_err(|e| e.with_causes())
+                ),
+            };
+            *outcomes.entry(outcome).or_insert(0) += 1;
+        }
+        eprintln!("{name}: {outcomes:?}");
+        if let Some(pg) = pg {
+            pg.finish().await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn rows_written_for_a_deleted_user_fail_as_its_absence_implies() {
+    use warden_adapters::db::SeaOrmApiKeyRepository;
+    use warden_domain::api_key::ApiKey;
+    use warden_domain::ports::ApiKeyRepository;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let gone = user("gone@example.com", Role::User);
+        users.insert(&gone).await.unwrap();
+        users.delete(gone.id).await.unwrap();
+        let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
+        let first = refresh_row(&gone, None, time::Duration::days(1));
+        assert!(
+            matches!(tokens.insert(&first).await, Err(Error::InvalidCredentials)),
+            "{}: a login's first token",
+            t.name
+        );
+        let now = OffsetDateTime::now_utc();
+        let key = ApiKey {
+            id: Uuid::now_v7(),
+            user_id: gone.id,
+            name: "k".into(),
+            prefix: "wdn_goneeeeeeeee".into(),
+            digest: "0".repeat(64),
+            created_at: now,
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        let keys = SeaOrmApiKeyRepository::new(t.db.clone());
+        assert!(
+            matches!(keys.insert(&key).await, Err(Error::InvalidToken)),
+            "{}: an API key",
+            t.name
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn look_alike_emails_are_taken_on_both_stores() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        repo.insert(&user("admin@example.com", Role::Admin))
+            .await
+            .unwrap();
+        for alike in [
+            "adm\u{456}n@example.com",
+            "\u{ff41}dmin@example.com",
+            "admin@ex\u{430}mple.com",
+        ] {
+            assert!(
+                matches!(
+                    repo.insert(&user(alike, Role::User)).await,
+                    Err(Error::EmailTaken)
+                ),
+                "{}: {alike:?}",
+                t.name
+            );
+        }
+        repo.insert(&user("admins@example.com", Role::User))
+            .await
+            .unwrap();
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_skeleton_migration_fills_existing_accounts_oldest_first() {
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm_migration::MigratorTrait;
+    use warden_adapters::db::migration::Migrator;
+
+    let mut targets = vec![(
+        "sqlite",
+        db::connect("sqlite::memory:", 1).await.unwrap(),
+        None,
+    )];
+    if let Some(pg) = postgres().await {
+        // The fresh database is migrated already: start it over from nothing.
+        Migrator::down(&pg.db, None).await.unwrap();
+        targets.push(("postgres", pg.db.clone(), Some(pg)));
+    }
+    for (name, pool, pg) in targets {
+        Migrator::up(&pool, Some(4)).await.unwrap();
+        let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let rows = [
+            ("admin@example.com", t0),
+            ("adm\u{456}n@example.com", t0 + time::Duration::seconds(1)),
+            ("bob@example.com", t0 + time::Duration::seconds(2)),
+        ];
+        let mut ids = Vec::new();
+        for (email, at) in rows {
+            let id = Uuid::now_v7();
+            ids.push(id);
+            let insert = Query::insert()
+                .into_table(Alias::new("users"))
+                .columns(
+                    [
+                        "id",
+                        "email",
+                        "email_normalized",
+                        "role",
+                        "disabled",
+                        "password_hash",
+                        "session_version",
+                        "created_at",
+                        "updated_at",
+                    ]
+                    .map(Alias::new),
+                )
+                .values_panic([
+                    id.into(),
+                    email.into(),
+                    email.into(),
+                    "user".into(),
+                    false.into(),
+                    "h".into(),
+                    0i64.into(),
+                    at.into(),
+                    at.into(),
+                ])
+                .to_owned();
+            pool.execute(&insert).await.unwrap();
+        }
+        Migrator::up(&pool, None).await.unwrap();
+
+        let skeleton = |e: &str| Some(Email::parse(e).unwrap().skeleton());
+        for (id, expected) in ids.iter().zip([
+            skeleton("admin@example.com"),
+            None,
+            skeleton("bob@example.com"),
+        ]) {
+            let row = db::entity::user::Entity::find_by_id(*id)
+                .one(&pool)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.email_skeleton, expected, "{name}: {}", row.email);
+        }
+        let repo = SeaOrmUserRepository::new(pool.clone());
+        assert!(
+            repo.find_by_id(ids[1]).await.unwrap().is_some(),
+            "{name}: the later look-alike still loads"
+        );
+        assert!(
+            matches!(
+                repo.insert(&user("\u{430}dmin@example.com", Role::User))
+                    .await,
+                Err(Error::EmailTaken)
+            ),
+            "{name}: every new account is checked"
+        );
+        if let Some(pg) = pg {
+            pg.finish().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn held_user_reads_decode_every_column_the_pool_reads() {
+    use sea_orm::EntityTrait;
+    let dir = std::env::temp_dir().join(format!("warden-columns-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/columns.db?mode=rwc", dir.display());
+    let pool = db::connect(&url, 2).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap().unwrap();
+    let u = user("Columns@Example.com", Role::User);
+    SeaOrmUserRepository::new(pool.clone())
+        .insert(&u)
+        .await
+        .unwrap();
+    let held = readers.user_by_id(u.id).unwrap().unwrap();
+    let pooled = db::entity::user::Entity::find_by_id(u.id)
+        .one(&pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held, pooled);
+    assert_eq!(held.email_skeleton, Some(u.email.skeleton()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

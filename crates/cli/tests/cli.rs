@@ -788,3 +788,38 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
         assert!(repo.find_by_digest("dead").await.unwrap().is_none());
     });
 }
+
+#[test]
+fn user_create_refuses_a_look_alike_and_an_invisible_character_without_echoing_it() {
+    let sb = Sandbox::new();
+    sb.create("admin@example.com", "admin");
+    let create = |email: &str| {
+        sb.run_with(
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            &[],
+            &format!("{GOOD_PASSWORD}\n"),
+        )
+    };
+    // A Cyrillic і, then a fullwidth a: the same account as far as anyone can see.
+    for alike in ["adm\u{456}n@example.com", "\u{ff41}dmin@example.com"] {
+        assert_eq!(
+            create(alike).fails(),
+            "a user with this email already exists"
+        );
+    }
+    let reason = create("qzv\u{202e}moc.elpmaxe@xwj.com").fails();
+    assert!(reason.contains("invisible"), "{reason}");
+    assert!(
+        !reason.contains("qzv") && !reason.contains("xwj"),
+        "{reason}"
+    );
+    assert_eq!(sb.users().len(), 1);
+}

@@ -297,14 +297,18 @@ impl AuthService {
     /// token stop working (their session version is left behind).
     ///
     /// # Errors
-    /// [`Error::NotFound`] if the user is gone; storage failures.
+    /// [`Error::InvalidToken`] if the user is gone; storage failures.
     pub async fn logout(&self, user: &User) -> Result<(), Error> {
         let change = UserChange {
             end_sessions: true,
             at: Some(self.ports.clock.now()),
             ..UserChange::default()
         };
-        self.ports.users.update(user.id, change).await?;
+        self.ports
+            .users
+            .update(user.id, change)
+            .await
+            .map_err(caller_gone)?;
         Ok(())
     }
 
@@ -339,8 +343,20 @@ impl AuthService {
             at: Some(self.ports.clock.now()),
             ..UserChange::default()
         };
-        self.ports.users.update(user.id, change).await?;
+        self.ports
+            .users
+            .update(user.id, change)
+            .await
+            .map_err(caller_gone)?;
         Ok(())
+    }
+}
+
+/// A caller deleted while its request ran holds a dead credential: [`Error::InvalidToken`].
+fn caller_gone(e: Error) -> Error {
+    match e {
+        Error::NotFound => Error::InvalidToken,
+        other => other,
     }
 }
 

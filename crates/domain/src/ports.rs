@@ -138,7 +138,8 @@ pub trait ApiKeyRepository: Send + Sync + 'static {
     /// Stores a new key.
     ///
     /// # Errors
-    /// Storage failures.
+    /// [`Error::InvalidToken`] when the owner is gone (deleted since it authenticated);
+    /// storage failures.
     async fn insert(&self, key: &ApiKey) -> Result<(), Error>;
 
     /// Finds a key by its public prefix (an indexed lookup), with its owner, in one query.
@@ -197,7 +198,8 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
     /// Stores the first token of a family.
     ///
     /// # Errors
-    /// Storage failures.
+    /// [`Error::InvalidCredentials`] when the owner is gone (deleted since its login was
+    /// checked); storage failures.
     async fn insert(&self, token: &RefreshToken) -> Result<(), Error>;
 
     /// Finds a token by the digest of its secret (an indexed lookup).
@@ -217,7 +219,8 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
     /// first (exactly one of any number of concurrent calls returns `Ok(true)`).
     ///
     /// # Errors
-    /// Storage failures.
+    /// [`Error::InvalidRefreshToken`] when the owner (and so the parent) is gone; storage
+    /// failures.
     async fn rotate(
         &self,
         parent_id: Uuid,
@@ -252,7 +255,7 @@ pub trait LockoutRepository: Send + Sync + 'static {
     /// Stores the state of one scope of a user.
     ///
     /// # Errors
-    /// Storage failures.
+    /// [`Error::InvalidCredentials`] when the user is gone; storage failures.
     async fn put(&self, user_id: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error>;
 
     /// Forgets one scope of a user (a success from that IP, or the account count).

@@ -20,16 +20,21 @@ pub struct Email {
 }
 
 impl Email {
-    /// Parses an address: one `@`, a non-empty local part, a dotted domain, no spaces or
-    /// control characters, at most 254 bytes. Surrounding white space is dropped.
+    /// Parses an address: one `@`, a non-empty local part, a dotted domain, no spaces, no
+    /// control or format characters ([`invisible_character`]), at most 254 bytes. Surrounding
+    /// white space is dropped. A reason never quotes the input.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
         // The message never quotes the input: it may be a password typed in the wrong field.
         let invalid = || "email is not a valid email address".to_owned();
-        if s.is_empty() || s.len() > MAX_EMAIL_LEN {
-            return Err(invalid());
+        if s.chars().any(invisible_character) {
+            return Err(
+                "email must not contain control or invisible formatting characters \
+                 (such as zero-width or bidi characters)"
+                    .into(),
+            );
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.is_empty() || s.len() > MAX_EMAIL_LEN || s.chars().any(char::is_whitespace) {
             return Err(invalid());
         }
         let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
@@ -65,6 +70,27 @@ impl Email {
     pub fn normalized(&self) -> &str {
         &self.normalized
     }
+
+    /// The confusable skeleton (Unicode TS #39) of the normalised form: two addresses that
+    /// look alike (`admin@` and `adm\u{456}n@` with a Cyrillic `і`, fullwidth letters, a Greek
+    /// `ο`) have the same skeleton, and no two accounts may. Computed on the lower-cased form,
+    /// so addresses equal but for case always share one; computed on demand, because only a
+    /// new account needs it.
+    pub fn skeleton(&self) -> String {
+        unicode_security::skeleton(&self.normalized).collect()
+    }
+}
+
+/// Whether a character is a control (general category Cc) or format (Cf) character: bidi
+/// embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069), zero-width
+/// characters (U+200B to U+200D, U+2060, U+FEFF), soft hyphens and their kin. None of them shows
+/// on screen, so a name holding one can look exactly like another name.
+pub fn invisible_character(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
 }
 
 impl PartialEq for Email {
@@ -91,12 +117,12 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
-/// A display name: 1 to 100 characters, no control characters, trimmed.
+/// A display name: 1 to 100 characters, no control or format characters, trimmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisplayName(String);
 
 impl DisplayName {
-    /// Parses a display name.
+    /// Parses a display name. A reason never quotes the input.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
         if s.is_empty() {
@@ -107,10 +133,21 @@ impl DisplayName {
                 "display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters"
             ));
         }
-        if s.chars().any(char::is_control) {
-            return Err("display_name must not contain control characters".into());
+        if s.chars().any(invisible_character) {
+            return Err(
+                "display_name must not contain control or invisible formatting \
+                        characters (such as zero-width or bidi characters)"
+                    .into(),
+            );
         }
         Ok(Self(s.to_owned()))
+    }
+
+    /// Rebuilds a name read back from storage as it was stored, without the checks of
+    /// [`DisplayName::parse`]: a name stored under older rules still reads (every request
+    /// reads its user), and the rules apply to every name written.
+    pub fn from_stored(name: String) -> Self {
+        Self(name)
     }
 
     /// The name as text.
@@ -247,6 +284,121 @@ mod tests {
         assert!(DisplayName::parse(&"é".repeat(101)).is_err());
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse("a\u{7}b").is_err());
+    }
+
+    /// Every code point the issue names, and the rest of their blocks' format characters.
+    fn forbidden() -> Vec<char> {
+        let ranges = [
+            (0x00, 0x1f),
+            (0x7f, 0x9f),
+            (0xad, 0xad),
+            (0x61c, 0x61c),
+            (0x180e, 0x180e),
+            (0x200b, 0x200f),
+            (0x202a, 0x202e),
+            (0x2060, 0x2064),
+            (0x2066, 0x206f),
+            (0xfeff, 0xfeff),
+            (0xfff9, 0xfffb),
+            (0xe0001, 0xe0001),
+            (0xe0020, 0xe007f),
+        ];
+        ranges
+            .iter()
+            .flat_map(|&(a, b)| (a..=b).filter_map(char::from_u32))
+            .collect()
+    }
+
+    #[test]
+    fn plain_addresses_and_names_pass() {
+        for ok in [
+            "admin@example.com",
+            "a.b-c_d+tag@sub.example.co.uk",
+            "zoë@exämple.com",
+            "用户@例子.公司",
+        ] {
+            assert!(Email::parse(ok).is_ok(), "{ok:?} is a valid address");
+        }
+        for ok in [
+            "Ada Lovelace",
+            "Zoë O'Brien-Smith",
+            "李小龙",
+            "محمد",
+            "Renée 🎉",
+        ] {
+            assert!(DisplayName::parse(ok).is_ok(), "{ok:?} is a valid name");
+        }
+    }
+
+    #[test]
+    fn every_control_and_format_character_is_refused_without_echoing_the_input() {
+        for c in forbidden() {
+            assert!(invisible_character(c), "U+{:04X} is Cc or Cf", u32::from(c));
+            for email in [
+                format!("adm{c}in@example.com"),
+                format!("admin@exa{c}mple.com"),
+            ] {
+                let reason = Email::parse(&email).unwrap_err();
+                assert!(!reason.contains("adm"), "{reason} quotes the input");
+                assert!(!reason.contains("exa"), "{reason} quotes the input");
+            }
+            let reason = DisplayName::parse(&format!("Ada{c}Lovelace")).unwrap_err();
+            assert!(!reason.contains("Ada"), "{reason} quotes the input");
+        }
+        // The neighbours of those ranges are ordinary characters: the bans end where they should.
+        for c in [
+            '\u{a0}', '\u{ae}', '\u{2010}', '\u{2030}', '\u{2070}', '\u{fefe}', '\u{fffc}',
+        ] {
+            assert!(!invisible_character(c), "U+{:04X}", u32::from(c));
+            assert!(DisplayName::parse(&format!("Ada{c}Lovelace")).is_ok());
+        }
+        assert!(Email::parse("admin@example.com").is_ok());
+    }
+
+    #[test]
+    fn the_generic_email_reason_does_not_quote_the_input() {
+        for bad in ["secretlocal@", "secretlocal", "a b@secretdomain.com"] {
+            let reason = Email::parse(bad).unwrap_err();
+            assert!(!reason.contains("secret"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn look_alike_addresses_share_a_skeleton_and_different_ones_do_not() {
+        let skeleton = |s: &str| Email::parse(s).unwrap().skeleton();
+        let admin = skeleton("admin@example.com");
+        for alike in [
+            "adm\u{456}n@example.com",                              // Cyrillic і
+            "\u{430}dmin@example.com",                              // Cyrillic а
+            "admin@ex\u{430}mple.com",                              // Cyrillic а in the domain
+            "\u{ff41}\u{ff44}\u{ff4d}\u{ff49}\u{ff4e}@example.com", // fullwidth
+            "ADMIN@Example.COM",                                    // case
+            "\u{ff21}DMIN@example.com",                             // fullwidth capital
+        ] {
+            assert_eq!(
+                skeleton(alike),
+                admin,
+                "{alike:?} looks like admin@example.com"
+            );
+        }
+        assert_eq!(
+            skeleton("b\u{3bf}b@example.com"), // Greek ο
+            skeleton("bob@example.com")
+        );
+        for other in [
+            "admins@example.com",
+            "admin@example.org",
+            "adnim@example.com",
+        ] {
+            assert_ne!(skeleton(other), admin, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn stored_names_read_back_as_stored() {
+        let old = "\u{202e}evil".to_owned();
+        assert!(DisplayName::parse(&old).is_err());
+        assert_eq!(DisplayName::from_stored(old.clone()).as_str(), old);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use warden_domain::user::User;
 use super::entity::api_key::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
 use super::readers::SqliteReaders;
-use super::{storage_error, users};
+use super::{owner_gone_or_storage_error, storage_error, users};
 
 /// API keys stored through sea-orm.
 #[derive(Clone, Debug)]
@@ -79,10 +79,11 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
             revoked_at: Set(k.revoked_at),
             last_used_at: Set(k.last_used_at),
         };
+        // The owner was authenticated a moment ago; deleted since, its credential is dead.
         Entity::insert(row)
             .exec_without_returning(&self.db)
             .await
-            .map_err(storage_error)?;
+            .map_err(|e| owner_gone_or_storage_error(e, Error::InvalidToken))?;
         Ok(())
     }
 

@@ -16,6 +16,10 @@ pub mod user {
         pub email: String,
         /// Lower-cased, unique (`ux_users_email`).
         pub email_normalized: String,
+        /// The confusable skeleton (Unicode TS #39) of `email_normalized`, unique
+        /// (`ux_users_email_skeleton`), so that no two accounts look alike. Null only for an
+        /// account that already had a look-alike when the column was added.
+        pub email_skeleton: Option<String>,
         /// Optional name.
         pub display_name: Option<String>,
         /// `admin`, `service` or `user`.

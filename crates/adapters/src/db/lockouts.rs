@@ -9,7 +9,7 @@ use warden_domain::lockout::{LockScope, LockState};
 use warden_domain::ports::LockoutRepository;
 
 use super::entity::login_throttle::{ActiveModel, Column, Entity};
-use super::storage_error;
+use super::{owner_gone_or_storage_error, storage_error};
 
 /// Lockout counts stored through sea-orm.
 #[derive(Clone, Debug)]
@@ -58,7 +58,8 @@ impl LockoutRepository for SeaOrmLockoutRepository {
             )
             .exec_without_returning(&self.db)
             .await
-            .map_err(storage_error)?;
+            // A user deleted since the password was checked: the login fails like any other.
+            .map_err(|e| owner_gone_or_storage_error(e, Error::InvalidCredentials))?;
         Ok(())
     }
 

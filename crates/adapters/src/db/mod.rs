@@ -84,6 +84,27 @@ pub(crate) fn storage_error(e: DbErr) -> Error {
     }
 }
 
+/// Translates the error of a write of a user's row (a refresh token, an API key, a lockout
+/// count): a foreign-key violation means the user was deleted meanwhile, and becomes `gone`,
+/// the error the use case answers for a user who is not there. Classified by kind (SQLSTATE
+/// 23503, SQLite's extended code 787), never by message text.
+pub(crate) fn owner_gone_or_storage_error(e: DbErr, gone: Error) -> Error {
+    if is_foreign_key_violation(&e) {
+        gone
+    } else {
+        storage_error(e)
+    }
+}
+
+/// Whether a statement failed because a row it referred to does not exist (SQLSTATE 23503,
+/// SQLite's `SQLITE_CONSTRAINT_FOREIGNKEY`).
+pub(crate) fn is_foreign_key_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
 fn is_unavailable(e: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     let runtime = match e {

@@ -24,10 +24,11 @@ use uuid::Uuid;
 use super::entity::{api_key, user};
 
 /// The columns of `users`, in the order [`user_at`] reads them.
-const USER_COLUMNS: [&str; 10] = [
+const USER_COLUMNS: [&str; 11] = [
     "id",
     "email",
     "email_normalized",
+    "email_skeleton",
     "display_name",
     "role",
     "disabled",
@@ -151,19 +152,20 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-/// A user from the ten columns of [`USER_COLUMNS`] starting at `first`.
+/// A user from the columns of [`USER_COLUMNS`] starting at `first`.
 fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<user::Model> {
     Ok(user::Model {
         id: uuid_at(row, first)?,
         email: row.get(first + 1)?,
         email_normalized: row.get(first + 2)?,
-        display_name: row.get(first + 3)?,
-        role: row.get(first + 4)?,
-        disabled: row.get(first + 5)?,
-        password_hash: row.get(first + 6)?,
-        session_version: row.get(first + 7)?,
-        created_at: time_at(row, first + 8)?,
-        updated_at: time_at(row, first + 9)?,
+        email_skeleton: row.get(first + 3)?,
+        display_name: row.get(first + 4)?,
+        role: row.get(first + 5)?,
+        disabled: row.get(first + 6)?,
+        password_hash: row.get(first + 7)?,
+        session_version: row.get(first + 8)?,
+        created_at: time_at(row, first + 9)?,
+        updated_at: time_at(row, first + 10)?,
     })
 }
 

@@ -1,12 +1,22 @@
-//! `RefreshTokenRepository` on sea-orm. Rotation is one transaction whose first statement is
+//! `RefreshTokenRepository` on sea-orm. Rotation is one transaction whose main statement is
 //! a conditional update of the parent: whichever request updates the row wins, and every
 //! other waits for it (a row lock on PostgreSQL, the write lock on SQLite) and then finds
 //! the parent already rotated.
+//!
+//! Locks are taken in one order everywhere, the user's row before its tokens' rows: a delete
+//! of the user locks the user and then (cascading) its tokens, so a rotation on PostgreSQL
+//! first takes a key-share lock on the owner, which it would otherwise take only when the
+//! child's foreign key is checked, after holding the parent's row lock. SQLite has one write
+//! lock, taken by the first write. A token whose user is gone is an invalid grant, never a
+//! foreign-key error.
 
 use async_trait::async_trait;
+use sea_orm::sea_query::LockType;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -16,7 +26,7 @@ use warden_domain::refresh::RefreshToken;
 
 use super::entity::refresh_token::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
-use super::storage_error;
+use super::{owner_gone_or_storage_error, storage_error};
 
 /// Refresh tokens stored through sea-orm.
 #[derive(Clone, Debug)]
@@ -29,6 +39,22 @@ impl SeaOrmRefreshTokenRepository {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+}
+
+/// On PostgreSQL, locks the owner's row against a delete (key share: what the child's foreign
+/// key check would take) before any token row is locked; `false` when the owner is gone.
+async fn lock_owner(txn: &DatabaseTransaction, user_id: Uuid) -> Result<bool, DbErr> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(true);
+    }
+    let owner = user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::Id)
+        .lock(LockType::KeyShare)
+        .into_tuple::<Uuid>()
+        .one(txn)
+        .await?;
+    Ok(owner.is_some())
 }
 
 fn to_domain(m: Model) -> RefreshToken {
@@ -64,10 +90,12 @@ fn to_row(t: &RefreshToken) -> ActiveModel {
 #[async_trait]
 impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
     async fn insert(&self, token: &RefreshToken) -> Result<(), Error> {
+        // The first token of a login: a user deleted since the password was checked has no
+        // valid credentials.
         Entity::insert(to_row(token))
             .exec_without_returning(&self.db)
             .await
-            .map_err(storage_error)?;
+            .map_err(|e| owner_gone_or_storage_error(e, Error::InvalidCredentials))?;
         Ok(())
     }
 
@@ -95,7 +123,15 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         at: OffsetDateTime,
         child: &RefreshToken,
     ) -> Result<bool, Error> {
+        let gone = || Error::InvalidRefreshToken;
         let txn = self.db.begin().await.map_err(storage_error)?;
+        if !lock_owner(&txn, child.user_id)
+            .await
+            .map_err(storage_error)?
+        {
+            txn.rollback().await.map_err(storage_error)?;
+            return Err(gone());
+        }
         let claimed = Entity::update_many()
             .col_expr(Column::RotatedAt, Expr::value(at))
             .filter(Column::Id.eq(parent_id))
@@ -106,13 +142,22 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
             .map_err(storage_error)?
             .rows_affected;
         if claimed != 1 {
+            // A parent that went with its user is no lost race (and no reuse to report).
+            let parent_left = Entity::find_by_id(parent_id)
+                .count(&txn)
+                .await
+                .map_err(storage_error)?;
             txn.rollback().await.map_err(storage_error)?;
-            return Ok(false);
+            return if parent_left == 0 {
+                Err(gone())
+            } else {
+                Ok(false)
+            };
         }
         Entity::insert(to_row(child))
             .exec_without_returning(&txn)
             .await
-            .map_err(storage_error)?;
+            .map_err(|e| owner_gone_or_storage_error(e, gone()))?;
         txn.commit().await.map_err(storage_error)?;
         Ok(true)
     }

@@ -104,12 +104,7 @@ fn is_enabled_admin(m: &user::Model) -> bool {
 /// A stored row as a domain user.
 pub(super) fn to_domain(m: user::Model) -> Result<User, Error> {
     let role = m.role.parse::<Role>().map_err(Error::internal)?;
-    let display_name = m
-        .display_name
-        .as_deref()
-        .map(DisplayName::parse)
-        .transpose()
-        .map_err(Error::internal)?;
+    let display_name = m.display_name.map(DisplayName::from_stored);
     Ok(User {
         id: m.id,
         email: Email::from_stored(m.email),
@@ -123,10 +118,15 @@ pub(super) fn to_domain(m: user::Model) -> Result<User, Error> {
     })
 }
 
+/// A unique violation of the email or of its skeleton (`ux_users_email`,
+/// `ux_users_email_skeleton`; SQLite names the column) is a taken address: a look-alike of an
+/// existing account gets the same answer as the account's own address.
 fn insert_error(e: DbErr) -> Error {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(m))
-            if m.contains("email_normalized") || m.contains("ux_users_email") =>
+            if m.contains("email_normalized")
+                || m.contains("email_skeleton")
+                || m.contains("ux_users_email") =>
         {
             Error::EmailTaken
         }
@@ -141,6 +141,7 @@ impl UserRepository for SeaOrmUserRepository {
             id: Set(u.id),
             email: Set(u.email.as_str().to_owned()),
             email_normalized: Set(u.email.normalized().to_owned()),
+            email_skeleton: Set(Some(u.email.skeleton())),
             display_name: Set(u.display_name.as_ref().map(|d| d.as_str().to_owned())),
             role: Set(u.role.as_str().to_owned()),
             disabled: Set(u.disabled),
