@@ -13,6 +13,7 @@ pub mod dto;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
+pub mod redact;
 pub mod routes;
 pub mod security;
 pub mod state;
