@@ -156,19 +156,19 @@ fn toml_syntax_error(message: &str, metadata: Option<&figment::Metadata>) -> Str
         .next()
         .and_then(|first| first.split_once(" at "))
         .map(|(_, at)| at.trim().to_owned());
-    let file = metadata.map_or_else(
+    let path = metadata
+        .and_then(|m| m.source.as_ref())
+        .and_then(figment::Source::file_path);
+    let file = path.map_or_else(
         || "the configuration file".to_owned(),
-        |m| m.name.to_string(),
+        |p| p.display().to_string(),
     );
     let line_no = position
         .as_deref()
         .and_then(|p| p.strip_prefix("line "))
         .and_then(|p| p.split(',').next())
         .and_then(|n| n.trim().parse::<usize>().ok());
-    let source_text = metadata
-        .and_then(|m| m.source.as_ref())
-        .and_then(figment::Source::file_path)
-        .and_then(|path| std::fs::read_to_string(path).ok());
+    let source_text = path.and_then(|path| std::fs::read_to_string(path).ok());
     let offending = source_text
         .as_deref()
         .zip(line_no)
@@ -199,7 +199,7 @@ fn toml_syntax_error(message: &str, metadata: Option<&figment::Metadata>) -> Str
         out.push_str(&key);
         out.push_str("`)");
     }
-    if !reason.is_empty() && !quotes_the_line && !reason.contains('"') && !reason.contains('\'') {
+    if !reason.is_empty() && !quotes_the_line {
         out.push_str(": ");
         out.push_str(&reason);
     }
