@@ -6,6 +6,7 @@ mod auth;
 mod edge;
 mod fuzz;
 mod helpers;
+mod hygiene;
 mod limits;
 mod lockout;
 mod races;
