@@ -111,12 +111,18 @@ fn looks_like_credential(text: &str) -> bool {
     if text.len() < 4 {
         return false;
     }
-    let decoded = percent_decode(text);
-    let decoded = decoded.trim();
-    decoded
-        .get(..KEY_PREFIX.len())
+    // Most paths and queries have nothing to decode: look at them in place.
+    if text.contains(['%', '+']) {
+        has_credential_shape(percent_decode(text).trim())
+    } else {
+        has_credential_shape(text)
+    }
+}
+
+fn has_credential_shape(text: &str) -> bool {
+    text.get(..KEY_PREFIX.len())
         .is_some_and(|p| p.eq_ignore_ascii_case(KEY_PREFIX))
-        || (decoded.starts_with("eyJ") && decoded.contains('.'))
+        || (text.starts_with("eyJ") && text.contains('.'))
 }
 
 #[cfg(test)]
