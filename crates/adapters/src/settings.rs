@@ -404,7 +404,8 @@ impl FromStr for Rate {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
-            format!("'{s}' is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)")
+            // The value is not quoted: a secret put under the wrong key must not be printed.
+            "is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)".to_owned()
         };
         let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;

@@ -406,6 +406,10 @@ fn a_wrong_typed_value_is_never_quoted() {
         ),
         ("profile = \"TOPSECRET-hunter2\"", "profile"),
         ("[server]\nbind = \"TOPSECRET-hunter2\"", "server.bind"),
+        (
+            "[rate_limit]\nlogin = \"TOPSECRET-hunter2\"",
+            "rate_limit.login",
+        ),
     ] {
         Jail::expect_with(|jail| {
             jail.clear_env();
