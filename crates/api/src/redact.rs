@@ -96,7 +96,12 @@ fn pair_is_secret(pair: &str) -> bool {
 
 /// Whether a parameter name, decoded, lower-cased and without separators, names a credential.
 fn is_secret_name(name: &str) -> bool {
-    let folded: String = percent_decode(name)
+    let decoded = if name.contains(['%', '+']) {
+        Cow::Owned(percent_decode(name))
+    } else {
+        Cow::Borrowed(name)
+    };
+    let folded: String = decoded
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
