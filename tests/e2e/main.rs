@@ -8,6 +8,7 @@ mod contract;
 mod edge;
 mod fuzz;
 mod helpers;
+mod hygiene;
 mod limits;
 mod lockout;
 mod lookalikes;

@@ -8,6 +8,7 @@ pub mod hasher;
 pub mod jwt;
 pub mod keys;
 pub mod rate_limit;
+pub mod redact;
 pub mod settings;
 pub mod system;
 pub mod telemetry;
@@ -68,20 +69,18 @@ pub struct Services {
 pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
     let url = &settings.database.url;
     let shown = settings::redact_url(url);
-    let db = db::connect(url, settings.database.max_connections)
+    // A driver's message may quote the URL, or the part of it it could not use.
+    let why = |e: &sea_orm::DbErr| redact::scrub(&one_line(e), url);
+    let db = db::connect_with(
+        url,
+        settings.database.max_connections,
+        settings.database_timeouts(),
+    )
+    .await
+    .map_err(|e| StartupError(format!("database.url: cannot open {shown}: {}", why(&e))))?;
+    db::migrate(&db)
         .await
-        .map_err(|e| {
-            StartupError(format!(
-                "database.url: cannot open {shown}: {}",
-                one_line(&e)
-            ))
-        })?;
-    db::migrate(&db).await.map_err(|e| {
-        StartupError(format!(
-            "database.url: cannot migrate {shown}: {}",
-            one_line(&e)
-        ))
-    })?;
+        .map_err(|e| StartupError(format!("database.url: cannot migrate {shown}: {}", why(&e))))?;
     Ok(db)
 }
 
@@ -147,6 +146,9 @@ impl Services {
     /// A [`StartupError`] naming the setting at fault.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
+        for warning in settings.warnings() {
+            warn!("{warning}");
+        }
         let db = open_database(settings).await?;
         let (codec, deriver) = build_codec(settings)?;
         let jwks_json: Arc<str> = codec.jwks_json().into();
@@ -158,7 +160,12 @@ impl Services {
             &settings.database.url,
             settings.database.max_connections,
         )
-        .map_err(|e| StartupError(format!("database.url: {}", one_line(&e))))?;
+        .map_err(|e| {
+            StartupError(format!(
+                "database.url: {}",
+                redact::scrub(&one_line(&e), &settings.database.url)
+            ))
+        })?;
         let users =
             Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));
         let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
@@ -202,8 +209,9 @@ impl Services {
             auth.ports().random.clone(),
         );
         let rate_limits = match &settings.redis.url {
-            Some(url) => RateLimiter::shared(&settings.rate_limit, url)
-                .map_err(|e| StartupError(format!("redis.url: {}", one_line(&e))))?,
+            Some(url) => RateLimiter::shared(&settings.rate_limit, url).map_err(|e| {
+                StartupError(format!("redis.url: {}", redact::scrub(&one_line(&e), url)))
+            })?,
             None => RateLimiter::in_memory(&settings.rate_limit),
         };
         Ok(Self {

@@ -111,13 +111,21 @@ pub struct DatabaseSettings {
     pub url: String,
     /// Pool size (SQLite files and PostgreSQL).
     pub max_connections: u32,
+    /// Longest wait for a pooled connection, in milliseconds; then the request gets 503.
+    pub acquire_timeout_ms: u64,
+    /// Longest run of one statement, in milliseconds (PostgreSQL `statement_timeout`, SQLite
+    /// busy timeout); then it is cancelled, its transaction rolls back and the request gets 503.
+    pub statement_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
+        let timeouts = crate::db::Timeouts::DEFAULT;
         Self {
             url: "sqlite://warden.db?mode=rwc".into(),
             max_connections: 8,
+            acquire_timeout_ms: u64::try_from(timeouts.acquire.as_millis()).unwrap_or(u64::MAX),
+            statement_timeout_ms: u64::try_from(timeouts.statement.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -411,7 +419,8 @@ impl FromStr for Rate {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
-            format!("'{s}' is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)")
+            // The value is not quoted: a secret put under the wrong key must not be printed.
+            "is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)".to_owned()
         };
         let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -458,19 +467,7 @@ fn redact_secret<S: Serializer>(_: &Option<SecretString>, s: S) -> Result<S::Ok,
     s.serialize_str("[redacted]")
 }
 
-/// Shows a URL with its password replaced, so `config check` can print it.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') && !host.is_empty() => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:[redacted]@{host}")
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use crate::redact::redact_url;
 
 fn redact_url_password<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(url))
@@ -518,55 +515,6 @@ fn is_origin(s: &str) -> bool {
         && rest.is_ascii()
 }
 
-/// Placeholders that must never sign tokens.
-const PLACEHOLDER_WORDS: &[&str] = &[
-    "changeme",
-    "change",
-    "replaceme",
-    "replace",
-    "secret",
-    "password",
-    "passwd",
-    "jwt",
-    "token",
-    "key",
-    "example",
-    "default",
-    "test",
-    "my",
-    "your",
-    "super",
-    "warden",
-    "todo",
-    "xxx",
-];
-
-/// Why an HS256 secret is too weak to use, if it is.
-pub fn hs256_secret_weakness(secret: &str) -> Option<&'static str> {
-    if secret.len() < 32 {
-        return Some("must be at least 32 bytes");
-    }
-    let distinct = secret
-        .bytes()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    if distinct < 8 {
-        return Some("is trivially weak (too few distinct characters)");
-    }
-    let mut rest: String = secret
-        .to_lowercase()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
-    for word in PLACEHOLDER_WORDS {
-        rest = rest.replace(word, "");
-    }
-    if rest.chars().all(|c| c.is_ascii_digit()) || rest.len() < 8 {
-        return Some("is a known placeholder (such as \"change-me\" or \"secret\")");
-    }
-    None
-}
-
 impl Settings {
     /// Loads from `$WARDEN_CONFIG` (or `./warden.toml` if present) and `WARDEN_*` variables,
     /// then checks the result.
@@ -600,7 +548,9 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed("WARDEN_").split("__").ignore(&["config"]));
-        let settings: Self = figment.extract().map_err(|e| ConfigError(describe(&e)))?;
+        let settings: Self = figment
+            .extract()
+            .map_err(|e| ConfigError(checks::describe(&e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -629,11 +579,7 @@ impl Settings {
         let production = self.profile == Profile::Production;
         match self.jwt.algorithm {
             JwtAlgorithm::HS256 => match &self.jwt.secret {
-                Some(secret) => {
-                    if let Some(why) = hs256_secret_weakness(secret.expose_secret()) {
-                        return fail("jwt.secret", why.into());
-                    }
-                }
+                Some(secret) => checks::refuse_weak_secret(secret.expose_secret(), production)?,
                 None if production => {
                     return fail(
                         "jwt.secret",
@@ -704,6 +650,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             return fail("database.max_connections", "must be at least 1".into());
         }
+        self.validate_database_timeouts()?;
         if self.server.max_body_bytes == 0 {
             return fail("server.max_body_bytes", "must be at least 1".into());
         }
@@ -770,24 +717,8 @@ impl Settings {
     }
 }
 
-/// One line from a figment error, naming the key (lower-cased, dotted) where it knows it.
-fn describe(e: &figment::Error) -> String {
-    let key = e.path.join(".").to_lowercase();
-    let kind = match &e.kind {
-        figment::error::Kind::UnknownField(field, _) => format!("unknown setting `{field}`"),
-        other => other.to_string(),
-    };
-    let source = e
-        .metadata
-        .as_ref()
-        .map(|m| format!(" (from {})", m.name))
-        .unwrap_or_default();
-    if key.is_empty() {
-        format!("configuration: {kind}{source}")
-    } else {
-        format!("{key}: {kind}{source}")
-    }
-}
+#[path = "settings_checks.rs"]
+mod checks;
 
 #[path = "settings_edge.rs"]
 mod edge;

@@ -90,16 +90,24 @@ fn every_refusal_names_its_setting() {
         ("profile = \"production\"", "jwt.secret"),
         ("[jwt]\nsecret = \"too-short\"", "jwt.secret"),
         (
-            "[jwt]\nsecret = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "profile = \"production\"\n[jwt]\nsecret = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
             "jwt.secret",
         ),
         (
-            "[jwt]\nsecret = \"change-me-change-me-change-me-change-me\"",
+            "profile = \"production\"\n[jwt]\nsecret = \"change-me-change-me-change-me-change-me\"",
             "jwt.secret",
         ),
         (
-            "[jwt]\nsecret = \"secret-secret-secret-secret-secret-1234\"",
+            "profile = \"production\"\n[jwt]\nsecret = \"secret-secret-secret-secret-secret-1234\"",
             "jwt.secret",
+        ),
+        (
+            "[database]\nacquire_timeout_ms = 0",
+            "database.acquire_timeout_ms",
+        ),
+        (
+            "[database]\nstatement_timeout_ms = 0",
+            "database.statement_timeout_ms",
         ),
         (
             "profile = \"production\"\n[jwt]\nalgorithm = \"EdDSA\"",
@@ -219,12 +227,200 @@ fn the_printed_configuration_hides_secrets_and_omits_unset_keys() {
 }
 
 #[test]
-fn a_good_random_secret_is_accepted() {
-    assert_eq!(hs256_secret_weakness(GOOD_SECRET), None);
-    assert_eq!(
-        hs256_secret_weakness(&"ab".repeat(20)),
-        Some("is trivially weak (too few distinct characters)")
+fn a_good_random_secret_is_accepted_in_production() {
+    let mut s = Settings {
+        profile: Profile::Production,
+        ..Settings::default()
+    };
+    s.jwt.secret = Some(SecretString::from(GOOD_SECRET));
+    s.validate().unwrap();
+    assert!(s.warnings().is_empty(), "{:?}", s.warnings());
+}
+
+/// The secrets production accepted before (issue 11): jwt.io's published example, a run, a
+/// hex run twice, and a repeated 8-character block.
+const ONCE_ACCEPTED: &[&str] = &[
+    "a-string-secret-at-least-256-bits-long",
+    "abcdefghijklmnopqrstuvwxyz012345",
+    "0123456789abcdef0123456789abcdef",
+    "Xk9#mQ2vXk9#mQ2vXk9#mQ2vXk9#mQ2v",
+];
+
+#[test]
+fn weak_secrets_are_refused_in_production_and_warned_of_in_development() {
+    for weak in ONCE_ACCEPTED {
+        let mut s = Settings::default();
+        s.jwt.secret = Some(SecretString::from(*weak));
+        s.validate().unwrap();
+        let warnings = s.warnings();
+        assert!(
+            warnings.len() == 1 && warnings[0].starts_with("jwt.secret: "),
+            "{weak}: {warnings:?}"
+        );
+        assert!(!warnings[0].contains(weak), "the warning quotes the secret");
+        s.profile = Profile::Production;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.starts_with("jwt.secret: "), "{weak}: {err}");
+        assert!(!err.contains(weak), "the refusal quotes the secret: {err}");
+    }
+}
+
+#[test]
+fn a_short_secret_is_refused_in_every_profile() {
+    let mut s = Settings::default();
+    s.jwt.secret = Some(SecretString::from("q3V8xZ1mR7tK2pW9yB4nL6cF0hJ5sD8"));
+    assert!(
+        s.validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("jwt.secret: must be at least 32 bytes")
     );
+}
+
+#[test]
+fn every_generated_key_passes_in_production() {
+    let mut s = Settings {
+        profile: Profile::Production,
+        ..Settings::default()
+    };
+    for _ in 0..2_000 {
+        let key = crate::keys::generate_hs256_secret();
+        let bits = warden_domain::secret_strength::estimated_entropy_bits(key.expose_secret());
+        assert!(bits > 200.0, "a generated key is estimated at {bits} bits");
+        s.jwt.secret = Some(key);
+        s.validate().unwrap();
+    }
+}
+
+#[test]
+fn database_timeouts_are_bounded_at_both_ends() {
+    let at = |acquire: u64, statement: u64| {
+        let mut s = Settings::default();
+        s.database.acquire_timeout_ms = acquire;
+        s.database.statement_timeout_ms = statement;
+        s.validate().map_err(|e| e.to_string())
+    };
+    let d = Settings::default();
+    assert_eq!(
+        (
+            d.database.acquire_timeout_ms,
+            d.database.statement_timeout_ms
+        ),
+        (2_000, 5_000)
+    );
+    for ok in [(100, 100), (60_000, 3_600_000)] {
+        assert!(at(ok.0, ok.1).is_ok(), "{ok:?}");
+    }
+    for (acquire, statement, key) in [
+        (0, 5_000, "database.acquire_timeout_ms"),
+        (99, 5_000, "database.acquire_timeout_ms"),
+        (60_001, 5_000, "database.acquire_timeout_ms"),
+        (u64::MAX, 5_000, "database.acquire_timeout_ms"),
+        (2_000, 0, "database.statement_timeout_ms"),
+        (2_000, 99, "database.statement_timeout_ms"),
+        (2_000, 3_600_001, "database.statement_timeout_ms"),
+    ] {
+        let err = at(acquire, statement).unwrap_err();
+        assert!(err.starts_with(key), "{acquire}/{statement}: {err}");
+    }
+    let mut s = Settings::default();
+    s.database.acquire_timeout_ms = 250;
+    s.database.statement_timeout_ms = 750;
+    assert_eq!(
+        s.database_timeouts(),
+        crate::db::Timeouts {
+            acquire: Duration::from_millis(250),
+            statement: Duration::from_millis(750),
+        }
+    );
+}
+
+#[test]
+fn a_trusted_proxy_of_everything_is_warned_of() {
+    for everything in ["0.0.0.0/0", "::/0"] {
+        let mut s = Settings::default();
+        s.server.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap(), everything.parse().unwrap()];
+        let warnings = s.warnings();
+        assert!(
+            warnings.len() == 1 && warnings[0].starts_with("server.trusted_proxies: "),
+            "{everything}: {warnings:?}"
+        );
+    }
+    let mut s = Settings::default();
+    s.server.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    assert!(s.warnings().is_empty());
+}
+
+#[test]
+fn a_toml_syntax_error_names_the_key_and_position_never_the_line() {
+    let secret = "Zq8-hunter2-unterminated-TOPSECRET-value";
+    for (toml, key, line) in [
+        (format!("[jwt]\nsecret = \"{secret}\n"), "jwt.secret", 2),
+        (
+            format!("[jwt]\nissuer = \"x\"\nsecret = {secret}\n"),
+            "jwt.secret",
+            3,
+        ),
+        (
+            format!("[database]\nurl = \"postgres://u:{secret}@db/w\" x\n"),
+            "database.url",
+            2,
+        ),
+        (
+            format!("profile = \"development\"\nsecret = \"{secret}\n"),
+            "secret",
+            2,
+        ),
+    ] {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let err = load_err(jail, &toml);
+            assert!(
+                !err.contains("TOPSECRET") && !err.contains("hunter2"),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!("line {line}")) && err.contains("column"),
+                "{err}"
+            );
+            assert!(err.contains(&format!("`{key}`")), "{toml:?} gave {err}");
+            assert!(!err.contains('\n'), "one line: {err:?}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn a_wrong_typed_value_is_never_quoted() {
+    for (toml, key) in [
+        ("[database]\nurl = 123456789012345", "database.url"),
+        (
+            "[database]\nmax_connections = \"TOPSECRET-hunter2\"",
+            "database.max_connections",
+        ),
+        ("[redis]\nurl = 987654321987654", "redis.url"),
+        ("[jwt]\nsecret = [\"TOPSECRET-hunter2\"]", "jwt.secret"),
+        (
+            "[jwt]\nsecret = { v = \"TOPSECRET-hunter2\" }",
+            "jwt.secret",
+        ),
+        ("profile = \"TOPSECRET-hunter2\"", "profile"),
+        ("[server]\nbind = \"TOPSECRET-hunter2\"", "server.bind"),
+        (
+            "[rate_limit]\nlogin = \"TOPSECRET-hunter2\"",
+            "rate_limit.login",
+        ),
+    ] {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let err = load_err(jail, toml);
+            assert!(err.starts_with(key), "{toml:?} gave {err}");
+            for quoted in ["TOPSECRET", "hunter2", "123456789012345", "987654321987654"] {
+                assert!(!err.contains(quoted), "{toml:?} gave {err}");
+            }
+            Ok(())
+        });
+    }
 }
 
 #[test]

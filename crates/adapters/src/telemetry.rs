@@ -1,4 +1,8 @@
-//! Logging for both binaries: `RUST_LOG` filters (default `info`), output on stderr.
+//! Logging for both binaries: `RUST_LOG` filters (default `info`), output on stderr, colours
+//! only for a terminal and never under `NO_COLOR`.
+
+use std::ffi::OsStr;
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -8,6 +12,37 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(stderr_wants_colour())
         .with_target(true)
         .try_init();
+}
+
+/// Whether log lines on stderr may carry ANSI colours: only when stderr is a terminal and
+/// `NO_COLOR` is unset or empty (no-color.org). A file, a pipe or a log collector gets plain
+/// text.
+pub fn stderr_wants_colour() -> bool {
+    wants_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// The rule of [`stderr_wants_colour`], given what it reads.
+pub fn wants_colour(is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_only_for_a_terminal_without_no_color() {
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some(OsStr::new(""))));
+        assert!(!wants_colour(true, Some(OsStr::new("1"))));
+        assert!(!wants_colour(true, Some(OsStr::new("false"))));
+        assert!(!wants_colour(false, None));
+        assert!(!wants_colour(false, Some(OsStr::new(""))));
+    }
 }

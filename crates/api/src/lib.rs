@@ -18,6 +18,7 @@ pub mod failure;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
+pub mod redact;
 pub mod routes;
 pub mod security;
 pub mod serve;

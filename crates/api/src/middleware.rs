@@ -60,7 +60,7 @@ pub async fn edge<E: Endpoint>(
     // A cheap clone (shared bytes): the path is needed after the request is handed on.
     let uri = req.uri().clone();
     let path = uri.path();
-    let query = req.uri().query().map(redact_query);
+    let query = uri.query().map(crate::redact::redact_query);
     let peer = req.remote_addr().as_socket_addr().map_or(
         std::net::IpAddr::from([0, 0, 0, 0]),
         std::net::SocketAddr::ip,
@@ -119,7 +119,7 @@ pub async fn edge<E: Endpoint>(
     info!(
         target: "warden::access",
         method = %method,
-        path = %path,
+        path = %crate::redact::redact_path(path),
         query = query.as_deref().unwrap_or(""),
         status = resp.status().as_u16(),
         latency_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
@@ -236,30 +236,4 @@ async fn error_response(e: poem::Error, path: &str) -> Response {
             .insert(header::WWW_AUTHENTICATE, challenge.clone());
     }
     out
-}
-
-/// The query string with the value of `api_key` replaced.
-fn redact_query(query: &str) -> String {
-    query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("api_key") => format!("{k}=[redacted]"),
-            _ => pair.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_keys_in_queries_are_redacted() {
-        assert_eq!(
-            redact_query("a=1&api_key=wdn_secret&b=2"),
-            "a=1&api_key=[redacted]&b=2"
-        );
-        assert_eq!(redact_query("API_KEY=x"), "API_KEY=[redacted]");
-    }
 }

@@ -58,17 +58,23 @@ fn each_refusal_exits_non_zero_with_one_line_naming_the_setting() {
         (&[("WARDEN_PROFILE", "production")], "jwt.secret"),
         (&[("WARDEN_JWT__SECRET", "short")], "jwt.secret"),
         (
-            &[(
-                "WARDEN_JWT__SECRET",
-                "change-me-change-me-change-me-change-me",
-            )],
+            &[
+                ("WARDEN_PROFILE", "production"),
+                (
+                    "WARDEN_JWT__SECRET",
+                    "change-me-change-me-change-me-change-me",
+                ),
+            ],
             "jwt.secret",
         ),
         (
-            &[(
-                "WARDEN_JWT__SECRET",
-                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            )],
+            &[
+                ("WARDEN_PROFILE", "production"),
+                (
+                    "WARDEN_JWT__SECRET",
+                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                ),
+            ],
             "jwt.secret",
         ),
         (
@@ -106,6 +112,14 @@ fn each_refusal_exits_non_zero_with_one_line_naming_the_setting() {
         ),
         (&[("WARDEN_CONFIG", "missing.toml")], "WARDEN_CONFIG"),
     ];
+    assert_each_refused(cases);
+}
+
+/// Cases of variables and the setting each must be refused for.
+type Cases<'a> = &'a [(&'a [(&'a str, &'a str)], &'a str)];
+
+/// Each case exits non-zero with one line naming its setting, echoing no secret or password.
+fn assert_each_refused(cases: Cases<'_>) {
     for (vars, key) in cases {
         let (code, stderr) = run(vars);
         assert!(
@@ -119,6 +133,10 @@ fn each_refusal_exits_non_zero_with_one_line_naming_the_setting() {
             "{vars:?}: expected the line to name {key}, got {:?}",
             lines[0]
         );
+        assert!(
+            !stderr.contains("Pw7") && !stderr.contains("enc:oded"),
+            "{vars:?}: a password is echoed: {stderr}"
+        );
         for (name, value) in *vars {
             if name.ends_with("SECRET") && value.len() >= 32 {
                 assert!(
@@ -127,5 +145,139 @@ fn each_refusal_exits_non_zero_with_one_line_naming_the_setting() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn weak_secrets_in_production_and_url_passwords_are_refused_without_echo() {
+    let cases: Cases<'_> = &[
+        // The four secrets production once accepted (issue 11).
+        (
+            &[
+                ("WARDEN_PROFILE", "production"),
+                (
+                    "WARDEN_JWT__SECRET",
+                    "a-string-secret-at-least-256-bits-long",
+                ),
+            ],
+            "jwt.secret",
+        ),
+        (
+            &[
+                ("WARDEN_PROFILE", "production"),
+                ("WARDEN_JWT__SECRET", "abcdefghijklmnopqrstuvwxyz012345"),
+            ],
+            "jwt.secret",
+        ),
+        (
+            &[
+                ("WARDEN_PROFILE", "production"),
+                ("WARDEN_JWT__SECRET", "0123456789abcdef0123456789abcdef"),
+            ],
+            "jwt.secret",
+        ),
+        (
+            &[
+                ("WARDEN_PROFILE", "production"),
+                ("WARDEN_JWT__SECRET", "Xk9#mQ2vXk9#mQ2vXk9#mQ2vXk9#mQ2v"),
+            ],
+            "jwt.secret",
+        ),
+        // Passwords in every spelling a URL allows, to a database that is not there.
+        (
+            &[(
+                "WARDEN_DATABASE__URL",
+                "postgres://app:Pw7-first@half@127.0.0.1:1/none",
+            )],
+            "database.url",
+        ),
+        (
+            &[(
+                "WARDEN_DATABASE__URL",
+                "postgres://app@127.0.0.1:1/none?sslmode=disable&PassWord=Pw7-query",
+            )],
+            "database.url",
+        ),
+        (
+            &[(
+                "WARDEN_DATABASE__URL",
+                "postgres://app:Pw7%40enc%3Aoded@127.0.0.1:1/none",
+            )],
+            "database.url",
+        ),
+        (
+            &[(
+                "WARDEN_REDIS__URL",
+                "redis://:Pw7-redis@127.0.0.1:notaport/0",
+            )],
+            "redis.url",
+        ),
+    ];
+    assert_each_refused(cases);
+}
+
+/// A start that logs a warning (a weak secret is one in development) and then stops (no
+/// database answers), with these variables added.
+const WARN_THEN_STOP: &[(&str, &str)] = &[
+    ("RUST_LOG", "warn"),
+    ("WARDEN_JWT__SECRET", "abcdefghijklmnopqrstuvwxyz012345"),
+    ("WARDEN_DATABASE__URL", "postgres://nobody@127.0.0.1:1/none"),
+];
+
+#[test]
+fn logs_to_a_pipe_carry_no_colours_and_no_secret() {
+    let (code, stderr) = run(WARN_THEN_STOP);
+    assert!(code.is_some_and(|c| c != 0), "{stderr}");
+    assert!(
+        stderr.contains("jwt.secret"),
+        "the warning is logged: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "ANSI escapes in a pipe: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains("abcdefghijklmnopqrstuvwxyz012345"),
+        "{stderr}"
+    );
+}
+
+/// Runs the server under `script`, which gives it a terminal, and returns what it wrote.
+fn run_on_a_terminal(no_color: Option<&str>) -> String {
+    let dir = std::env::temp_dir().join(format!("warden-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", env!("CARGO_BIN_EXE_warden-api"), "/dev/null"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WARDEN_") || k == "NO_COLOR" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(&dir)
+        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+        .envs(WARN_THEN_STOP.iter().copied())
+        .stdin(Stdio::null());
+    if let Some(value) = no_color {
+        cmd.env("NO_COLOR", value);
+    }
+    let out = cmd
+        .output()
+        .expect("util-linux `script` runs (Debian package bsdutils)");
+    let _ = std::fs::remove_dir_all(&dir);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_terminal_gets_colours_unless_no_color_is_set() {
+    let coloured = run_on_a_terminal(None);
+    assert!(coloured.contains("jwt.secret"), "{coloured:?}");
+    assert!(
+        coloured.contains('\x1b'),
+        "a terminal gets colours: {coloured:?}"
+    );
+    for no_color in ["1", "true"] {
+        let plain = run_on_a_terminal(Some(no_color));
+        assert!(plain.contains("jwt.secret"), "{plain:?}");
+        assert!(!plain.contains('\x1b'), "NO_COLOR={no_color}: {plain:?}");
     }
 }

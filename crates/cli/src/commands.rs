@@ -80,10 +80,14 @@ fn generate_key(algorithm: Algorithm) {
 }
 
 /// `warden config check`: the settings validate as they load; the JWT keys are then loaded as
-/// the server would, so that an unreadable or malformed key file is reported here too.
+/// the server would, so that an unreadable or malformed key file is reported here too. What
+/// is allowed but unwise is printed on stderr as warnings.
 fn check_config() -> Result<(), String> {
     let settings = load_settings()?;
     build_codec(&settings).map_err(|e| e.to_string())?;
+    for warning in settings.warnings() {
+        eprintln!("warden: warning: {warning}");
+    }
     print!(
         "{}",
         settings.to_redacted_toml().map_err(|e| e.to_string())?

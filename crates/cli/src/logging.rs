@@ -1,4 +1,5 @@
-//! Logging for the admin tool: quiet unless `RUST_LOG` asks, output on stderr.
+//! Logging for the admin tool: quiet unless `RUST_LOG` asks, output on stderr, colours only
+//! for a terminal and never under `NO_COLOR`.
 //!
 //! The server's `warden_adapters::telemetry::init` defaults to `info`, and building the use
 //! cases warns when no JWT key is set, which matters to a server but not to this tool. A failure
@@ -12,6 +13,7 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(warden_adapters::telemetry::stderr_wants_colour())
         .with_target(true)
         .try_init();
 }

@@ -624,12 +624,106 @@ fn config_check_refuses_production_without_a_secret() {
 fn config_check_never_prints_a_weak_secret_it_refuses() {
     let sb = Sandbox::new();
     let weak = "change-me-change-me-change-me-change-me";
-    let run = sb.run_env(&["config", "check"], &[("WARDEN_JWT__SECRET", weak)]);
+    let run = sb.run_env(
+        &["config", "check"],
+        &[
+            ("WARDEN_PROFILE", "production"),
+            ("WARDEN_JWT__SECRET", weak),
+        ],
+    );
     assert!(
         !run.stdout.contains(weak) && !run.stderr.contains(weak),
         "{run:?}"
     );
     assert!(run.fails().starts_with("jwt.secret"));
+}
+
+#[test]
+fn config_check_warns_of_a_weak_secret_in_development_without_printing_it() {
+    let sb = Sandbox::new();
+    let weak = "a-string-secret-at-least-256-bits-long";
+    let run = sb.run_env(&["config", "check"], &[("WARDEN_JWT__SECRET", weak)]);
+    assert!(run.success, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("warden: warning: jwt.secret: is a published example"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains(weak) && !run.stderr.contains(weak),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn config_check_hides_database_and_redis_passwords_in_every_spelling() {
+    let sb = Sandbox::new();
+    for (key, url) in [
+        ("WARDEN_DATABASE__URL", "postgres://app:Pw7-raw@at@db/w"),
+        ("WARDEN_DATABASE__URL", "postgres://app:Pw7%40enc@db/w"),
+        (
+            "WARDEN_DATABASE__URL",
+            "postgres://app@db/w?sslmode=require&password=Pw7-q",
+        ),
+        (
+            "WARDEN_DATABASE__URL",
+            "postgres://app@db/w?SSLPassword=Pw7-q",
+        ),
+        (
+            "WARDEN_DATABASE__URL",
+            "postgres://app@db/w?pass%77ord=Pw7-q",
+        ),
+        ("WARDEN_REDIS__URL", "redis://:Pw7-r@cache:6379/0"),
+        ("WARDEN_REDIS__URL", "redis://cache:6379/0?password=Pw7-r"),
+    ] {
+        let run = sb.run_env(
+            &["config", "check"],
+            &[(key, url), ("WARDEN_JWT__SECRET", GOOD_SECRET)],
+        );
+        assert!(run.success, "{url}: {run:?}");
+        assert!(
+            !run.stdout.contains("Pw7") && !run.stderr.contains("Pw7"),
+            "{url}: {run:?}"
+        );
+        assert!(run.stdout.contains("[redacted]"), "{url}: {run:?}");
+    }
+}
+
+#[test]
+fn a_toml_syntax_error_names_the_key_and_position_but_not_the_secret() {
+    let sb = Sandbox::new();
+    let file = sb.path("warden.toml");
+    std::fs::write(
+        &file,
+        "[database]\nmax_connections = 4\n[jwt]\nsecret = \"Pw7-unterminated-and-secret\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let run = sb.run_env(&["config", "check"], &[("WARDEN_CONFIG", &file)]);
+    assert!(
+        !run.stdout.contains("Pw7") && !run.stderr.contains("Pw7"),
+        "{run:?}"
+    );
+    let reason = run.fails();
+    assert!(
+        reason.contains("line 4") && reason.contains("`jwt.secret`"),
+        "{reason}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn migrate_creates_the_sqlite_file_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    sb.run(&["migrate"]).ok();
+    for name in ["w.db", "w.db-wal", "w.db-shm"] {
+        let path = sb.path(name);
+        if name == "w.db" || path.exists() {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}: {mode:o}");
+        }
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod lockout;
 pub mod password;
 pub mod ports;
 pub mod refresh;
+pub mod secret_strength;
 pub mod token;
 pub mod user;
 

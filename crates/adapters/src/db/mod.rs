@@ -1,6 +1,7 @@
 //! Storage on sea-orm: connecting (SQLite or PostgreSQL), migrating, and the repositories.
 
 mod api_keys;
+mod connect;
 pub mod entity;
 mod lockouts;
 pub mod migration;
@@ -8,53 +9,16 @@ mod readers;
 mod refresh_tokens;
 mod users;
 
-use std::time::Duration;
-
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
+use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
+pub use connect::{Timeouts, connect, connect_with};
 pub use lockouts::SeaOrmLockoutRepository;
 pub use readers::{Declined, SqliteReaders};
 pub use refresh_tokens::SeaOrmRefreshTokenRepository;
 pub use users::SeaOrmUserRepository;
-
-/// Opens a pool on the URL. SQLite files run in WAL mode so readers never wait for the writer.
-///
-/// # Errors
-/// When the database cannot be opened.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    let mut opt = ConnectOptions::new(url.to_owned());
-    opt.connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
-        if is_in_memory(url) {
-            // An in-memory database lives as long as its one connection.
-            opt.max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None::<Duration>)
-                .max_lifetime(None::<Duration>);
-        } else {
-            opt.max_connections(max_connections);
-        }
-        // A local file cannot drop a connection: pinging on every checkout would only add a
-        // round trip to sqlx's SQLite worker thread before each query.
-        opt.test_before_acquire(false);
-        opt.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-        });
-    } else {
-        // A server may drop idle connections; ping only those, not every hot checkout.
-        opt.max_connections(max_connections)
-            .test_before_acquire_if_idle_for(Duration::from_secs(30));
-    }
-    Database::connect(opt).await
-}
 
 /// Whether a SQLite URL names an in-memory database, which lives and dies with one connection.
 pub(crate) fn is_in_memory(url: &str) -> bool {
@@ -74,9 +38,10 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }
 
-/// Translates a driver error: a database that is away, going away or not accepting
-/// connections is [`Error::Unavailable`] (a 503 to clients), the rest internal.
-pub(crate) fn storage_error(e: DbErr) -> Error {
+/// Translates a driver error: a database that is away, going away, not accepting
+/// connections or past a timeout is [`Error::Unavailable`] (a 503 to clients), the rest
+/// internal.
+pub fn storage_error(e: DbErr) -> Error {
     if is_unavailable(&e) {
         Error::Unavailable(Box::new(e))
     } else {
@@ -118,9 +83,15 @@ fn is_unavailable(e: &DbErr) -> bool {
     match sqlx.as_ref() {
         Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
         // PostgreSQL: class 08 is a connection exception; 57P01-57P03 are the server shutting
-        // down or starting; 53300 is too many connections.
+        // down or starting; 53300 is too many connections; 57014 is a statement cancelled,
+        // as `database.statement_timeout_ms` does. SQLite: 5 and its extended codes are the
+        // busy timeout run out.
         Sqlx::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            code.starts_with("08")
+                || matches!(
+                    &*code,
+                    "57P01" | "57P02" | "57P03" | "53300" | "57014" | "5" | "261" | "517" | "773"
+                )
         }),
         _ => false,
     }

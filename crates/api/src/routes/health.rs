@@ -1,5 +1,7 @@
 //! `GET /health/live`, `GET /health/ready` and `GET /.well-known/jwks.json`.
 
+use std::time::Duration;
+
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -47,6 +49,10 @@ enum JwksResponse {
     ),
 }
 
+/// How long readiness may wait on storage and Redis: a probe with a one-second timeout
+/// must see a 503, not a timeout, whatever the database does.
+pub const READY_BUDGET: Duration = Duration::from_millis(800);
+
 fn ok() -> HealthResponse {
     HealthResponse::Ok(Json(Status {
         status: "ok".into(),
@@ -63,12 +69,16 @@ impl HealthApi {
         }))
     }
 
-    /// Readiness: storage answers, and so does Redis when `redis.url` is set.
+    /// Readiness: storage answers, and so does Redis when `redis.url` is set, both within
+    /// 800 ms; otherwise 503.
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self, req: &Request) -> Result<HealthResponse, Failure<Ready>> {
         let services = &state(req)?.services;
-        let (storage, redis) = tokio::join!(services.storage_ready(), services.redis_ready());
+        let checks = async { tokio::join!(services.storage_ready(), services.redis_ready()) };
         let unavailable = |detail| Ok(HealthResponse::Unavailable(Json(Problem::new(503, detail))));
+        let Ok((storage, redis)) = tokio::time::timeout(READY_BUDGET, checks).await else {
+            return unavailable("Storage or Redis did not answer in time");
+        };
         if !storage {
             unavailable("Storage does not answer")
         } else if redis == Some(false) {
