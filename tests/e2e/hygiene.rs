@@ -129,24 +129,37 @@ async fn pump(
     }
 }
 
-#[tokio::test]
-async fn readiness_answers_503_within_a_second_when_postgresql_is_cut_off() {
+/// An app on a fresh PostgreSQL database reached through a [`Relay`], or `None` without
+/// PostgreSQL (reported as SKIPPED by the helper; required under CI=true).
+async fn app_behind_a_relay(
+    adjust: impl FnOnce(&mut warden_adapters::Settings),
+) -> Option<(Relay, crate::helpers::TestApp)> {
     if !Backend::available().await.contains(&Backend::Postgres) {
-        return; // Reported as SKIPPED by the helper; required under CI=true.
+        return None;
     }
     let admin = std::env::var("POSTGRES_TEST_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let (_, tail) = admin.rsplit_once('@').unwrap();
     let (upstream, _) = tail.split_once('/').unwrap();
     let relay = Relay::start(upstream.to_owned()).await;
+    let port = relay.port;
     let app = spawn_app_on(Backend::Postgres, |s| {
         // The app's fresh database, reached through the relay.
         s.database.url = s
             .database
             .url
-            .replacen(upstream, &format!("127.0.0.1:{}", relay.port), 1);
+            .replacen(upstream, &format!("127.0.0.1:{port}"), 1);
+        adjust(s);
     })
     .await;
+    Some((relay, app))
+}
+
+#[tokio::test]
+async fn readiness_answers_503_within_a_second_when_postgresql_is_cut_off() {
+    let Some((relay, app)) = app_behind_a_relay(|_| {}).await else {
+        return;
+    };
     let r = app.get("/health/ready").await;
     assert_eq!(r.status(), 200);
     relay.cut.store(true, Ordering::SeqCst);
@@ -162,6 +175,47 @@ async fn readiness_answers_503_within_a_second_when_postgresql_is_cut_off() {
         let elapsed = started.elapsed();
         assert_eq!(r.status(), 503);
         assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_whose_database_is_cut_off_mid_query_answers_503_by_its_deadline() {
+    // The deadline is the pool wait plus one statement plus 3 s of other work: 3.8 s here.
+    let Some((relay, app)) = app_behind_a_relay(|s| {
+        s.database.acquire_timeout_ms = 300;
+        s.database.statement_timeout_ms = 500;
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, token) = app.user_with_token("cut@example.com").await;
+    relay.cut.store(true, Ordering::SeqCst);
+    let requests = [
+        app.client.get(app.url("/users/me")).bearer_auth(&token),
+        app.client
+            .post(app.url("/auth/register"))
+            .json(&json!({"email": "new@example.com", "password": crate::helpers::STRONG})),
+        app.client.post(app.url("/auth/token")).form(&[
+            ("grant_type", "password"),
+            ("username", "cut@example.com"),
+            ("password", crate::helpers::STRONG),
+        ]),
+    ];
+    for request in requests {
+        let started = Instant::now();
+        // Without a deadline the request waits on a socket that never answers.
+        let r = request
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        crate::helpers::assert_problem(r, 503).await;
+        assert!(
+            elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(6),
+            "took {elapsed:?}"
+        );
     }
 }
 

@@ -20,6 +20,17 @@ use crate::state::AppState;
 /// How long requests in flight may take to finish once the server is told to stop.
 const GRACE: Duration = Duration::from_secs(10);
 
+/// What a request may spend beyond one pool wait and one statement: more statements, and a
+/// turn on the hashing threads.
+const WORK_ALLOWANCE: Duration = Duration::from_secs(3);
+
+/// The longest a handler may work: `database.acquire_timeout_ms` plus
+/// `database.statement_timeout_ms` plus [`WORK_ALLOWANCE`].
+fn work_deadline(settings: &Settings) -> Duration {
+    let db = settings.database_timeouts();
+    db.acquire + db.statement + WORK_ALLOWANCE
+}
+
 /// The endpoint tree for built services: the API, the docs when enabled, and the edge.
 pub fn endpoint(state: Arc<AppState>) -> impl Endpoint + use<> {
     endpoint_stopping(state, Stopping::never())
@@ -52,6 +63,7 @@ fn endpoint_stopping(state: Arc<AppState>, stopping: Stopping) -> impl Endpoint 
             state.settings.cors.allow_credentials,
         ),
         rate_limits: state.services.rate_limits.clone(),
+        work_deadline: work_deadline(&state.settings),
     });
     route
         .around(move |ep, req| edge(ep, req, config.clone()))

@@ -47,6 +47,9 @@ pub struct EdgeConfig {
     pub cors: CorsPolicy,
     /// The budgets of `rate_limit.*`.
     pub rate_limits: RateLimiter,
+    /// How long a handler may work before the edge gives up with a 503: a database that stops
+    /// answering in the middle of a query (a network cut) holds no request longer than this.
+    pub work_deadline: std::time::Duration,
 }
 
 /// The edge around the whole application.
@@ -92,9 +95,10 @@ pub async fn edge<E: Endpoint>(
             refusal.response(&config.body)
         } else {
             unread_body = false;
-            match ep.call(req).await {
-                Ok(r) => r.into_response(),
-                Err(e) => error_response(e, path).await,
+            match tokio::time::timeout(config.work_deadline, ep.call(req)).await {
+                Ok(Ok(r)) => r.into_response(),
+                Ok(Err(e)) => error_response(e, path).await,
+                Err(_) => gave_up(config.work_deadline),
             }
         };
         if let Some(decision) = &decision {
@@ -126,6 +130,19 @@ pub async fn edge<E: Endpoint>(
         client_ip = %client,
     );
     Ok(resp)
+}
+
+/// The answer when a handler ran past the deadline. Its future is dropped, so a transaction it
+/// held is rolled back, never committed.
+fn gave_up(deadline: std::time::Duration) -> Response {
+    tracing::warn!(
+        deadline_ms = deadline.as_millis(),
+        "a request ran past its deadline and was answered 503"
+    );
+    problem_response(&Problem::new(
+        503,
+        "The service did not complete the request in time; retry later",
+    ))
 }
 
 fn set_security_headers(resp: &mut Response, path: &str, hsts: bool) {
