@@ -312,3 +312,29 @@ async fn a_lock_set_by_wrong_logins_refuses_the_password_change() {
         assert_eq!(status, 204, "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn look_alike_spellings_are_other_usernames_and_never_reach_the_account() {
+    for backend in Backend::available().await {
+        let (app, id) = locked_app(backend, 5, 100).await;
+        // A Cyrillic о, a zero-width space, a fullwidth @: each is some other username.
+        let look_alikes = [
+            "l%D0%BEck%40example.com",
+            "lock%E2%80%8B%40example.com",
+            "lock%EF%BC%A0example.com",
+        ];
+        let mut forms: Vec<String> = look_alikes
+            .iter()
+            .flat_map(|u| (0..5).map(move |_| raw_form(u, "not the password 1")))
+            .collect();
+        forms.extend(look_alikes.iter().map(|u| raw_form(u, STRONG)));
+        let statuses = at_once(&app, forms, |_| "203.0.113.1".into()).await;
+        assert_eq!(statuses, [400; 18], "{backend:?}: none of them signs in");
+        assert_eq!(verified_wrong("login", &id), 0, "{backend:?}");
+        assert_eq!(
+            login_from(&app, "203.0.113.1", STRONG).await.0,
+            200,
+            "{backend:?}: the account's own count was never touched"
+        );
+    }
+}
