@@ -822,6 +822,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
         .withf(move |uid, c| {
             *uid == id
                 && c.end_sessions
+                && c.at == Some(NOW)
                 && c.password_hash.is_none()
                 && c.role.is_none()
                 && c.disabled.is_none()
@@ -831,4 +832,16 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
         .returning(move |_, _| Ok(updated.clone()));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
     svc.logout(&user).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_ports_show_no_adapter_in_debug_output() {
+    let svc = service_with(
+        MockUserRepository::new(),
+        fake_hasher(),
+        MockTokenCodec::new(),
+        true,
+    )
+    .await;
+    assert_eq!(format!("{:?}", svc.ports()), "Ports { .. }");
 }
