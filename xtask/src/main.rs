@@ -11,6 +11,7 @@ mod outside;
 mod server;
 #[cfg(test)]
 mod tidy;
+mod timing;
 
 use std::env;
 use std::ffi::OsString;
@@ -36,6 +37,7 @@ commands:
             the 503s, readiness, recovery and that no committed write is lost
   load      two instances on PostgreSQL and Redis: a minute of logins, refreshes and API-key
             calls (zero 5xx, no lost rotation), then a login flood with memory sampled
+  timing    whether a failed login's time tells which emails exist, on SQLite and PostgreSQL
 ";
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Some("outside") => no_options("outside", &rest).and_then(|()| outside::run()),
         Some("faults") => no_options("faults", &rest).and_then(|()| faults::run()),
         Some("load") => no_options("load", &rest).and_then(|()| load::run()),
+        Some("timing") => no_options("timing", &rest).and_then(|()| timing::run()),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

@@ -347,11 +347,23 @@ async fn migrations_are_idempotent() {
     }
 }
 
+/// The lockout repository and what it needs, on a test database.
+mod lockout_store {
+    pub use warden_adapters::db::SeaOrmLockoutRepository;
+    pub use warden_domain::lockout::{LockScope, LockState};
+    pub use warden_domain::ports::LockoutRepository;
+
+    /// A time as the store keeps it: whole microseconds.
+    pub fn now() -> time::OffsetDateTime {
+        let now = time::OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap()
+    }
+}
+
 #[tokio::test]
-async fn lockout_counts_upsert_clear_and_go_with_their_user() {
-    use warden_adapters::db::SeaOrmLockoutRepository;
-    use warden_domain::lockout::{LockScope, LockState};
-    use warden_domain::ports::LockoutRepository;
+async fn lockout_counts_upsert_clear_and_are_purged_without_their_user() {
+    use lockout_store::*;
     for t in backends().await {
         let users = SeaOrmUserRepository::new(t.db.clone());
         let locks = SeaOrmLockoutRepository::new(t.db.clone());
@@ -364,7 +376,7 @@ async fn lockout_counts_upsert_clear_and_go_with_their_user() {
             "{}",
             t.name
         );
-        let until = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let until = now() + time::Duration::minutes(5);
         let state = LockState {
             failures: 2,
             locked_until: Some(until),
@@ -389,26 +401,289 @@ async fn lockout_counts_upsert_clear_and_go_with_their_user() {
                 failures: 3,
                 ..state
             },
-            "{}",
+            "{}: the lock end to the microsecond",
             t.name
         );
-        locks.clear(u.id, &ip).await.unwrap();
+        let other = LockScope::Ip("192.0.2.2".parse().unwrap());
+        locks.put(u.id, &other, state).await.unwrap();
+        locks
+            .clear(u.id, &[ip.clone(), LockScope::Account])
+            .await
+            .unwrap();
         assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default());
-        assert_eq!(locks.get(u.id, &LockScope::Account).await.unwrap(), state);
-        locks.clear_all(u.id).await.unwrap();
         assert_eq!(
             locks.get(u.id, &LockScope::Account).await.unwrap(),
             LockState::default()
         );
-        locks.put(u.id, &ip, state).await.unwrap();
-        users.delete(u.id).await.unwrap();
+        assert_eq!(locks.get(u.id, &other).await.unwrap(), state, "{}", t.name);
+        locks.clear_all(u.id).await.unwrap();
+        assert_eq!(locks.get(u.id, &other).await.unwrap(), LockState::default());
+
+        // Purging keeps users' counts and locks in force, and drops every other count.
+        let at = now();
+        let unlocked = LockState {
+            failures: 4,
+            ..LockState::default()
+        };
+        let ended = LockState {
+            locked_until: Some(at),
+            ..state
+        };
+        let in_force = LockState {
+            locked_until: Some(at + time::Duration::microseconds(1)),
+            ..state
+        };
+        let (stranger, locked_stranger) = (Uuid::new_v4(), Uuid::new_v4());
+        locks.put(u.id, &ip, unlocked).await.unwrap();
+        locks.put(u.id, &other, ended).await.unwrap();
+        locks.put(stranger, &ip, unlocked).await.unwrap();
+        locks.put(stranger, &other, ended).await.unwrap();
+        locks.put(locked_stranger, &ip, in_force).await.unwrap();
+        assert_eq!(locks.purge(at).await.unwrap(), 2, "{}", t.name);
+        assert_eq!(locks.get(u.id, &ip).await.unwrap(), unlocked);
+        assert_eq!(locks.get(u.id, &other).await.unwrap(), ended);
+        assert_eq!(locks.get(locked_stranger, &ip).await.unwrap(), in_force);
         assert_eq!(
-            locks.get(u.id, &ip).await.unwrap(),
-            LockState::default(),
-            "{}: cascade",
-            t.name
+            locks.get(stranger, &ip).await.unwrap(),
+            LockState::default()
         );
+        // A deleted user's counts are no user's any more: the next purge takes them.
+        users.delete(u.id).await.unwrap();
+        assert_eq!(locks.purge(at).await.unwrap(), 2, "{}", t.name);
+        assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default());
         t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reservation_is_exactly_the_domain_s_count_of_the_stored_state() {
+    use lockout_store::*;
+    for t in backends().await {
+        let locks = SeaOrmLockoutRepository::new(t.db.clone());
+        let at = now();
+        let minute = time::Duration::minutes(1);
+        let stored = [
+            None,
+            Some(LockState {
+                failures: 3,
+                locked_until: None,
+                locks_in_a_row: 2,
+            }),
+            // A lock in force: not counted.
+            Some(LockState {
+                failures: 0,
+                locked_until: Some(at + minute),
+                locks_in_a_row: 1,
+            }),
+            // A lock ending this very moment: counted, and forgotten.
+            Some(LockState {
+                failures: 0,
+                locked_until: Some(at),
+                locks_in_a_row: 1,
+            }),
+            Some(LockState {
+                failures: 0,
+                locked_until: Some(at - minute),
+                locks_in_a_row: 4,
+            }),
+        ];
+        for (n, before) in stored.into_iter().enumerate() {
+            let subject = Uuid::new_v4();
+            let scope = LockScope::Account;
+            if let Some(state) = before {
+                locks.put(subject, &scope, state).await.unwrap();
+            }
+            let expected = before.unwrap_or_default().counted(at);
+            let got = locks.reserve(subject, &scope, at).await.unwrap();
+            assert_eq!(got, expected, "{}: case {n}", t.name);
+            assert_eq!(locks.get(subject, &scope).await.unwrap(), expected);
+        }
+        t.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_reservations_get_the_counts_one_to_n_exactly() {
+    use lockout_store::*;
+    const TASKS: u32 = 40;
+    let dir = std::env::temp_dir().join(format!("warden-lock-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A file, not `:memory:`, so that the pool really holds several connections.
+    let url = format!("sqlite://{}/lock.db?mode=rwc", dir.display());
+    let file = db::connect(&url, 8).await.unwrap();
+    db::migrate(&file).await.unwrap();
+    let mut targets = vec![("sqlite", file, None)];
+    if let Some(pg) = postgres().await {
+        targets.push(("postgres", pg.db.clone(), Some(pg)));
+    }
+    for (name, db, pg) in targets {
+        let locks = Arc::new(SeaOrmLockoutRepository::new(db));
+        let subject = Uuid::new_v4();
+        for scope in [
+            LockScope::Ip("203.0.113.9".parse().unwrap()),
+            LockScope::Account,
+        ] {
+            let at = now();
+            let start = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
+            let racers: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (locks, scope, start) = (locks.clone(), scope.clone(), start.clone());
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        locks.reserve(subject, &scope, at).await.unwrap().failures
+                    })
+                })
+                .collect();
+            let mut counts = Vec::new();
+            for racer in racers {
+                counts.push(racer.await.unwrap());
+            }
+            counts.sort_unstable();
+            assert_eq!(counts, (1..=TASKS).collect::<Vec<_>>(), "{name}, {scope:?}");
+            assert_eq!(locks.get(subject, &scope).await.unwrap().failures, TASKS);
+        }
+        if let Some(pg) = pg {
+            pg.finish().await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A row as the old `login_throttles` held it, the lock end written by the driver as a timestamp.
+fn old_throttle(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    scope: &str,
+    failures: i32,
+    until: Option<OffsetDateTime>,
+    locks: i32,
+) -> Statement {
+    use sea_orm::sea_query::{Alias, Query};
+    let insert = Query::insert()
+        .into_table(Alias::new("login_throttles"))
+        .columns(
+            [
+                "user_id",
+                "scope",
+                "failures",
+                "locked_until",
+                "locks_in_a_row",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            user_id.into(),
+            scope.into(),
+            failures.into(),
+            until.into(),
+            locks.into(),
+        ])
+        .to_owned();
+    db.get_database_backend().build(&insert)
+}
+
+/// The scopes in the old `login_throttles`, each with whether it holds a lock end.
+async fn scopes_and_locks(db: &DatabaseConnection) -> Vec<(String, bool)> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT scope, locked_until IS NOT NULL AS locked FROM login_throttles ORDER BY scope",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get("", "scope").unwrap(),
+                r.try_get("", "locked").unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_migration_to_any_subject_keeps_every_count_and_lock() {
+    use lockout_store::*;
+    use sea_orm_migration::MigratorTrait;
+    use warden_adapters::db::migration::Migrator;
+    // Empty databases, brought only as far as the table with a foreign key and timestamps.
+    let mut targets = vec![(
+        "sqlite",
+        db::connect("sqlite::memory:", 1).await.unwrap(),
+        None,
+    )];
+    if let Some(pg) = postgres().await {
+        pg.db
+            .execute_unprepared("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            .await
+            .unwrap();
+        targets.push(("postgres", pg.db.clone(), Some(pg)));
+    }
+    for (name, db, pg) in targets {
+        Migrator::up(&db, Some(4)).await.unwrap();
+        let u = user("kept@example.com", Role::User);
+        SeaOrmUserRepository::new(db.clone())
+            .insert(&u)
+            .await
+            .unwrap();
+        let until = time::macros::datetime!(2031-02-03 04:05:06.789 UTC);
+        db.execute_raw(old_throttle(&db, u.id, "account", 0, Some(until), 3))
+            .await
+            .unwrap();
+        db.execute_raw(old_throttle(&db, u.id, "192.0.2.7", 2, None, 0))
+            .await
+            .unwrap();
+        db::migrate(&db).await.unwrap();
+        let locks = SeaOrmLockoutRepository::new(db.clone());
+        assert_eq!(
+            locks.get(u.id, &LockScope::Account).await.unwrap(),
+            LockState {
+                failures: 0,
+                locked_until: Some(until),
+                locks_in_a_row: 3,
+            },
+            "{name}"
+        );
+        let ip = LockScope::Ip("192.0.2.7".parse().unwrap());
+        assert_eq!(locks.get(u.id, &ip).await.unwrap().failures, 2, "{name}");
+        // And a subject that is no user can now be counted.
+        let stranger = Uuid::new_v4();
+        assert_eq!(
+            locks.reserve(stranger, &ip, now()).await.unwrap().failures,
+            1,
+            "{name}"
+        );
+        // Rolled back (with whatever came after it), only the user's counts go back.
+        let after = Migrator::migrations()
+            .iter()
+            .rev()
+            .position(|m| m.name().ends_with("login_throttles_for_any_subject"))
+            .unwrap();
+        Migrator::down(&db, Some(u32::try_from(after).unwrap() + 1))
+            .await
+            .unwrap();
+        let back = scopes_and_locks(&db).await;
+        assert_eq!(
+            back,
+            [
+                ("192.0.2.7".to_owned(), false),
+                ("account".to_owned(), true)
+            ],
+            "{name}"
+        );
+        db::migrate(&db).await.unwrap();
+        assert_eq!(
+            locks
+                .get(u.id, &LockScope::Account)
+                .await
+                .unwrap()
+                .locked_until,
+            Some(until),
+            "{name}: there and back again"
+        );
+        if let Some(pg) = pg {
+            pg.finish().await;
+        }
     }
 }
 

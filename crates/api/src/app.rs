@@ -144,7 +144,10 @@ impl Application {
         let auth = self.state.services.auth.clone();
         let purging = tokio::spawn(every(PURGE_EVERY, move || {
             let auth = auth.clone();
-            async move { purge_refresh_tokens(&auth).await }
+            async move {
+                purge_refresh_tokens(&auth).await;
+                purge_lockouts(&auth).await;
+            }
         }));
         let limits = self.state.services.rate_limits.clone();
         // The memory limiters keep one entry per client IP: drop those whose budget is whole.
@@ -201,6 +204,17 @@ async fn purge_refresh_tokens(auth: &AuthService) {
         Ok(0) => {}
         Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
         Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
+    }
+}
+
+/// Deletes lockout counts that protect no user (unknown usernames, deleted users) and hold no
+/// lock, so that guessing random usernames cannot grow the table without bound. A failure is
+/// logged and retried at the next tick.
+async fn purge_lockouts(auth: &AuthService) {
+    match auth.purge_lockouts().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged lockout counts of no user"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge lockout counts"),
     }
 }
 

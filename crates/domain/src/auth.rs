@@ -9,14 +9,14 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::lockout::{LockScope, LockState, LockoutPolicy};
+use crate::lockout::{LockScope, LockoutPolicy};
 use crate::password::PasswordPolicy;
 use crate::ports::{
     Clock, KeyDigester, LockoutRepository, PasswordHasher, Random, RefreshTokenRepository,
     SecretDeriver, TokenCodec, UserChange, UserRepository,
 };
 use crate::token::{AccessClaims, IssuedTokens, TokenLifetimes};
-use crate::user::{DisplayName, Email, Role, User};
+use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
 /// The adapters the authentication use cases run on.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ pub struct AuthService {
     pub(crate) ports: Ports,
     pub(crate) policy: AuthPolicy,
     /// Verified against when the user is unknown, so that an unknown user costs the same time.
-    dummy_hash: crate::user::PasswordHash,
+    dummy_hash: PasswordHash,
 }
 
 impl AuthService {
@@ -162,10 +162,9 @@ impl AuthService {
     /// The password grant: checks the credentials, starts a refresh family and issues the
     /// first pair.
     ///
-    /// Every failure is the same [`Error::InvalidCredentials`] at the same cost: an unknown or
-    /// malformed username is verified against a dummy hash, and a locked-out attempt still
-    /// verifies the password (without counting it). Failures are counted per account and
-    /// client IP and per account (see [`crate::lockout`]); a success clears both counts.
+    /// Every failure is the same [`Error::InvalidCredentials`] at the same cost: one user
+    /// lookup, the same lockout writes and one verification, whether the username names a
+    /// user, names none, or is no email at all (see [`Self::check_password`]).
     ///
     /// # Errors
     /// [`Error::InvalidCredentials`]; storage and hasher failures.
@@ -175,63 +174,123 @@ impl AuthService {
         password: SecretString,
         client_ip: IpAddr,
     ) -> Result<(User, IssuedTokens), Error> {
-        let user = match Email::parse(username) {
-            Ok(email) => self.ports.users.find_by_email(&email).await?,
-            Err(_) => None,
-        };
-        let Some(user) = user else {
-            self.ports
-                .hasher
-                .verify(password, self.dummy_hash.clone())
-                .await?;
-            audit("unknown_user", None, client_ip);
-            return Err(Error::InvalidCredentials);
-        };
-        let lockouts = &self.ports.lockouts;
-        let ip_scope = LockScope::Ip(client_ip);
-        let ip_state = lockouts.get(user.id, &ip_scope).await?;
-        let account_state = lockouts.get(user.id, &LockScope::Account).await?;
-        let matches = self
-            .ports
-            .hasher
-            .verify(password.clone(), user.password_hash.clone())
+        let (user, subject) = self.login_subject(username).await?;
+        let hash = user.as_ref().map(|u| &u.password_hash);
+        let checked = self
+            .check_password(subject, password.clone(), hash, client_ip)
             .await?;
-        let now = self.ports.clock.now();
-        if ip_state.is_locked(now) || account_state.is_locked(now) {
-            audit("locked", Some(&user), client_ip);
+        let Some(user) = user else {
+            audit(LOGIN, "unknown_user", None, client_ip);
             return Err(Error::InvalidCredentials);
-        }
-        if !matches {
-            let policy = self.policy.lockout;
-            lockouts
-                .put(
-                    user.id,
-                    &ip_scope,
-                    ip_state.after_failure(now, policy.max_failures, policy.base),
-                )
-                .await?;
-            let account =
-                account_state.after_failure(now, policy.account_max_failures, policy.base);
-            lockouts.put(user.id, &LockScope::Account, account).await?;
-            audit("wrong_password", Some(&user), client_ip);
+        };
+        let refusal = match checked {
+            Checked::Refused => Some("locked"),
+            Checked::Wrong => Some("wrong_password"),
+            Checked::Right if user.disabled => Some("disabled"),
+            Checked::Right => None,
+        };
+        if let Some(outcome) = refusal {
+            audit(LOGIN, outcome, Some(&user), client_ip);
             return Err(Error::InvalidCredentials);
-        }
-        if user.disabled {
-            audit("disabled", Some(&user), client_ip);
-            return Err(Error::InvalidCredentials);
-        }
-        if ip_state != LockState::default() {
-            lockouts.clear(user.id, &ip_scope).await?;
-        }
-        if account_state != LockState::default() {
-            lockouts.clear(user.id, &LockScope::Account).await?;
         }
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password).await;
         }
         let tokens = self.start_session(&user).await?;
-        audit("success", Some(&user), client_ip);
+        audit(LOGIN, "success", Some(&user), client_ip);
         Ok((user, tokens))
+    }
+
+    /// The user a username names, if any, and the subject its attempts count against: the
+    /// user's id, or else an id derived from the username with the server's key, so that an
+    /// unknown or malformed username does the same storage work as a wrong password (the same
+    /// lookup, the same count writes) and is locked out alike.
+    async fn login_subject(&self, username: &str) -> Result<(Option<User>, Uuid), Error> {
+        let Ok(email) = Email::parse(username) else {
+            // The lookup an email costs, of an address whose answer is ignored.
+            let probe = Email::from_stored(MALFORMED_PROBE.to_owned());
+            self.ports.users.find_by_email(&probe).await?;
+            return Ok((None, self.stand_in("malformed", username)));
+        };
+        let user = self.ports.users.find_by_email(&email).await?;
+        let subject = match &user {
+            Some(user) => user.id,
+            None => self.stand_in("email", email.normalized()),
+        };
+        Ok((user, subject))
+    }
+
+    /// The lockout subject of a username that names no user: a version 8 UUID (never a user's
+    /// id, which are version 7) from a keyed digest of the username, so that storage holds no
+    /// attempted username in clear.
+    fn stand_in(&self, kind: &str, username: &str) -> Uuid {
+        let derived = self
+            .ports
+            .deriver
+            .derive(&format!("warden lockout subject v1\n{kind}\n{username}"));
+        uuid::Builder::from_custom_bytes(fnv1a_128(derived.expose_secret().as_bytes())).into_uuid()
+    }
+
+    /// Checks a password under the lockout. The attempt is first counted against `subject`,
+    /// from `client_ip` and account-wide, each in one atomic storage step, and the lock is
+    /// decided from the counts this attempt produced (see [`crate::lockout::Standing`]). Only
+    /// an attempt both counts admit verifies `password` against `hash`; any other verifies it
+    /// against the dummy hash, so that every outcome costs one verification and no more wrong
+    /// passwords than the limit are ever verified, however many attempts run at once. A right
+    /// password clears both counts. `hash` is `None` for a username that names no user.
+    async fn check_password(
+        &self,
+        subject: Uuid,
+        password: SecretString,
+        hash: Option<&PasswordHash>,
+        client_ip: IpAddr,
+    ) -> Result<Checked, Error> {
+        let policy = self.policy.lockout;
+        let ip = LockScope::Ip(client_ip);
+        // The IP's count first: an attempt refused by its own IP's lock does not count against
+        // the account, so one client cannot lock the account faster than its own lock allows.
+        let admitted = self.reserve(subject, &ip, policy.max_failures).await?
+            && self
+                .reserve(subject, &LockScope::Account, policy.account_max_failures)
+                .await?;
+        let against = match hash {
+            Some(hash) if admitted => hash.clone(),
+            _ => self.dummy_hash.clone(),
+        };
+        let matches = self.ports.hasher.verify(password, against).await?;
+        if !admitted {
+            return Ok(Checked::Refused);
+        }
+        if !(matches && hash.is_some()) {
+            return Ok(Checked::Wrong);
+        }
+        self.ports
+            .lockouts
+            .clear(subject, &[ip, LockScope::Account])
+            .await?;
+        Ok(Checked::Right)
+    }
+
+    /// Counts one attempt in one scope, and sets the lock when this attempt's count reaches or
+    /// passes `limit`; whether the attempt may verify a password.
+    async fn reserve(&self, subject: Uuid, scope: &LockScope, limit: u32) -> Result<bool, Error> {
+        let now = self.ports.clock.now();
+        let counted = self.ports.lockouts.reserve(subject, scope, now).await?;
+        let standing = counted.standing(now, limit);
+        if standing.sets_lock() {
+            let lock = counted.locked(now, self.policy.lockout.base);
+            self.ports.lockouts.put(subject, scope, lock).await?;
+        }
+        Ok(standing.may_verify())
+    }
+
+    /// Deletes the lockout counts that protect no user and hold no lock (see
+    /// [`LockoutRepository::purge`]); how many went.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn purge_lockouts(&self) -> Result<u64, Error> {
+        self.ports.lockouts.purge(self.ports.clock.now()).await
     }
 
     /// Redoes a hash made with older parameters; a failure is logged and the login goes on.
@@ -312,7 +371,10 @@ impl AuthService {
         Ok(())
     }
 
-    /// Changes the caller's password and ends every earlier session.
+    /// Changes the caller's password and ends every earlier session. The current password is
+    /// checked under the lockout of the password grant: a wrong one counts as a failed login of
+    /// the caller from `client_ip`, and while a lock holds the change is refused with the same
+    /// answer as a wrong password.
     ///
     /// # Errors
     /// [`Error::WrongPassword`], [`Error::Invalid`] for a weak new password; storage failures.
@@ -321,13 +383,18 @@ impl AuthService {
         user: &User,
         current: SecretString,
         new: SecretString,
+        client_ip: IpAddr,
     ) -> Result<(), Error> {
-        if !self
-            .ports
-            .hasher
-            .verify(current, user.password_hash.clone())
-            .await?
-        {
+        let checked = self
+            .check_password(user.id, current, Some(&user.password_hash), client_ip)
+            .await?;
+        let refusal = match checked {
+            Checked::Refused => Some("locked"),
+            Checked::Wrong => Some("wrong_password"),
+            Checked::Right => None,
+        };
+        if let Some(outcome) = refusal {
+            audit(PASSWORD_CHANGE, outcome, Some(user), client_ip);
             return Err(Error::WrongPassword);
         }
         let context = related_words(Some(&user.email), user.display_name.as_ref());
@@ -348,6 +415,7 @@ impl AuthService {
             .update(user.id, change)
             .await
             .map_err(caller_gone)?;
+        audit(PASSWORD_CHANGE, "success", Some(user), client_ip);
         Ok(())
     }
 }
@@ -358,6 +426,39 @@ fn caller_gone(e: Error) -> Error {
         Error::NotFound => Error::InvalidToken,
         other => other,
     }
+}
+
+/// The outcome of [`AuthService::check_password`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checked {
+    /// The lockout admitted the attempt and the password is right.
+    Right,
+    /// The lockout admitted the attempt and the password is wrong (or the username names no
+    /// user).
+    Wrong,
+    /// A lock holds, or this attempt came at or past the limit unadmitted: no password was
+    /// verified.
+    Refused,
+}
+
+/// The audit event of the password grant.
+const LOGIN: &str = "login";
+/// The audit event of a password change.
+const PASSWORD_CHANGE: &str = "password_change";
+/// The address looked up for a username that is no email, so that it costs what an unknown
+/// email costs; whatever the lookup finds is ignored.
+const MALFORMED_PROBE: &str = "malformed-username@warden.invalid";
+
+/// FNV-1a, 128 bits: spreads a derived key over the bytes of a UUID.
+fn fnv1a_128(bytes: &[u8]) -> [u8; 16] {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    bytes
+        .iter()
+        .fold(OFFSET, |hash, &b| {
+            (hash ^ u128::from(b)).wrapping_mul(PRIME)
+        })
+        .to_be_bytes()
 }
 
 /// A stored user who may still act: enabled, and (for a token) of the current session version.
@@ -371,11 +472,12 @@ pub fn ensure_live(user: User, session_version: Option<i64>) -> Result<User, Err
     Ok(user)
 }
 
-/// Records a login attempt for audit: outcome, user and client IP, never the password.
-fn audit(outcome: &str, user: Option<&User>, client_ip: IpAddr) {
+/// Records an attempt to prove a password for audit: the event, its outcome, the user and the
+/// client IP, never the password.
+fn audit(event: &str, outcome: &str, user: Option<&User>, client_ip: IpAddr) {
     tracing::info!(
         target: "warden::audit",
-        event = "login",
+        event,
         outcome,
         user_id = user.map(|u| u.id.to_string()).unwrap_or_default(),
         client_ip = %client_ip,

@@ -21,6 +21,9 @@ use crate::refresh::RefreshToken;
 use crate::token::TokenError;
 use crate::user::PasswordHash;
 
+#[path = "auth_lockout_tests.rs"]
+mod lockout;
+
 pub(crate) const NOW: OffsetDateTime = datetime!(2026-01-02 03:04:05 UTC);
 pub(crate) const STRONG: &str = "correct horse battery staple 42";
 
@@ -28,32 +31,80 @@ pub(crate) fn ip(last: u8) -> IpAddr {
     IpAddr::from([192, 0, 2, last])
 }
 
-/// An in-memory lockout store: the rules are sequences, clearer with real state than mocks.
+/// An in-memory lockout store with the repository's atomicity (one lock around each call): the
+/// rules are sequences, clearer with real state than mocks. It also records each call, without
+/// its subject, so tests can compare the storage work of two logins.
 #[derive(Default)]
-struct MemLockouts(Mutex<HashMap<(Uuid, String), LockState>>);
+pub(crate) struct MemLockouts {
+    rows: Mutex<HashMap<(Uuid, String), LockState>>,
+    calls: Mutex<Vec<String>>,
+    /// The subjects that are users, for `purge`.
+    pub(crate) users: Mutex<Vec<Uuid>>,
+}
+
+impl MemLockouts {
+    fn record(&self, call: &str, scope: &LockScope) {
+        let scope = match scope {
+            LockScope::Ip(_) => "ip",
+            LockScope::Account => "account",
+        };
+        self.calls.lock().unwrap().push(format!("{call} {scope}"));
+    }
+
+    /// The calls so far, and forgets them.
+    pub(crate) fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut self.calls.lock().unwrap())
+    }
+}
 
 #[async_trait]
 impl LockoutRepository for MemLockouts {
-    async fn get(&self, user_id: Uuid, scope: &LockScope) -> Result<LockState, Error> {
+    async fn get(&self, subject: Uuid, scope: &LockScope) -> Result<LockState, Error> {
         Ok(self
-            .0
+            .rows
             .lock()
             .unwrap()
-            .get(&(user_id, scope.key()))
+            .get(&(subject, scope.key()))
             .copied()
             .unwrap_or_default())
     }
-    async fn put(&self, user_id: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error> {
-        self.0.lock().unwrap().insert((user_id, scope.key()), state);
+    async fn reserve(
+        &self,
+        subject: Uuid,
+        scope: &LockScope,
+        now: OffsetDateTime,
+    ) -> Result<LockState, Error> {
+        self.record("reserve", scope);
+        let mut rows = self.rows.lock().unwrap();
+        let state = rows.entry((subject, scope.key())).or_default();
+        *state = state.counted(now);
+        Ok(*state)
+    }
+    async fn put(&self, subject: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error> {
+        self.record("put", scope);
+        self.rows
+            .lock()
+            .unwrap()
+            .insert((subject, scope.key()), state);
         Ok(())
     }
-    async fn clear(&self, user_id: Uuid, scope: &LockScope) -> Result<(), Error> {
-        self.0.lock().unwrap().remove(&(user_id, scope.key()));
+    async fn clear(&self, subject: Uuid, scopes: &[LockScope]) -> Result<(), Error> {
+        for scope in scopes {
+            self.record("clear", scope);
+            self.rows.lock().unwrap().remove(&(subject, scope.key()));
+        }
         Ok(())
     }
-    async fn clear_all(&self, user_id: Uuid) -> Result<(), Error> {
-        self.0.lock().unwrap().retain(|(u, _), _| *u != user_id);
+    async fn clear_all(&self, subject: Uuid) -> Result<(), Error> {
+        self.rows.lock().unwrap().retain(|(u, _), _| *u != subject);
         Ok(())
+    }
+    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
+        let users = self.users.lock().unwrap().clone();
+        let mut rows = self.rows.lock().unwrap();
+        let before = rows.len();
+        rows.retain(|(subject, _), state| users.contains(subject) || state.is_locked(now));
+        Ok((before - rows.len()) as u64)
     }
 }
 
@@ -436,13 +487,9 @@ async fn a_malformed_username_still_costs_one_verification() {
         .withf(|_, h| h.expose() == "dummy")
         .times(1)
         .returning(|_, _| Ok(false));
-    let svc = service_with(
-        MockUserRepository::new(),
-        hasher,
-        MockTokenCodec::new(),
-        true,
-    )
-    .await;
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().returning(|_| Ok(None));
+    let svc = service_with(users, hasher, MockTokenCodec::new(), true).await;
     let err = svc
         .login("no at sign", SecretString::from(STRONG), ip(1))
         .await
@@ -574,6 +621,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
             &user,
             SecretString::from("not it at all 99"),
             SecretString::from(new),
+            ip(1),
         )
         .await;
     assert!(matches!(wrong, Err(Error::WrongPassword)));
@@ -582,12 +630,18 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
             &user,
             SecretString::from(STRONG),
             SecretString::from("password1234"),
+            ip(1),
         )
         .await;
     assert!(matches!(weak, Err(Error::Invalid(_))));
-    svc.change_password(&user, SecretString::from(STRONG), SecretString::from(new))
-        .await
-        .unwrap();
+    svc.change_password(
+        &user,
+        SecretString::from(STRONG),
+        SecretString::from(new),
+        ip(1),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -768,6 +822,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
         .withf(move |uid, c| {
             *uid == id
                 && c.end_sessions
+                && c.at == Some(NOW)
                 && c.password_hash.is_none()
                 && c.role.is_none()
                 && c.disabled.is_none()
@@ -777,4 +832,16 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
         .returning(move |_, _| Ok(updated.clone()));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
     svc.logout(&user).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_ports_show_no_adapter_in_debug_output() {
+    let svc = service_with(
+        MockUserRepository::new(),
+        fake_hasher(),
+        MockTokenCodec::new(),
+        true,
+    )
+    .await;
+    assert_eq!(format!("{:?}", svc.ports()), "Ports { .. }");
 }

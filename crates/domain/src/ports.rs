@@ -242,31 +242,54 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error>;
 }
 
-/// Failure counts for the lockout rules.
+/// Failure counts for the lockout rules, per subject (a user's id, or the stand-in id of an
+/// unknown or malformed username) and scope.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LockoutRepository: Send + Sync + 'static {
-    /// The state of one scope of a user (default when none is stored).
+    /// The state of one scope of a subject (default when none is stored).
     ///
     /// # Errors
     /// Storage failures.
-    async fn get(&self, user_id: Uuid, scope: &LockScope) -> Result<LockState, Error>;
+    async fn get(&self, subject: Uuid, scope: &LockScope) -> Result<LockState, Error>;
 
-    /// Stores the state of one scope of a user.
-    ///
-    /// # Errors
-    /// [`Error::InvalidCredentials`] when the user is gone; storage failures.
-    async fn put(&self, user_id: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error>;
-
-    /// Forgets one scope of a user (a success from that IP, or the account count).
+    /// Counts one attempt in one scope of a subject in a single atomic step, and returns the
+    /// state that step produced: [`LockState::counted`] at `now` of the stored state (default
+    /// when none is stored). Concurrent calls never return the same count.
     ///
     /// # Errors
     /// Storage failures.
-    async fn clear(&self, user_id: Uuid, scope: &LockScope) -> Result<(), Error>;
+    async fn reserve(
+        &self,
+        subject: Uuid,
+        scope: &LockScope,
+        now: OffsetDateTime,
+    ) -> Result<LockState, Error>;
 
-    /// Forgets every scope of a user (an unlock).
+    /// Stores the state of one scope of a subject (a lock).
     ///
     /// # Errors
     /// Storage failures.
-    async fn clear_all(&self, user_id: Uuid) -> Result<(), Error>;
+    async fn put(&self, subject: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error>;
+
+    /// Forgets these scopes of a subject in one step (a success from an IP forgets that IP's
+    /// count and the account's).
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn clear(&self, subject: Uuid, scopes: &[LockScope]) -> Result<(), Error>;
+
+    /// Forgets every scope of a subject (an unlock).
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn clear_all(&self, subject: Uuid) -> Result<(), Error>;
+
+    /// Deletes the counts of subjects that are no user (unknown or malformed usernames, deleted
+    /// users) unless they hold a lock in force at `now`, so that random usernames cannot grow
+    /// storage without bound. Returns how many went.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error>;
 }

@@ -76,21 +76,23 @@ pub mod api_key {
 pub mod login_throttle {
     use sea_orm::entity::prelude::*;
 
-    /// Failure count and lock of one user and scope.
+    /// Failure count and lock of one subject and scope.
     #[sea_orm::model]
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "login_throttles")]
     pub struct Model {
-        /// The account.
+        /// The subject: a user's id, or the stand-in id of a username that names no user (no
+        /// foreign key, so that both are counted alike; see `LockoutRepository::purge`).
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: Uuid,
         /// A client IP, or `account`.
         #[sea_orm(primary_key, auto_increment = false)]
         pub scope: String,
-        /// Consecutive failures.
+        /// Attempts counted since the last lock, success or unlock.
         pub failures: i32,
-        /// When the lock ends.
-        pub locked_until: Option<TimeDateTimeWithTimeZone>,
+        /// When the lock ends, in microseconds since the Unix epoch: an integer compares the
+        /// same way in SQL on SQLite and PostgreSQL.
+        pub locked_until_micros: Option<i64>,
         /// Locks in a row.
         pub locks_in_a_row: i32,
     }

@@ -6,6 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use secrecy::SecretString;
 
 use super::Tag;
+use crate::client_ip::ClientIp;
 use crate::dto::UserDto;
 use crate::failure::{Caller, ChangePassword, Failure};
 use crate::security::{Authenticated, BearerAuth, state};
@@ -58,6 +59,11 @@ impl UsersApi {
     ) -> Result<PasswordChanged, Failure<ChangePassword>> {
         let caller = auth.caller()?;
         let body = body.0;
+        // A wrong current password counts as a failed login from the client's IP.
+        let client = req
+            .extensions()
+            .get::<ClientIp>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
         state(req)?
             .services
             .auth
@@ -65,6 +71,7 @@ impl UsersApi {
                 &caller,
                 SecretString::from(body.current_password),
                 SecretString::from(body.new_password),
+                client,
             )
             .await?;
         Ok(PasswordChanged::Done)

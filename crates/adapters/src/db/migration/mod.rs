@@ -6,6 +6,7 @@ mod m20260101_000001_create_users;
 mod m20260101_000002_create_api_keys;
 mod m20260101_000003_create_login_throttles;
 mod m20260101_000004_create_refresh_tokens;
+mod m20261207_000001_login_throttles_for_any_subject;
 mod m20261207_000002_users_email_skeleton;
 
 /// The list of migrations.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000002_create_api_keys::Migration),
             Box::new(m20260101_000003_create_login_throttles::Migration),
             Box::new(m20260101_000004_create_refresh_tokens::Migration),
+            Box::new(m20261207_000001_login_throttles_for_any_subject::Migration),
             Box::new(m20261207_000002_users_email_skeleton::Migration),
         ]
     }
