@@ -622,10 +622,7 @@ async fn the_migration_to_any_subject_keeps_every_count_and_lock() {
     for (name, db, pg) in targets {
         Migrator::up(&db, Some(4)).await.unwrap();
         let u = user("kept@example.com", Role::User);
-        SeaOrmUserRepository::new(db.clone())
-            .insert(&u)
-            .await
-            .unwrap();
+        insert_user_row(&db, u.id, "kept@example.com", u.created_at).await;
         let until = time::macros::datetime!(2031-02-03 04:05:06.789 UTC);
         db.execute_raw(old_throttle(&db, u.id, "account", 0, Some(until), 3))
             .await
@@ -1299,7 +1296,6 @@ async fn look_alike_emails_are_taken_on_both_stores() {
 #[tokio::test]
 async fn the_skeleton_migration_fills_existing_accounts_oldest_first() {
     use sea_orm::EntityTrait;
-    use sea_orm::sea_query::{Alias, Query};
     use sea_orm_migration::MigratorTrait;
     use warden_adapters::db::migration::Migrator;
 
@@ -1325,35 +1321,7 @@ async fn the_skeleton_migration_fills_existing_accounts_oldest_first() {
         for (email, at) in rows {
             let id = Uuid::now_v7();
             ids.push(id);
-            let insert = Query::insert()
-                .into_table(Alias::new("users"))
-                .columns(
-                    [
-                        "id",
-                        "email",
-                        "email_normalized",
-                        "role",
-                        "disabled",
-                        "password_hash",
-                        "session_version",
-                        "created_at",
-                        "updated_at",
-                    ]
-                    .map(Alias::new),
-                )
-                .values_panic([
-                    id.into(),
-                    email.into(),
-                    email.into(),
-                    "user".into(),
-                    false.into(),
-                    "h".into(),
-                    0i64.into(),
-                    at.into(),
-                    at.into(),
-                ])
-                .to_owned();
-            pool.execute(&insert).await.unwrap();
+            insert_user_row(&pool, id, email, at).await;
         }
         Migrator::up(&pool, None).await.unwrap();
 
@@ -1412,4 +1380,39 @@ async fn held_user_reads_decode_every_column_the_pool_reads() {
     assert_eq!(held, pooled);
     assert_eq!(held.email_skeleton, Some(u.email.skeleton()));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A user row as the first migrations shaped it (no skeleton yet), written in plain SQL so that
+/// migration tests can stop before the later columns exist.
+async fn insert_user_row(pool: &DatabaseConnection, id: Uuid, email: &str, at: OffsetDateTime) {
+    use sea_orm::sea_query::{Alias, Query};
+    let insert = Query::insert()
+        .into_table(Alias::new("users"))
+        .columns(
+            [
+                "id",
+                "email",
+                "email_normalized",
+                "role",
+                "disabled",
+                "password_hash",
+                "session_version",
+                "created_at",
+                "updated_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            id.into(),
+            email.into(),
+            email.into(),
+            "user".into(),
+            false.into(),
+            "h".into(),
+            0i64.into(),
+            at.into(),
+            at.into(),
+        ])
+        .to_owned();
+    pool.execute(&insert).await.unwrap();
 }
