@@ -9,7 +9,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::lockout::{LockScope, LockoutPolicy};
+use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     Clock, KeyDigester, LockoutRepository, PasswordHasher, Random, RefreshTokenRepository,
@@ -17,6 +17,10 @@ use crate::ports::{
 };
 use crate::token::{AccessClaims, IssuedTokens, TokenLifetimes};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
+
+mod guard;
+
+use guard::Checked;
 
 /// The adapters the authentication use cases run on.
 #[derive(Clone)]
@@ -201,98 +205,6 @@ impl AuthService {
         Ok((user, tokens))
     }
 
-    /// The user a username names, if any, and the subject its attempts count against: the
-    /// user's id, or else an id derived from the username with the server's key, so that an
-    /// unknown or malformed username does the same storage work as a wrong password (the same
-    /// lookup, the same count writes) and is locked out alike.
-    async fn login_subject(&self, username: &str) -> Result<(Option<User>, Uuid), Error> {
-        let Ok(email) = Email::parse(username) else {
-            // The lookup an email costs, of an address whose answer is ignored.
-            let probe = Email::from_stored(MALFORMED_PROBE.to_owned());
-            self.ports.users.find_by_email(&probe).await?;
-            return Ok((None, self.stand_in("malformed", username)));
-        };
-        let user = self.ports.users.find_by_email(&email).await?;
-        let subject = match &user {
-            Some(user) => user.id,
-            None => self.stand_in("email", email.normalized()),
-        };
-        Ok((user, subject))
-    }
-
-    /// The lockout subject of a username that names no user: a version 8 UUID (never a user's
-    /// id, which are version 7) from a keyed digest of the username, so that storage holds no
-    /// attempted username in clear.
-    fn stand_in(&self, kind: &str, username: &str) -> Uuid {
-        let derived = self
-            .ports
-            .deriver
-            .derive(&format!("warden lockout subject v1\n{kind}\n{username}"));
-        uuid::Builder::from_custom_bytes(fnv1a_128(derived.expose_secret().as_bytes())).into_uuid()
-    }
-
-    /// Checks a password under the lockout. The attempt is first counted against `subject`,
-    /// from `client_ip` and account-wide, each in one atomic storage step, and the lock is
-    /// decided from the counts this attempt produced (see [`crate::lockout::Standing`]). Only
-    /// an attempt both counts admit verifies `password` against `hash`; any other verifies it
-    /// against the dummy hash, so that every outcome costs one verification and no more wrong
-    /// passwords than the limit are ever verified, however many attempts run at once. A right
-    /// password clears both counts. `hash` is `None` for a username that names no user.
-    async fn check_password(
-        &self,
-        subject: Uuid,
-        password: SecretString,
-        hash: Option<&PasswordHash>,
-        client_ip: IpAddr,
-    ) -> Result<Checked, Error> {
-        let policy = self.policy.lockout;
-        let ip = LockScope::Ip(client_ip);
-        // The IP's count first: an attempt refused by its own IP's lock does not count against
-        // the account, so one client cannot lock the account faster than its own lock allows.
-        let admitted = self.reserve(subject, &ip, policy.max_failures).await?
-            && self
-                .reserve(subject, &LockScope::Account, policy.account_max_failures)
-                .await?;
-        let against = match hash {
-            Some(hash) if admitted => hash.clone(),
-            _ => self.dummy_hash.clone(),
-        };
-        let matches = self.ports.hasher.verify(password, against).await?;
-        if !admitted {
-            return Ok(Checked::Refused);
-        }
-        if !(matches && hash.is_some()) {
-            return Ok(Checked::Wrong);
-        }
-        self.ports
-            .lockouts
-            .clear(subject, &[ip, LockScope::Account])
-            .await?;
-        Ok(Checked::Right)
-    }
-
-    /// Counts one attempt in one scope, and sets the lock when this attempt's count reaches or
-    /// passes `limit`; whether the attempt may verify a password.
-    async fn reserve(&self, subject: Uuid, scope: &LockScope, limit: u32) -> Result<bool, Error> {
-        let now = self.ports.clock.now();
-        let counted = self.ports.lockouts.reserve(subject, scope, now).await?;
-        let standing = counted.standing(now, limit);
-        if standing.sets_lock() {
-            let lock = counted.locked(now, self.policy.lockout.base);
-            self.ports.lockouts.put(subject, scope, lock).await?;
-        }
-        Ok(standing.may_verify())
-    }
-
-    /// Deletes the lockout counts that protect no user and hold no lock (see
-    /// [`LockoutRepository::purge`]); how many went.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn purge_lockouts(&self) -> Result<u64, Error> {
-        self.ports.lockouts.purge(self.ports.clock.now()).await
-    }
-
     /// Redoes a hash made with older parameters; a failure is logged and the login goes on.
     async fn rehash(&self, user: &User, password: SecretString) {
         let result = match self.ports.hasher.hash(password).await {
@@ -428,39 +340,10 @@ fn caller_gone(e: Error) -> Error {
     }
 }
 
-/// The outcome of [`AuthService::check_password`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Checked {
-    /// The lockout admitted the attempt and the password is right.
-    Right,
-    /// The lockout admitted the attempt and the password is wrong (or the username names no
-    /// user).
-    Wrong,
-    /// A lock holds, or this attempt came at or past the limit unadmitted: no password was
-    /// verified.
-    Refused,
-}
-
 /// The audit event of the password grant.
 const LOGIN: &str = "login";
 /// The audit event of a password change.
 const PASSWORD_CHANGE: &str = "password_change";
-/// The address looked up for a username that is no email, so that it costs what an unknown
-/// email costs; whatever the lookup finds is ignored.
-const MALFORMED_PROBE: &str = "malformed-username@warden.invalid";
-
-/// FNV-1a, 128 bits: spreads a derived key over the bytes of a UUID.
-fn fnv1a_128(bytes: &[u8]) -> [u8; 16] {
-    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    bytes
-        .iter()
-        .fold(OFFSET, |hash, &b| {
-            (hash ^ u128::from(b)).wrapping_mul(PRIME)
-        })
-        .to_be_bytes()
-}
-
 /// A stored user who may still act: enabled, and (for a token) of the current session version.
 ///
 /// # Errors

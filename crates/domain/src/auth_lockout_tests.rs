@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tracing::field::{Field, Visit};
 
 use super::*;
+use crate::auth::guard::{MALFORMED_PROBE, fnv1a_128};
 
 const WRONG: &str = "wrong guess 1234";
 const NEW: &str = "a different passphrase entirely 7";
