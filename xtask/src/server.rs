@@ -18,11 +18,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{Result, target_dir};
 
-/// Rate limits no task's load reaches: tasks measure or probe the work, not refusals.
-pub const UNLIMITED: [(&str, &str); 3] = [
+/// Rate limits and lockout bounds no task's load reaches: tasks measure or probe the work, not
+/// refusals.
+pub const UNLIMITED: [(&str, &str); 5] = [
     ("WARDEN_RATE_LIMIT__LOGIN", "1000000000/second"),
     ("WARDEN_RATE_LIMIT__REGISTER", "1000000000/second"),
     ("WARDEN_RATE_LIMIT__DEFAULT", "1000000000/second"),
+    // Every attempt is still counted in storage before it is verified (the cost stays in the
+    // figures); only the bound on attempts at once, which many clients logging in as one
+    // account from one address would meet, is out of reach.
+    ("WARDEN_LOCKOUT__MAX_FAILURES", "1000000000"),
+    ("WARDEN_LOCKOUT__ACCOUNT_MAX_FAILURES", "1000000000"),
 ];
 /// The lowest argon2id cost, for tasks whose logins are a means, not the subject.
 pub const CHEAP_HASHING: [(&str, &str); 2] = [
