@@ -1,13 +1,17 @@
 //! `cargo xtask bench --baseline BINARY`: the same scenarios against another build in the same
-//! run, each right after its twin, so that a change is judged against figures measured under
-//! the same noise rather than against last week's table.
+//! run, alternating with their twins [`PAIRED_RUNS`] times and compared by their medians, so
+//! that a change is judged against figures measured under the same noise rather than against
+//! last week's table.
 
-use super::{HEALTH, LOGIN, ME, ME_KEY, Options, Outcome, Scenario, Target, login, rate_percent};
+use super::{HEALTH, LOGIN, ME, ME_KEY, Options, Outcome, Scenario, Target, login};
 
 const BASE_HEALTH: &str = "baseline: GET /health/live";
 const BASE_ME: &str = "baseline: GET /users/me";
 const BASE_ME_KEY: &str = "baseline: GET /users/me (API key)";
 const BASE_LOGIN: &str = "baseline: POST /auth/token (login)";
+
+/// How many times each compared scenario runs, alternating with its twin.
+const PAIRED_RUNS: usize = 3;
 
 /// The pairs the comparison reports: this build's scenario and the baseline's.
 const PAIRS: [(&str, &str); 4] = [
@@ -34,7 +38,8 @@ fn twin(round: &[Scenario], options: &Options, token: &str, key: &str) -> Option
     Some(twin.on(Target::Baseline))
 }
 
-/// The rounds with each compared round followed by its twin on the baseline.
+/// The rounds with each compared round alternating with its twin on the baseline,
+/// [`PAIRED_RUNS`] times each.
 pub(super) fn interleave(
     rounds: Vec<Vec<Scenario>>,
     options: &Options,
@@ -43,41 +48,59 @@ pub(super) fn interleave(
 ) -> Vec<Vec<Scenario>> {
     let mut out = Vec::with_capacity(rounds.len() + PAIRS.len());
     for round in rounds {
-        let twin = twin(&round, options, token, key);
-        out.push(round);
-        out.extend(twin.map(|scenario| vec![scenario]));
+        if let Some(twin) = twin(&round, options, token, key) {
+            for _ in 0..PAIRED_RUNS {
+                out.push(round.clone());
+                out.push(vec![twin.clone()]);
+            }
+        } else {
+            out.push(round);
+        }
     }
     out
 }
 
-/// Prints this build beside the baseline: rates, p50s and the rate ratios.
+/// The median of the values (the upper one of an even count).
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
+/// The median rate and median p50 of every run of the scenario `name`.
+fn medians(outcomes: &[Outcome], name: &str) -> Option<(f64, f64)> {
+    let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.name == name).collect();
+    let rate = median(runs.iter().map(|o| o.report.requests_per_sec).collect())?;
+    let p50 = median(runs.iter().map(|o| o.report.p50_ms).collect())?;
+    Some((rate, p50))
+}
+
+/// Prints this build beside the baseline: median rates and p50s, and the rate ratios.
 pub(super) fn compare(outcomes: &[Outcome]) {
-    let find = |name: &str| outcomes.iter().find(|outcome| outcome.name == name);
     println!();
-    println!("this build beside the baseline (same run, each right after the other):");
+    println!(
+        "this build beside the baseline (same run, alternating, medians of {PAIRED_RUNS} runs each):"
+    );
     println!(
         "  {:<32} {:>12} {:>12} {:>9} {:>9} {:>9}",
         "scenario", "req/s", "baseline", "ratio", "p50 ms", "base p50"
     );
     for (ours, theirs) in PAIRS {
-        let (Some(ours), Some(theirs)) = (find(ours), find(theirs)) else {
+        let (Some((rate, p50)), Some((base_rate, base_p50))) =
+            (medians(outcomes, ours), medians(outcomes, theirs))
+        else {
             continue;
         };
-        let ratio = rate_percent(Some(ours), Some(theirs)).unwrap_or(0.0);
         println!(
-            "  {:<32} {:>12.1} {:>12.1} {:>8.1}% {:>9.3} {:>9.3}",
-            ours.name,
-            ours.report.requests_per_sec,
-            theirs.report.requests_per_sec,
-            ratio,
-            ours.report.p50_ms,
-            theirs.report.p50_ms
+            "  {ours:<32} {rate:>12.1} {base_rate:>12.1} {:>8.1}% {p50:>9.3} {base_p50:>9.3}",
+            rate / base_rate.max(f64::MIN_POSITIVE) * 100.0
         );
     }
-    let me_of_health = |me: &str, health: &str| rate_percent(find(me), find(health));
-    if let (Some(ours), Some(theirs)) =
-        (me_of_health(ME, HEALTH), me_of_health(BASE_ME, BASE_HEALTH))
-    {
+    let share = |me: &str, health: &str| {
+        let (me, _) = medians(outcomes, me)?;
+        let (health, _) = medians(outcomes, health)?;
+        Some(me / health.max(f64::MIN_POSITIVE) * 100.0)
+    };
+    if let (Some(ours), Some(theirs)) = (share(ME, HEALTH), share(BASE_ME, BASE_HEALTH)) {
         println!("  /users/me as a share of /health/live: {ours:.1}% (baseline {theirs:.1}%)");
     }
 }
@@ -92,16 +115,26 @@ mod tests {
         let rounds = super::super::scenarios(&options, "t", "k");
         let before = rounds.len();
         let rounds = interleave(rounds, &options, "bt", "bk");
-        assert_eq!(rounds.len(), before + PAIRS.len());
+        assert_eq!(rounds.len(), before + PAIRS.len() * (2 * PAIRED_RUNS - 1));
         for (ours, theirs) in PAIRS {
             let at = rounds.iter().position(|r| r[0].name == ours).unwrap();
-            assert_eq!(rounds[at + 1][0].name, theirs);
-            assert_eq!(rounds[at + 1][0].target, Target::Baseline);
+            for run in 0..PAIRED_RUNS {
+                assert_eq!(rounds[at + 2 * run][0].name, ours);
+                assert_eq!(rounds[at + 2 * run + 1][0].name, theirs);
+                assert_eq!(rounds[at + 2 * run + 1][0].target, Target::Baseline);
+            }
         }
         let me = rounds.iter().find(|r| r[0].name == BASE_ME).unwrap();
         assert_eq!(
             me[0].headers,
             [("Authorization".to_owned(), "Bearer bt".to_owned())]
         );
+    }
+
+    #[test]
+    fn medians_take_the_middle_run() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0]), Some(4.0));
+        assert_eq!(median(Vec::new()), None);
     }
 }
