@@ -506,16 +506,7 @@ async fn a_reservation_is_exactly_the_domain_s_count_of_the_stored_state() {
 async fn many_concurrent_reservations_get_the_counts_one_to_n_exactly() {
     use lockout_store::*;
     const TASKS: u32 = 40;
-    let dir = std::env::temp_dir().join(format!("warden-lock-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // A file, not `:memory:`, so that the pool really holds several connections.
-    let url = format!("sqlite://{}/lock.db?mode=rwc", dir.display());
-    let file = db::connect(&url, 8).await.unwrap();
-    db::migrate(&file).await.unwrap();
-    let mut targets = vec![("sqlite", file, None)];
-    if let Some(pg) = postgres().await {
-        targets.push(("postgres", pg.db.clone(), Some(pg)));
-    }
+    let (dir, targets) = concurrent_targets(8).await;
     for (name, db, pg) in targets {
         let locks = Arc::new(SeaOrmLockoutRepository::new(db));
         let subject = Uuid::new_v4();
@@ -1162,15 +1153,7 @@ async fn a_rotation_queued_behind_a_delete_of_its_user_on_postgres_does_not_dead
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotations_racing_deletes_of_their_user_win_or_find_the_grant_invalid() {
     const ROUNDS: usize = 20;
-    let dir = std::env::temp_dir().join(format!("warden-rot-del-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/race.db?mode=rwc", dir.display());
-    let file = db::connect(&url, 4).await.unwrap();
-    db::migrate(&file).await.unwrap();
-    let mut targets = vec![("sqlite", file, None)];
-    if let Some(pg) = postgres().await {
-        targets.push(("postgres", pg.db.clone(), Some(pg)));
-    }
+    let (dir, targets) = concurrent_targets(4).await;
     for (name, pool, pg) in targets {
         let users = Arc::new(SeaOrmUserRepository::new(pool.clone()));
         let tokens = Arc::new(SeaOrmRefreshTokenRepository::new(pool));
@@ -1415,4 +1398,25 @@ async fn insert_user_row(pool: &DatabaseConnection, id: Uuid, email: &str, at: O
         ])
         .to_owned();
     pool.execute(&insert).await.unwrap();
+}
+
+/// Stores for a race: a migrated SQLite file (not `:memory:`, so that the pool really holds
+/// `connections` connections) and, where it answers, a fresh PostgreSQL database; the
+/// SQLite file's directory comes first, for the test to remove.
+async fn concurrent_targets(
+    connections: u32,
+) -> (
+    std::path::PathBuf,
+    Vec<(&'static str, DatabaseConnection, Option<TestDb>)>,
+) {
+    let dir = std::env::temp_dir().join(format!("warden-race-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/race.db?mode=rwc", dir.display());
+    let file = db::connect(&url, connections).await.unwrap();
+    db::migrate(&file).await.unwrap();
+    let mut targets = vec![("sqlite", file, None)];
+    if let Some(pg) = postgres().await {
+        targets.push(("postgres", pg.db.clone(), Some(pg)));
+    }
+    (dir, targets)
 }
