@@ -151,3 +151,66 @@ fn a_good_random_secret_passes() {
         assert_eq!(secret_weakness(secret), None, "{secret}");
     }
 }
+
+#[test]
+fn each_reason_says_what_to_do_without_quoting_the_secret() {
+    assert_eq!(
+        SecretWeakness::TooShort.to_string(),
+        format!("must be at least {MIN_SECRET_BYTES} bytes")
+    );
+    assert_eq!(
+        SecretWeakness::PublishedExample.to_string(),
+        "is a published example secret; make one with `warden keys generate`"
+    );
+    assert_eq!(
+        SecretWeakness::LowEntropy { bits: 77 }.to_string(),
+        format!(
+            "is too predictable (about 77 bits of estimated entropy, {MIN_SECRET_BITS} needed); make one with `warden keys generate`"
+        )
+    );
+}
+
+#[test]
+fn each_character_class_adds_its_own_alphabet() {
+    let bits = |s: &str| class_bits(&s.chars().collect::<Vec<_>>());
+    let log2 = |n: u32| f64::from(n).log2();
+    for (secret, pool) in [
+        ("", 1),
+        ("qz", 26),
+        ("QZ", 26),
+        ("ab", 6),
+        ("AB", 6),
+        ("07", 10),
+        ("!~", 33),
+        ("é", 128),
+        ("qZ", 52),
+        ("aZ", 32),
+        ("qz07", 36),
+        ("Qz7!é", 223),
+    ] {
+        assert!(
+            (bits(secret) - log2(pool)).abs() < 1e-9,
+            "{secret:?}: {} bits, not log2({pool})",
+            bits(secret)
+        );
+    }
+}
+
+#[test]
+fn a_repeat_costs_where_it_starts_how_long_it_runs_and_a_flag() {
+    let chars: Vec<char> = "qxzk7qxzk7".chars().collect();
+    // Five characters at the class price, then one repeat of five from position 5.
+    let per = 36_f64.log2();
+    let expected = 5.0 * per + 5_f64.log2() + 5_f64.log2() + 1.0;
+    assert!((structural_bits(&chars) - expected).abs() < 1e-9);
+    // A repeat of two is no repeat: each character is priced.
+    let chars: Vec<char> = "qxzqxk".chars().collect();
+    assert!((structural_bits(&chars) - 6.0 * 26_f64.log2()).abs() < 1e-9);
+    // A repeat of exactly three is one.
+    let chars: Vec<char> = "qxzqxz".chars().collect();
+    let expected = 3.0 * 26_f64.log2() + 3_f64.log2() + 3_f64.log2() + 1.0;
+    assert!((structural_bits(&chars) - expected).abs() < 1e-9);
+    // Characters after a repeat are priced from where the repeat ends.
+    let chars: Vec<char> = "qxzqxzm".chars().collect();
+    assert!((structural_bits(&chars) - (expected + 26_f64.log2())).abs() < 1e-9);
+}

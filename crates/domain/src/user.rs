@@ -251,6 +251,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_email_is_bounded_at_254_bytes_and_its_local_part_at_64() {
+        let domain = "@example.com";
+        let local = |n: usize| "a".repeat(n);
+        assert!(Email::parse(&format!("{}{domain}", local(64))).is_ok());
+        assert!(Email::parse(&format!("{}{domain}", local(65))).is_err());
+        let label = "b".repeat(60);
+        let long = |extra: usize| {
+            let head = format!("{}@{label}.{label}.{label}.", local(10));
+            let tail = "c".repeat(254 - head.len() - 4 + extra);
+            format!("{head}{tail}.com")
+        };
+        assert_eq!(long(0).len(), 254);
+        assert!(Email::parse(&long(0)).is_ok(), "254 bytes pass");
+        assert!(Email::parse(&long(1)).is_err(), "255 bytes do not");
+        assert!(Email::parse("").is_err());
+        assert!(Email::parse("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn emails_compare_by_their_normal_form_and_show_as_written() {
+        let a = Email::parse("Bob@Example.com").unwrap();
+        assert_eq!(a, Email::parse("bob@example.COM").unwrap());
+        assert_ne!(a, Email::parse("rob@example.com").unwrap());
+        assert_eq!(a.to_string(), "Bob@Example.com");
+        assert_eq!(format!("{a:?}"), "Email(\"Bob@Example.com\")");
+    }
+
+    #[test]
+    fn roles_show_their_names_and_an_unknown_one_is_cut_short() {
+        assert_eq!(Role::Admin.to_string(), "admin");
+        assert_eq!(Role::Service.to_string(), "service");
+        assert_eq!(Role::User.to_string(), "user");
+        let err = Role::from_str(&"x".repeat(40)).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "'{}' is not a role (admin, service or user)",
+                "x".repeat(32)
+            )
+        );
+    }
+
+    #[test]
+    fn a_password_hash_never_shows_in_debug_output() {
+        let hash = PasswordHash::new("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into());
+        assert_eq!(format!("{hash:?}"), "PasswordHash([redacted])");
+    }
+
+    #[test]
     fn email_is_trimmed_kept_as_written_and_compared_lowercase() {
         let e = Email::parse("  Alice.Smith@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "Alice.Smith@Example.COM");
