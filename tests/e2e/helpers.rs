@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use warden_adapters::settings::{Rate, RateLimitSettings, RatePeriod};
 use warden_adapters::{Services, Settings};
-use warden_api::Application;
+use warden_server::Application;
 
 /// A password that satisfies the default policy.
 pub const STRONG: &str = "violet tractor hums 42 quiet lanterns";

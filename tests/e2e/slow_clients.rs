@@ -366,7 +366,7 @@ async fn stoppable_app_with_a_slow_login_user() -> (
     let mut settings = test_settings(&dir);
     settings.argon2.memory_kib = 16 * 1024;
     settings.argon2.iterations = 24;
-    let app = warden_api::Application::build(settings).await.unwrap();
+    let app = warden_server::Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let services = app.services();

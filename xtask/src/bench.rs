@@ -153,6 +153,8 @@ pub fn run(options: &Options) -> Result {
         "-p",
         "warden-api",
         "-p",
+        "warden-server",
+        "-p",
         "warden-cli",
         "--bins",
         "--examples",

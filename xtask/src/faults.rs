@@ -34,7 +34,7 @@ const AFTER: Duration = Duration::from_secs(3);
 const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
 
 pub fn run() -> Result {
-    run_command(cargo().args(["build", "-p", "warden-api"]))?;
+    run_command(cargo().args(["build", "-p", "warden-server"]))?;
     let cluster = Cluster::find()?;
     cluster.start()?;
     let database = Database::create("faults")?;

@@ -7,7 +7,7 @@ use crate::{Result, cargo, run_command, workspace_root};
 
 /// Builds the debug server, fetches `GET /openapi.json` and writes the body as received.
 pub fn run() -> Result {
-    run_command(cargo().args(["build", "-p", "warden-api"]))?;
+    run_command(cargo().args(["build", "-p", "warden-server"]))?;
 
     let server = Server::start(&server::binary_path("debug"))?;
     let response = server.request("GET", "/openapi.json", &[], b"")?;

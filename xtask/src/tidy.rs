@@ -1,5 +1,6 @@
-//! House rules checked by `cargo test`: the domain's dependency graph stays free of I/O crates
-//! (docs/ARCHITECTURE.md), and every Rust file says what it is for.
+//! House rules checked by `cargo test`: the domain's dependency graph stays free of I/O crates,
+//! the API library's reaches no driven adapter (docs/ARCHITECTURE.md), and every Rust file says
+//! what it is for.
 
 use std::path::Path;
 
@@ -22,6 +23,22 @@ const FORBIDDEN_IN_DOMAIN: &[&str] = &[
     "reqwest",
     "hyper",
     "tracing-subscriber",
+];
+
+/// Crates the API library must never reach: the driven adapters and what they are made of.
+/// Only the composition root (`warden-server`) knows them.
+const FORBIDDEN_IN_API: &[&str] = &[
+    "warden-adapters",
+    "warden-server",
+    "sea-orm",
+    "sea-orm-migration",
+    "sqlx",
+    "rusqlite",
+    "figment",
+    "redis",
+    "argon2",
+    "jsonwebtoken",
+    "governor",
 ];
 
 fn normal_dependencies(package: &str) -> Vec<String> {
@@ -50,20 +67,40 @@ fn the_domain_depends_on_no_framework_driver_or_runtime() {
         deps.iter().any(|d| d == "warden-domain"),
         "cargo tree listed the domain: {deps:?}"
     );
-    let bad: Vec<&String> = deps
-        .iter()
-        .filter(|d| FORBIDDEN_IN_DOMAIN.contains(&d.as_str()))
-        .collect();
+    let bad = reached(&deps, FORBIDDEN_IN_DOMAIN);
     assert!(
         bad.is_empty(),
         "crates/domain reaches {bad:?}; see docs/ARCHITECTURE.md"
     );
 }
 
+/// The crates of `deps` that `forbidden` names.
+fn reached<'a>(deps: &'a [String], forbidden: &[&str]) -> Vec<&'a String> {
+    deps.iter()
+        .filter(|d| forbidden.contains(&d.as_str()))
+        .collect()
+}
+
+#[test]
+fn the_api_library_reaches_no_adapter() {
+    let deps = normal_dependencies("warden-api");
+    assert!(
+        deps.iter().any(|d| d == "warden-domain") && deps.iter().any(|d| d == "poem"),
+        "cargo tree listed the API's graph: {deps:?}"
+    );
+    let bad = reached(&deps, FORBIDDEN_IN_API);
+    assert!(
+        bad.is_empty(),
+        "crates/api reaches {bad:?}; only warden-server may know the adapters (docs/ARCHITECTURE.md)"
+    );
+}
+
 #[test]
 fn the_tidy_check_would_catch_a_forbidden_crate() {
-    // The API crate does depend on poem and tokio: the check sees them there.
-    let deps = normal_dependencies("warden-api");
+    // The composition root does depend on all of them: the checks see them there.
+    let deps = normal_dependencies("warden-server");
+    assert!(!reached(&deps, FORBIDDEN_IN_API).is_empty());
+    assert!(!reached(&deps, FORBIDDEN_IN_DOMAIN).is_empty());
     for expected in [
         "poem",
         "tokio",

@@ -24,6 +24,8 @@ use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
 use warden_domain::lockout::LockoutPolicy;
 use warden_domain::password::PasswordPolicy;
+use warden_domain::ports::Readiness;
+use warden_domain::rate_limit::RateLimiter;
 use warden_domain::token::TokenLifetimes;
 
 pub use settings::{ConfigError, Profile, Settings};
@@ -31,7 +33,7 @@ pub use settings::{ConfigError, Profile, Settings};
 use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::GcraLimiter;
 use crate::settings::JwtAlgorithm;
 use crate::system::{OsRandom, SystemClock};
 
@@ -58,9 +60,11 @@ pub struct Services {
     /// The JWKS document.
     pub jwks_json: Arc<str>,
     /// The rate limits of `rate_limit.*`, shared through Redis when `redis.url` is set.
-    pub rate_limits: RateLimiter,
-    db: DatabaseConnection,
+    pub rate_limits: Arc<dyn RateLimiter>,
+    /// Whether storage (and Redis, when set) answer.
+    pub readiness: Arc<dyn Readiness>,
 }
+
 
 /// Opens the database named by `database.url` and applies pending migrations.
 ///
@@ -209,28 +213,39 @@ impl Services {
             auth.ports().random.clone(),
         );
         let rate_limits = match &settings.redis.url {
-            Some(url) => RateLimiter::shared(&settings.rate_limit, url).map_err(|e| {
+            Some(url) => GcraLimiter::shared(&settings.rate_limit, url).map_err(|e| {
                 StartupError(format!("redis.url: {}", redact::scrub(&one_line(&e), url)))
             })?,
-            None => RateLimiter::in_memory(&settings.rate_limit),
+            None => GcraLimiter::in_memory(&settings.rate_limit),
         };
+        let rate_limits: Arc<dyn RateLimiter> = Arc::new(rate_limits);
         Ok(Self {
             auth,
             keys,
             admin: AdminService::new(users, clock, lockouts),
             jwks_json,
+            readiness: Arc::new(Probes {
+                db,
+                limits: rate_limits.clone(),
+            }),
             rate_limits,
-            db,
         })
     }
+}
 
-    /// Whether storage answers.
-    pub async fn storage_ready(&self) -> bool {
+/// What `/health/ready` asks: the database, and the rate limits' shared store.
+struct Probes {
+    db: DatabaseConnection,
+    limits: Arc<dyn RateLimiter>,
+}
+
+#[async_trait::async_trait]
+impl Readiness for Probes {
+    async fn storage_ready(&self) -> bool {
         db::ping(&self.db).await
     }
 
-    /// `None` without `redis.url`; otherwise whether Redis answers.
-    pub async fn redis_ready(&self) -> Option<bool> {
-        self.rate_limits.shared_store_ready().await
+    async fn shared_store_ready(&self) -> Option<bool> {
+        self.limits.shared_store_ready().await
     }
 }

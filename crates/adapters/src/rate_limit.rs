@@ -17,6 +17,9 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{Quota, RateLimiter as Gcra};
 use tracing::{info, warn};
 
+use async_trait::async_trait;
+use warden_domain::rate_limit::{Decision, RateLimiter, RouteGroup};
+
 use crate::settings::{Rate, RateLimitSettings};
 
 /// The Redis commands of one check may take this long before the memory limiters take over.
@@ -44,42 +47,6 @@ local next = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000))
 return {1, math.floor((tolerance + interval - (next - now)) / interval), 0, next - now}
 ";
-
-/// The route groups of `rate_limit.*`, each with its own budget per client IP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteGroup {
-    /// `POST /auth/token`.
-    Login,
-    /// `POST /auth/register`.
-    Register,
-    /// Every other limited request.
-    Default,
-}
-
-impl RouteGroup {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Login => "login",
-            Self::Register => "register",
-            Self::Default => "default",
-        }
-    }
-}
-
-/// The outcome of one check, with what the `RateLimit-*` and `Retry-After` headers say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    /// Whether the request may go on.
-    pub allowed: bool,
-    /// The budget: requests per period.
-    pub limit: u32,
-    /// Requests left in the budget after this one.
-    pub remaining: u32,
-    /// Time until the budget is whole again.
-    pub reset: Duration,
-    /// When refused: the time until one more request is allowed (zero when allowed).
-    pub retry_after: Duration,
-}
 
 /// One group's rule: the configured rate as GCRA parameters.
 #[derive(Debug, Clone, Copy)]
@@ -217,9 +184,9 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The rate limits of every route group, per client IP.
+/// The rate limits of every route group, per client IP: the [`RateLimiter`] port.
 #[derive(Debug, Clone)]
-pub struct RateLimiter {
+pub struct GcraLimiter {
     inner: Arc<Inner>,
 }
 
@@ -231,7 +198,7 @@ struct Inner {
     shared: Option<Shared>,
 }
 
-impl RateLimiter {
+impl GcraLimiter {
     /// Per-instance limits.
     pub fn in_memory(settings: &RateLimitSettings) -> Self {
         Self::with_shared(settings, None)
@@ -270,25 +237,6 @@ impl RateLimiter {
         }
     }
 
-    /// Spends one request of `ip`'s budget in `group`.
-    pub async fn check(&self, group: RouteGroup, ip: IpAddr) -> Decision {
-        let limits = &self.inner;
-        let local = match group {
-            RouteGroup::Login => &limits.login,
-            RouteGroup::Register => &limits.register,
-            RouteGroup::Default => &limits.default,
-        };
-        if let Some(shared) = &limits.shared
-            && !shared.degraded.load(Ordering::Relaxed)
-        {
-            match shared.check(group, local.rule, ip).await {
-                Ok(decision) => return decision,
-                Err(e) => self.degrade(&e),
-            }
-        }
-        local.check_locally(ip)
-    }
-
     /// Switches to the memory limiters and starts probing Redis, once per outage.
     fn degrade(&self, e: &redis::RedisError) {
         let Some(shared) = &self.inner.shared else {
@@ -314,9 +262,31 @@ impl RateLimiter {
             }
         });
     }
+}
+
+#[async_trait]
+impl RateLimiter for GcraLimiter {
+    /// Spends one request of `ip`'s budget in `group`.
+    async fn check(&self, group: RouteGroup, ip: IpAddr) -> Decision {
+        let limits = &self.inner;
+        let local = match group {
+            RouteGroup::Login => &limits.login,
+            RouteGroup::Register => &limits.register,
+            RouteGroup::Default => &limits.default,
+        };
+        if let Some(shared) = &limits.shared
+            && !shared.degraded.load(Ordering::Relaxed)
+        {
+            match shared.check(group, local.rule, ip).await {
+                Ok(decision) => return decision,
+                Err(e) => self.degrade(&e),
+            }
+        }
+        local.check_locally(ip)
+    }
 
     /// `None` without Redis; otherwise whether Redis answers now. A success ends a fallback.
-    pub async fn shared_store_ready(&self) -> Option<bool> {
+    async fn shared_store_ready(&self) -> Option<bool> {
         let shared = self.inner.shared.as_ref()?;
         let ready = shared.ping().await;
         if ready {
@@ -327,7 +297,7 @@ impl RateLimiter {
 
     /// Drops the memory state of clients whose budget is whole again, so it cannot grow without
     /// bound.
-    pub fn forget_idle_clients(&self) {
+    fn forget_idle_clients(&self) {
         for group in [&self.inner.login, &self.inner.register, &self.inner.default] {
             group.local.retain_recent();
             group.local.shrink_to_fit();

@@ -5,7 +5,8 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-use warden_adapters::rate_limit::{Decision, RateLimiter, RouteGroup};
+use warden_adapters::rate_limit::GcraLimiter;
+use warden_domain::rate_limit::{Decision, RateLimiter as _, RouteGroup};
 use warden_adapters::settings::{Rate, RateLimitSettings, RatePeriod};
 
 fn settings(login: Rate) -> RateLimitSettings {
@@ -25,9 +26,9 @@ fn fresh_ip() -> IpAddr {
 }
 
 /// Redis, or `None` (with a note) where none is reachable outside CI.
-async fn redis_limiter(rate: Rate) -> Option<RateLimiter> {
+async fn redis_limiter(rate: Rate) -> Option<GcraLimiter> {
     let url = std::env::var("REDIS_TEST_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let limiter = RateLimiter::shared(&settings(rate), &url).unwrap();
+    let limiter = GcraLimiter::shared(&settings(rate), &url).unwrap();
     match limiter.shared_store_ready().await {
         Some(true) => Some(limiter),
         _ if std::env::var("CI").is_err() => {
@@ -39,7 +40,7 @@ async fn redis_limiter(rate: Rate) -> Option<RateLimiter> {
 }
 
 /// `count` checks one after another, as (allowed, remaining) pairs.
-async fn burst(limiter: &RateLimiter, ip: IpAddr, count: usize) -> Vec<(bool, u32)> {
+async fn burst(limiter: &GcraLimiter, ip: IpAddr, count: usize) -> Vec<(bool, u32)> {
     let mut out = Vec::new();
     for _ in 0..count {
         let d = limiter.check(RouteGroup::Login, ip).await;
@@ -81,7 +82,7 @@ fn assert_refusal(d: &Decision, period: Duration, limit: u32) {
 #[tokio::test]
 async fn memory_allows_the_burst_then_refuses_with_the_wait() {
     let rate = Rate::new(5, RatePeriod::Hour);
-    let limiter = RateLimiter::in_memory(&settings(rate));
+    let limiter = GcraLimiter::in_memory(&settings(rate));
     let ip = fresh_ip();
     assert_eq!(burst(&limiter, ip, 7).await, expected_burst(5, 7));
     let refused = limiter.check(RouteGroup::Login, ip).await;
@@ -144,7 +145,7 @@ async fn an_unreachable_redis_falls_back_to_memory_at_once() {
     drop(listener);
     let rate = Rate::new(3, RatePeriod::Hour);
     let limiter =
-        RateLimiter::shared(&settings(rate), &format!("redis://127.0.0.1:{port}")).unwrap();
+        GcraLimiter::shared(&settings(rate), &format!("redis://127.0.0.1:{port}")).unwrap();
     assert_eq!(limiter.shared_store_ready().await, Some(false));
     let ip = fresh_ip();
     let started = std::time::Instant::now();

@@ -1,5 +1,6 @@
 //! Warden's HTTP API: poem-openapi endpoints, security schemes, the mapping of domain errors
-//! to HTTP, and the edge middleware. The `warden-api` binary only loads, builds and runs.
+//! to HTTP, and the edge middleware. It knows the domain alone: the
+//! `warden-server` package wires the adapters to it and runs the `warden-api` binary.
 
 // Operations are async because poem-openapi calls them so, even those that do not await.
 #![allow(clippy::unused_async)]
@@ -10,6 +11,7 @@ pub mod allow;
 pub mod app;
 pub mod body;
 pub mod client_ip;
+pub mod config;
 pub mod connection;
 pub mod cors;
 pub mod document;
@@ -25,4 +27,6 @@ pub mod serve;
 pub mod state;
 pub mod strict_json;
 
-pub use app::{Application, endpoint, openapi_json};
+pub use app::{endpoint, openapi_json, run};
+pub use config::ApiConfig;
+pub use state::{AppState, UseCases};

@@ -9,7 +9,7 @@ use poem::http::StatusCode;
 use poem::http::header::{self, HeaderValue};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::info;
-use warden_adapters::rate_limit::RateLimiter;
+use warden_domain::rate_limit::RateLimiter;
 
 use poem_openapi::error::{
     ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
@@ -46,7 +46,7 @@ pub struct EdgeConfig {
     /// Cross-origin rules.
     pub cors: CorsPolicy,
     /// The budgets of `rate_limit.*`.
-    pub rate_limits: RateLimiter,
+    pub rate_limits: Arc<dyn RateLimiter>,
     /// How long a handler may work before the edge gives up with a 503: a database that stops
     /// answering in the middle of a query (a network cut) holds no request longer than this.
     pub work_deadline: std::time::Duration,

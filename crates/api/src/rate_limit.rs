@@ -6,7 +6,7 @@ use std::time::Duration;
 use poem::Response;
 use poem::http::header::{self, HeaderName, HeaderValue};
 use poem::http::{HeaderMap, Method};
-use warden_adapters::rate_limit::{Decision, RouteGroup};
+use warden_domain::rate_limit::{Decision, RouteGroup};
 
 use crate::middleware::problem_response;
 use crate::problem::Problem;

@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use warden_adapters::redact::percent_decode;
 use warden_domain::api_key::KEY_PREFIX;
 
 /// What replaces a credential.
@@ -97,7 +96,7 @@ fn pair_is_secret(pair: &str) -> bool {
 /// Whether a parameter name, decoded, lower-cased and without separators, names a credential.
 fn is_secret_name(name: &str) -> bool {
     let decoded = if name.contains(['%', '+']) {
-        Cow::Owned(percent_decode(name))
+        Cow::Owned(decoded(name))
     } else {
         Cow::Borrowed(name)
     };
@@ -118,7 +117,7 @@ fn looks_like_credential(text: &str) -> bool {
     }
     // Most paths and queries have nothing to decode: look at them in place.
     if text.contains(['%', '+']) {
-        has_credential_shape(percent_decode(text).trim())
+        has_credential_shape(decoded(text).trim())
     } else {
         has_credential_shape(text)
     }
@@ -128,6 +127,14 @@ fn has_credential_shape(text: &str) -> bool {
     text.get(..KEY_PREFIX.len())
         .is_some_and(|p| p.eq_ignore_ascii_case(KEY_PREFIX))
         || (text.starts_with("eyJ") && text.contains('.'))
+}
+
+/// A query component as the server reads it: percent-escapes and `+` undone (a malformed
+/// escape is kept as it is), invalid UTF-8 replaced.
+fn decoded(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

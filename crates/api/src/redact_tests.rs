@@ -3,7 +3,6 @@
 //! parameters), the value never appears in what is logged, decoded or not.
 
 use proptest::prelude::*;
-use warden_adapters::redact::percent_decode;
 
 use super::*;
 
@@ -96,7 +95,7 @@ proptest! {
         let query = params.join(sep);
         let logged = redact_query(&query);
         prop_assert!(!logged.contains(&written), "{query} -> {logged}");
-        prop_assert!(!percent_decode(&logged).contains(&value), "{query} -> {logged}");
+        prop_assert!(!decoded(&logged).contains(&value), "{query} -> {logged}");
         // The other parameters are kept as they were.
         for other in others.iter().filter(|o| !is_secret_name(o.split('=').next().unwrap_or(""))) {
             prop_assert!(logged.contains(other.as_str()), "{query} -> {logged}");
@@ -112,6 +111,6 @@ proptest! {
         let written = spell(&key, &encode, &[false], true);
         let query = format!("{name}={written}");
         let logged = redact_query(&query);
-        prop_assert!(!percent_decode(&logged).contains(&key), "{query} -> {logged}");
+        prop_assert!(!decoded(&logged).contains(&key), "{query} -> {logged}");
     }
 }

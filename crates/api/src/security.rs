@@ -129,7 +129,7 @@ async fn check_header_key(req: &Request, key: ApiKey) -> Option<Checked> {
 
 async fn check_query_key(req: &Request, key: ApiKey) -> Option<Checked> {
     // When the setting is off the parameter is ignored, as if absent.
-    let allowed = state(req).is_ok_and(|s| s.settings.api_keys.allow_query_param);
+    let allowed = state(req).is_ok_and(|s| s.config.api_keys_in_query);
     if allowed {
         Some(check_key(req, &key.key).await)
     } else {

@@ -1,28 +1,70 @@
-//! What every handler shares.
+//! What every handler shares: the domain's use cases, the ports the edge asks, and the API's
+//! own configuration. Nothing here knows which adapters stand behind the ports.
 
-use warden_adapters::{Services, Settings};
+use std::sync::Arc;
 
-/// The ready services and the settings they were built from.
+use warden_domain::admin::AdminService;
+use warden_domain::api_key::ApiKeyService;
+use warden_domain::auth::AuthService;
+use warden_domain::ports::Readiness;
+use warden_domain::rate_limit::RateLimiter;
+
+use crate::config::ApiConfig;
+
+/// The use cases the handlers call, and the probe `/health/ready` asks.
+#[derive(Debug, Clone)]
+pub struct UseCases {
+    /// Register, log in, authenticate, change password.
+    pub auth: Arc<AuthService>,
+    /// User administration.
+    pub admin: AdminService,
+    /// API keys.
+    pub keys: ApiKeyService,
+    /// Whether storage (and a shared store, when configured) answer.
+    pub readiness: Arc<dyn Readiness>,
+}
+
+/// The state put on every route.
 #[derive(Debug)]
 pub struct AppState {
     /// The use cases.
-    pub services: Services,
-    /// The effective configuration.
-    pub settings: Settings,
+    pub services: UseCases,
+    /// The budgets the edge spends from.
+    pub rate_limits: Arc<dyn RateLimiter>,
+    /// The API's configuration, validated.
+    pub config: ApiConfig,
     /// The JWKS document, parsed once.
     pub jwks: serde_json::Value,
 }
 
+/// Why an [`AppState`] could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A setting the API reads cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The JWKS handed over is not JSON.
+    #[error("jwks: not a JSON document")]
+    Jwks(#[source] serde_json::Error),
+}
+
 impl AppState {
-    /// Wraps built services.
+    /// Validates `config` and parses the JWKS document once.
     ///
     /// # Errors
-    /// If the JWKS the adapters made is not JSON (it always is).
-    pub fn new(services: Services, settings: Settings) -> Result<Self, serde_json::Error> {
-        let jwks = serde_json::from_str(&services.jwks_json)?;
+    /// A [`StateError`] naming the setting at fault.
+    pub fn new(
+        services: UseCases,
+        rate_limits: Arc<dyn RateLimiter>,
+        config: ApiConfig,
+        jwks_json: &str,
+    ) -> Result<Self, StateError> {
+        config.validate()?;
+        let jwks = serde_json::from_str(jwks_json).map_err(StateError::Jwks)?;
         Ok(Self {
             services,
-            settings,
+            rate_limits,
+            config,
             jwks,
         })
     }

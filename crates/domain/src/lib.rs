@@ -11,6 +11,7 @@ pub mod error;
 pub mod lockout;
 pub mod password;
 pub mod ports;
+pub mod rate_limit;
 pub mod refresh;
 pub mod secret_strength;
 pub mod token;

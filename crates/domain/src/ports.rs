@@ -293,3 +293,20 @@ pub trait LockoutRepository: Send + Sync + 'static {
     /// Storage failures.
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error>;
 }
+
+/// Whether what the service depends on answers now: what `/health/ready` reports.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Readiness: Send + Sync + 'static {
+    /// Whether storage answers.
+    async fn storage_ready(&self) -> bool;
+
+    /// `None` when no shared store (Redis) is configured; otherwise whether it answers.
+    async fn shared_store_ready(&self) -> Option<bool>;
+}
+
+impl std::fmt::Debug for dyn Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Readiness")
+    }
+}

@@ -365,8 +365,8 @@ impl AuthApi {
                 sub: Some(user.id.to_string()),
                 exp: Some(claims.expires_at.unix_timestamp()),
                 iat: Some(claims.issued_at.unix_timestamp()),
-                iss: Some(state.settings.jwt.issuer.clone()),
-                aud: Some(state.settings.jwt.audience.clone()),
+                iss: None, // MERGE: the domain gives it (h-domain)
+                aud: None,
                 role: Some(user.role.as_str().to_owned()),
                 token_type: Some("access_token".into()),
             },

@@ -73,8 +73,10 @@ impl HealthApi {
     /// 800 ms; otherwise 503.
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self, req: &Request) -> Result<HealthResponse, Failure<Ready>> {
-        let services = &state(req)?.services;
-        let checks = async { tokio::join!(services.storage_ready(), services.redis_ready()) };
+        let readiness = &state(req)?.services.readiness;
+        let checks = async {
+            tokio::join!(readiness.storage_ready(), readiness.shared_store_ready())
+        };
         let unavailable = |detail| Ok(HealthResponse::Unavailable(Json(Problem::new(503, detail))));
         let Ok((storage, redis)) = tokio::time::timeout(READY_BUDGET, checks).await else {
             return unavailable("Storage or Redis did not answer in time");

@@ -1,9 +1,10 @@
-//! `warden-api`: loads the configuration, builds the application and serves it.
+//! `warden-api`: loads the configuration, builds the application (the composition root in
+//! this package's library) and serves it.
 
 use std::process::ExitCode;
 
 use warden_adapters::{Settings, telemetry};
-use warden_api::Application;
+use warden_server::Application;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -1,0 +1,81 @@
+//! The chores that run beside the server: purging refresh tokens and lockout counts that can
+//! never matter again, and letting the in-memory rate limits forget clients whose budget is
+//! whole.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use warden_adapters::Services;
+use warden_domain::auth::AuthService;
+
+/// How often dead refresh tokens and orphan lockout counts are purged (also once at start).
+const PURGE_EVERY: Duration = Duration::from_hours(1);
+/// How often the in-memory rate-limit state forgets clients whose budget is whole again.
+const FORGET_EVERY: Duration = Duration::from_mins(1);
+
+/// The running chores; [`Chores::stop`] ends them.
+#[derive(Debug)]
+pub(crate) struct Chores(Vec<JoinHandle<()>>);
+
+impl Chores {
+    /// Ends every chore.
+    pub(crate) fn stop(self) {
+        for chore in self.0 {
+            chore.abort();
+        }
+    }
+}
+
+/// Starts the chores for these services.
+pub(crate) fn start(services: &Services) -> Chores {
+    let auth = services.auth.clone();
+    let purging = tokio::spawn(every(PURGE_EVERY, move || {
+        let auth = auth.clone();
+        async move {
+            purge_refresh_tokens(&auth).await;
+            purge_lockouts(&auth).await;
+        }
+    }));
+    let limits = services.rate_limits.clone();
+    // The memory limiters keep one entry per client IP: drop those whose budget is whole.
+    let forgetting = tokio::spawn(every(FORGET_EVERY, move || {
+        limits.forget_idle_clients();
+        std::future::ready(())
+    }));
+    Chores(vec![purging, forgetting])
+}
+
+/// Runs `job` at once and then every `period`, until the task is aborted.
+async fn every<F, Fut>(period: Duration, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        job().await;
+    }
+}
+
+/// Deletes refresh tokens that can never be used again, so the table does not grow without
+/// bound. A failure is logged and retried at the next tick.
+async fn purge_refresh_tokens(auth: &Arc<AuthService>) {
+    match auth.purge_refresh_tokens().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
+    }
+}
+
+/// Deletes lockout counts that protect no user (unknown usernames, deleted users) and hold no
+/// lock, so that guessing random usernames cannot grow the table without bound. A failure is
+/// logged and retried at the next tick.
+async fn purge_lockouts(auth: &Arc<AuthService>) {
+    match auth.purge_lockouts().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged lockout counts of no user"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge lockout counts"),
+    }
+}
