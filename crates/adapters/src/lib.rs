@@ -65,7 +65,6 @@ pub struct Services {
     pub readiness: Arc<dyn Readiness>,
 }
 
-
 /// Opens the database named by `database.url` and applies pending migrations.
 ///
 /// # Errors

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use warden_adapters::rate_limit::GcraLimiter;
-use warden_domain::rate_limit::{Decision, RateLimiter as _, RouteGroup};
 use warden_adapters::settings::{Rate, RateLimitSettings, RatePeriod};
+use warden_domain::rate_limit::{Decision, RateLimiter as _, RouteGroup};
 
 fn settings(login: Rate) -> RateLimitSettings {
     RateLimitSettings {

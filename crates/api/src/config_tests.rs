@@ -42,7 +42,9 @@ fn every_timeout_accepts_one_second_to_an_hour_and_nothing_beyond() {
         ("server.header_timeout_seconds", |s| {
             &mut s.header_timeout_seconds
         }),
-        ("server.body_timeout_seconds", |s| &mut s.body_timeout_seconds),
+        ("server.body_timeout_seconds", |s| {
+            &mut s.body_timeout_seconds
+        }),
         ("server.keep_alive_timeout_seconds", |s| {
             &mut s.keep_alive_timeout_seconds
         }),
@@ -59,12 +61,7 @@ fn every_timeout_accepts_one_second_to_an_hour_and_nothing_beyond() {
 
 #[test]
 fn the_connection_cap_accepts_one_to_a_million() {
-    for (value, ok) in [
-        (0, false),
-        (1, true),
-        (1_000_000, true),
-        (1_000_001, false),
-    ] {
+    for (value, ok) in [(0, false), (1, true), (1_000_000, true), (1_000_001, false)] {
         let mut config = valid();
         config.server.max_connections = value;
         let expected = if ok {

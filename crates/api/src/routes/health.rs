@@ -74,9 +74,8 @@ impl HealthApi {
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self, req: &Request) -> Result<HealthResponse, Failure<Ready>> {
         let readiness = &state(req)?.services.readiness;
-        let checks = async {
-            tokio::join!(readiness.storage_ready(), readiness.shared_store_ready())
-        };
+        let checks =
+            async { tokio::join!(readiness.storage_ready(), readiness.shared_store_ready()) };
         let unavailable = |detail| Ok(HealthResponse::Unavailable(Json(Problem::new(503, detail))));
         let Ok((storage, redis)) = tokio::time::timeout(READY_BUDGET, checks).await else {
             return unavailable("Storage or Redis did not answer in time");
