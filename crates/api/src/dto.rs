@@ -1,8 +1,10 @@
 //! Wire shapes of requests and responses, and their conversion to and from the domain.
 
+use poem_openapi::types::ToJSON;
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use uuid::Uuid;
+use warden_domain::api_key::ApiKey;
 use warden_domain::user::{Role, User};
 
 /// A role on the wire.
@@ -71,3 +73,59 @@ impl From<&User> for UserDto {
         }
     }
 }
+
+/// A live key, without its secret.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ApiKey")]
+pub struct ApiKeyDto {
+    /// Identifier.
+    pub id: Uuid,
+    /// The label.
+    pub name: String,
+    /// The public part.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Expiry; `null` when the key does not expire.
+    #[oai(nullable)]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Roughly when it was last used (to the minute); `null` when never used.
+    #[oai(nullable)]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<ApiKey> for ApiKeyDto {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// Users as the API writes them, for the CLI's `--json`: one wire shape for both.
+pub fn users_json(users: &[User]) -> serde_json::Value {
+    serde_json::Value::Array(
+        users
+            .iter()
+            .filter_map(|u| UserDto::from(u).to_json())
+            .collect(),
+    )
+}
+
+/// API keys as `GET /api-keys` writes them, for the CLI's `--json`.
+pub fn keys_json(keys: &[ApiKey]) -> serde_json::Value {
+    serde_json::Value::Array(
+        keys.iter()
+            .filter_map(|k| ApiKeyDto::from(k.clone()).to_json())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+#[path = "dto_tests.rs"]
+mod tests;

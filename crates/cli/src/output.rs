@@ -1,47 +1,21 @@
-//! How users and API keys are printed: a table for people, JSON with the API's fields for
-//! scripts. Neither ever includes a password hash or a key's secret.
+//! How users and API keys are printed: a table for people, and for scripts the API's own JSON
+//! (`warden_api::dto`), written once for both. Neither ever includes a password hash or a key's
+//! secret.
 
-use serde::Serialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 use warden_domain::api_key::ApiKey;
-use warden_domain::user::{DisplayName, User};
+use warden_domain::user::User;
 
-/// A user as the API returns it (`UserDto` in `warden-api`), field for field.
-#[derive(Debug, Serialize)]
-struct UserJson<'a> {
-    id: Uuid,
-    email: &'a str,
-    display_name: Option<&'a str>,
-    role: &'static str,
-    disabled: bool,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    updated_at: OffsetDateTime,
-}
-
-impl<'a> From<&'a User> for UserJson<'a> {
-    fn from(u: &'a User) -> Self {
-        Self {
-            id: u.id,
-            email: u.email.as_str(),
-            display_name: u.display_name.as_ref().map(DisplayName::as_str),
-            role: u.role.as_str(),
-            disabled: u.disabled,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }
-    }
-}
-
-/// The users as a pretty-printed JSON array.
+/// The users as a pretty-printed JSON array, each as the API returns it.
 ///
 /// # Errors
-/// If serialisation fails (a timestamp outside what RFC 3339 can write).
+/// Never in practice: a JSON value always prints.
 pub fn users_json(users: &[User]) -> Result<String, String> {
-    let rows: Vec<UserJson<'_>> = users.iter().map(UserJson::from).collect();
-    serde_json::to_string_pretty(&rows).map_err(|e| format!("cannot print the users as JSON: {e}"))
+    pretty(&warden_api::dto::users_json(users))
+}
+
+fn pretty(value: &serde_json::Value) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| format!("cannot print JSON: {e}"))
 }
 
 /// The users as an aligned table with a header, one line per user.
@@ -60,37 +34,12 @@ pub fn users_table(users: &[User]) -> String {
     table(["ID", "EMAIL", "ROLE", "DISABLED", "DISPLAY NAME"], rows)
 }
 
-/// An API key as `GET /api-keys` returns it: never its secret nor its digest.
-#[derive(Debug, Serialize)]
-struct KeyJson<'a> {
-    id: Uuid,
-    name: &'a str,
-    prefix: &'a str,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    expires_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    last_used_at: Option<OffsetDateTime>,
-}
-
-/// The keys as a pretty-printed JSON array.
+/// The keys as a pretty-printed JSON array, each as `GET /api-keys` returns it.
 ///
 /// # Errors
-/// If serialisation fails (a timestamp outside what RFC 3339 can write).
+/// Never in practice: a JSON value always prints.
 pub fn keys_json(keys: &[ApiKey]) -> Result<String, String> {
-    let rows: Vec<KeyJson<'_>> = keys
-        .iter()
-        .map(|k| KeyJson {
-            id: k.id,
-            name: &k.name,
-            prefix: &k.prefix,
-            created_at: k.created_at,
-            expires_at: k.expires_at,
-            last_used_at: k.last_used_at,
-        })
-        .collect();
-    serde_json::to_string_pretty(&rows).map_err(|e| format!("cannot print the keys as JSON: {e}"))
+    pretty(&warden_api::dto::keys_json(keys))
 }
 
 /// The keys as an aligned table, with their owners' emails.
@@ -147,7 +96,8 @@ fn table<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; 
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
-    use warden_domain::user::{Email, PasswordHash, Role};
+    use uuid::Uuid;
+    use warden_domain::user::{DisplayName, Email, PasswordHash, Role};
 
     use super::*;
 
@@ -164,32 +114,6 @@ mod tests {
             created_at: t,
             updated_at: t,
         }
-    }
-
-    #[test]
-    fn json_has_the_api_fields_and_no_hash() {
-        let json = users_json(&[user("Ann@Example.com", None)]).unwrap();
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let object = value[0].as_object().unwrap();
-        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(
-            keys,
-            [
-                "created_at",
-                "disabled",
-                "display_name",
-                "email",
-                "id",
-                "role",
-                "updated_at"
-            ]
-        );
-        assert_eq!(object["email"], "Ann@Example.com");
-        assert_eq!(object["role"], "admin");
-        assert_eq!(object["display_name"], serde_json::Value::Null);
-        assert_eq!(object["created_at"], "2026-01-02T03:04:05Z");
-        assert!(!json.contains("argon2"));
     }
 
     #[test]

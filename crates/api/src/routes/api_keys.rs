@@ -7,9 +7,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_domain::api_key::ApiKey;
 
 use super::Tag;
+use crate::dto::ApiKeyDto;
 use crate::failure::{Caller, CreateKey, Failure, RevokeKey};
 use crate::security::{BearerAuth, state};
 use crate::strict_json::StrictJson;
@@ -47,39 +47,6 @@ struct CreatedKey {
     expires_at: Option<OffsetDateTime>,
 }
 
-/// A live key, without its secret.
-#[derive(Object)]
-#[oai(rename = "ApiKey")]
-struct KeyDto {
-    /// Identifier.
-    id: Uuid,
-    /// The label.
-    name: String,
-    /// The public part.
-    prefix: String,
-    /// Creation time.
-    created_at: OffsetDateTime,
-    /// Expiry; `null` when the key does not expire.
-    #[oai(nullable)]
-    expires_at: Option<OffsetDateTime>,
-    /// Roughly when it was last used (to the minute); `null` when never used.
-    #[oai(nullable)]
-    last_used_at: Option<OffsetDateTime>,
-}
-
-impl From<ApiKey> for KeyDto {
-    fn from(k: ApiKey) -> Self {
-        Self {
-            id: k.id,
-            name: k.name,
-            prefix: k.prefix,
-            created_at: k.created_at,
-            expires_at: k.expires_at,
-            last_used_at: k.last_used_at,
-        }
-    }
-}
-
 #[derive(ApiResponse)]
 enum CreateResponse {
     /// The new key.
@@ -91,7 +58,7 @@ enum CreateResponse {
 enum ListResponse {
     /// The caller's live keys.
     #[oai(status = 200)]
-    Ok(Json<Vec<KeyDto>>),
+    Ok(Json<Vec<ApiKeyDto>>),
 }
 
 #[derive(ApiResponse)]
@@ -133,7 +100,7 @@ impl ApiKeysApi {
         let caller = auth.caller()?;
         let keys = state(req)?.services.keys.list(caller.id).await?;
         Ok(ListResponse::Ok(Json(
-            keys.into_iter().map(KeyDto::from).collect(),
+            keys.into_iter().map(ApiKeyDto::from).collect(),
         )))
     }
 
