@@ -3,7 +3,10 @@
 // figment::Jail closures return figment::Error, which is large; that is its API.
 #![allow(clippy::result_large_err)]
 
+use std::time::Duration;
+
 use figment::Jail;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
 
