@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use warden_domain::credential_policy::HashCost;
 
 use super::rate::{Rate, RatePeriod};
 /// Development or production; production refuses insecure settings.
@@ -233,16 +234,14 @@ pub struct Argon2Settings {
     pub max_concurrent: usize,
 }
 
-/// The production floor for argon2id (OWASP: m=19456 KiB, t=2, p=1).
-pub(super) const ARGON2_MIN_MEMORY_KIB: u32 = 19_456;
-pub(super) const ARGON2_MIN_ITERATIONS: u32 = 2;
-
 impl Default for Argon2Settings {
+    /// The production floor of the domain's credential policy.
     fn default() -> Self {
+        let floor = HashCost::PRODUCTION_FLOOR;
         Self {
-            memory_kib: ARGON2_MIN_MEMORY_KIB,
-            iterations: ARGON2_MIN_ITERATIONS,
-            parallelism: 1,
+            memory_kib: floor.memory_kib,
+            iterations: floor.iterations,
+            parallelism: floor.parallelism,
             max_concurrent: 0,
         }
     }

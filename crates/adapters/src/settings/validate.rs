@@ -5,9 +5,11 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
+use warden_domain::credential_policy::{
+    ACCESS_TTL_SECONDS, HashCost, LifetimeError, check_hash_cost, check_token_lifetimes,
+};
 use warden_domain::secret_strength::{SecretWeakness, secret_weakness};
 
-use super::schema::{ARGON2_MIN_ITERATIONS, ARGON2_MIN_MEMORY_KIB};
 use super::{ConfigError, JwtAlgorithm, Profile, Settings};
 use crate::db::Timeouts;
 use crate::redact::redact_url;
@@ -63,17 +65,21 @@ impl Settings {
                 return fail(key, "must not be empty".into());
             }
         }
-        if !(1..=86_400).contains(&self.jwt.access_ttl_seconds) {
-            return fail(
-                "jwt.access_ttl_seconds",
-                "must be between 1 and 86400".into(),
-            );
-        }
-        if self.jwt.refresh_ttl_seconds < self.jwt.access_ttl_seconds {
-            return fail(
-                "jwt.refresh_ttl_seconds",
-                "must be at least jwt.access_ttl_seconds".into(),
-            );
+        match check_token_lifetimes(self.jwt.access_ttl_seconds, self.jwt.refresh_ttl_seconds) {
+            Ok(()) => {}
+            Err(LifetimeError::AccessOutOfRange) => {
+                let (min, max) = (ACCESS_TTL_SECONDS.start(), ACCESS_TTL_SECONDS.end());
+                return fail(
+                    "jwt.access_ttl_seconds",
+                    format!("must be between {min} and {max}"),
+                );
+            }
+            Err(LifetimeError::RefreshShorterThanAccess) => {
+                return fail(
+                    "jwt.refresh_ttl_seconds",
+                    "must be at least jwt.access_ttl_seconds".into(),
+                );
+            }
         }
         warden_domain::password::PasswordPolicy::new(
             self.password.min_length,
@@ -132,14 +138,13 @@ impl Settings {
         if let Err(e) = argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None) {
             return Err(ConfigError(format!("argon2: invalid parameters ({e})")));
         }
-        if production
-            && (a.memory_kib < ARGON2_MIN_MEMORY_KIB || a.iterations < ARGON2_MIN_ITERATIONS)
-        {
-            return Err(ConfigError(format!(
-                "argon2.memory_kib / argon2.iterations: production needs at least m={ARGON2_MIN_MEMORY_KIB} KiB and t={ARGON2_MIN_ITERATIONS}"
-            )));
-        }
-        Ok(())
+        let cost = HashCost {
+            memory_kib: a.memory_kib,
+            iterations: a.iterations,
+            parallelism: a.parallelism,
+        };
+        check_hash_cost(cost, production)
+            .map_err(|e| ConfigError(format!("argon2.memory_kib / argon2.iterations: {e}")))
     }
 
     /// Settings that are allowed but unwise, one line each naming the setting; the server
