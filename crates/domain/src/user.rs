@@ -12,6 +12,22 @@ const MAX_EMAIL_LEN: usize = 254;
 /// The longest display name accepted, in characters.
 const MAX_DISPLAY_NAME_CHARS: usize = 100;
 
+/// Why an email address was refused. The message never quotes the input: it may be a password
+/// typed in the wrong field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    /// Not one `@` between a local part of 1 to 64 bytes and a dotted domain, or white space,
+    /// or over 254 bytes.
+    #[error("email is not a valid email address")]
+    Malformed,
+    /// A control or format character ([`invisible_character`]).
+    #[error(
+        "email must not contain control or invisible formatting characters \
+         (such as zero-width or bidi characters)"
+    )]
+    Invisible,
+}
+
 /// An email address as registered, compared case-insensitively through its normalised form.
 #[derive(Clone)]
 pub struct Email {
@@ -23,28 +39,25 @@ impl Email {
     /// Parses an address: one `@`, a non-empty local part, a dotted domain, no spaces, no
     /// control or format characters ([`invisible_character`]), at most 254 bytes. Surrounding
     /// white space is dropped. A reason never quotes the input.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    ///
+    /// # Errors
+    /// [`EmailError`], the invisible characters' reason before any other.
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let s = raw.trim();
-        // The message never quotes the input: it may be a password typed in the wrong field.
-        let invalid = || "email is not a valid email address".to_owned();
         if s.chars().any(invisible_character) {
-            return Err(
-                "email must not contain control or invisible formatting characters \
-                 (such as zero-width or bidi characters)"
-                    .into(),
-            );
+            return Err(EmailError::Invisible);
         }
         if s.is_empty() || s.len() > MAX_EMAIL_LEN || s.chars().any(char::is_whitespace) {
-            return Err(invalid());
+            return Err(EmailError::Malformed);
         }
-        let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
+        let (local, domain) = s.split_once('@').ok_or(EmailError::Malformed)?;
         let domain_ok = !domain.contains('@')
             && domain.contains('.')
             && domain
                 .split('.')
                 .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
         if local.is_empty() || local.len() > 64 || !domain_ok {
-            return Err(invalid());
+            return Err(EmailError::Malformed);
         }
         Ok(Self {
             original: s.to_owned(),
@@ -117,28 +130,47 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
+/// Why a display name was refused; the message never quotes the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DisplayNameError {
+    /// Nothing but white space.
+    #[error("display_name must not be empty")]
+    Empty,
+    /// More characters than allowed.
+    #[error("display_name must be at most {max} characters")]
+    TooLong {
+        /// The most characters allowed.
+        max: usize,
+    },
+    /// A control or format character ([`invisible_character`]).
+    #[error(
+        "display_name must not contain control or invisible formatting \
+         characters (such as zero-width or bidi characters)"
+    )]
+    Invisible,
+}
+
 /// A display name: 1 to 100 characters, no control or format characters, trimmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisplayName(String);
 
 impl DisplayName {
     /// Parses a display name. A reason never quotes the input.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    ///
+    /// # Errors
+    /// [`DisplayNameError`].
+    pub fn parse(raw: &str) -> Result<Self, DisplayNameError> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err("display_name must not be empty".into());
+            return Err(DisplayNameError::Empty);
         }
         if s.chars().count() > MAX_DISPLAY_NAME_CHARS {
-            return Err(format!(
-                "display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters"
-            ));
+            return Err(DisplayNameError::TooLong {
+                max: MAX_DISPLAY_NAME_CHARS,
+            });
         }
         if s.chars().any(invisible_character) {
-            return Err(
-                "display_name must not contain control or invisible formatting \
-                        characters (such as zero-width or bidi characters)"
-                    .into(),
-            );
+            return Err(DisplayNameError::Invisible);
         }
         Ok(Self(s.to_owned()))
     }
@@ -155,6 +187,11 @@ impl DisplayName {
         &self.0
     }
 }
+
+/// A name that is no role. It shows the name's first 32 characters at most.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a role (admin, service or user)")]
+pub struct UnknownRole(String);
 
 /// What a user may do; checked by the policies of [`crate::admin`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,17 +222,14 @@ impl fmt::Display for Role {
 }
 
 impl FromStr for Role {
-    type Err = String;
+    type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "admin" => Ok(Self::Admin),
             "service" => Ok(Self::Service),
             "user" => Ok(Self::User),
-            other => Err(format!(
-                "'{}' is not a role (admin, service or user)",
-                truncate(other, 32)
-            )),
+            other => Err(UnknownRole(truncate(other, 32))),
         }
     }
 }
@@ -285,7 +319,7 @@ mod tests {
         assert_eq!(Role::User.to_string(), "user");
         let err = Role::from_str(&"x".repeat(40)).unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             format!(
                 "'{}' is not a role (admin, service or user)",
                 "x".repeat(32)
@@ -387,11 +421,13 @@ mod tests {
                 format!("adm{c}in@example.com"),
                 format!("admin@exa{c}mple.com"),
             ] {
-                let reason = Email::parse(&email).unwrap_err();
+                let reason = Email::parse(&email).unwrap_err().to_string();
                 assert!(!reason.contains("adm"), "{reason} quotes the input");
                 assert!(!reason.contains("exa"), "{reason} quotes the input");
             }
-            let reason = DisplayName::parse(&format!("Ada{c}Lovelace")).unwrap_err();
+            let reason = DisplayName::parse(&format!("Ada{c}Lovelace"))
+                .unwrap_err()
+                .to_string();
             assert!(!reason.contains("Ada"), "{reason} quotes the input");
         }
         // The neighbours of those ranges are ordinary characters: the bans end where they should.
@@ -405,9 +441,31 @@ mod tests {
     }
 
     #[test]
+    fn the_reasons_read_as_one_sentence_each() {
+        assert_eq!(
+            EmailError::Invisible.to_string(),
+            "email must not contain control or invisible formatting characters (such as \
+             zero-width or bidi characters)"
+        );
+        assert_eq!(
+            DisplayNameError::Invisible.to_string(),
+            "display_name must not contain control or invisible formatting characters (such as \
+             zero-width or bidi characters)"
+        );
+        assert_eq!(
+            DisplayName::parse(&"a".repeat(101)),
+            Err(DisplayNameError::TooLong { max: 100 })
+        );
+        assert_eq!(
+            DisplayNameError::TooLong { max: 100 }.to_string(),
+            "display_name must be at most 100 characters"
+        );
+    }
+
+    #[test]
     fn the_generic_email_reason_does_not_quote_the_input() {
         for bad in ["secretlocal@", "secretlocal", "a b@secretdomain.com"] {
-            let reason = Email::parse(bad).unwrap_err();
+            let reason = Email::parse(bad).unwrap_err().to_string();
             assert!(!reason.contains("secret"), "{reason}");
         }
     }
