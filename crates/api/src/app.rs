@@ -102,12 +102,12 @@ impl Application {
     /// A [`StartupError`] naming the setting at fault.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let services = Services::build(&settings).await?;
-        let state =
-            AppState::new(services, settings).map_err(|e| StartupError(format!("jwks: {e}")))?;
+        let state = AppState::new(services, settings)
+            .map_err(|e| StartupError::Other(format!("jwks: {e}")))?;
         let bind = state.settings.server.bind;
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|e| StartupError(format!("server.bind: cannot listen on {bind}: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+            StartupError::Other(format!("server.bind: cannot listen on {bind}: {e}"))
+        })?;
         let port = listener.local_addr().map_or(bind.port(), |a| a.port());
         Ok(Self {
             listener,

@@ -28,7 +28,7 @@ impl Settings {
 
     /// The `server.*` timeouts and cap, and `cors.allowed_headers`.
     pub(super) fn validate_edge(&self) -> Result<(), ConfigError> {
-        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        let fail = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
         let s = &self.server;
         for (key, value) in [
             ("server.header_timeout_seconds", s.header_timeout_seconds),
@@ -67,7 +67,7 @@ impl Settings {
     }
 
     pub(super) fn validate_cors(&self, production: bool) -> Result<(), ConfigError> {
-        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        let fail = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
         if production && self.cors.allowed_origins.iter().any(|o| o.trim() == "*") {
             return fail(
                 "cors.allowed_origins",

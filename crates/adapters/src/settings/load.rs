@@ -24,7 +24,7 @@ impl Settings {
             Some(path) => {
                 let path = PathBuf::from(path);
                 if !path.is_file() {
-                    return Err(ConfigError(format!(
+                    return Err(ConfigError::Invalid(format!(
                         "{CONFIG_PATH_VAR}: no configuration file at {}",
                         path.display()
                     )));
@@ -46,7 +46,9 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed("WARDEN_").split("__").ignore(&["config"]));
-        let settings: Self = figment.extract().map_err(|e| ConfigError(describe(&e)))?;
+        let settings: Self = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(&e)))?;
         settings.validate()?;
         Ok(settings)
     }

@@ -43,31 +43,41 @@ impl Rate {
     }
 }
 
+/// A text that is not a rate. The value is not quoted: a secret put under the wrong key must
+/// not be printed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)")]
+pub struct RateError {
+    /// Why the count did not parse, when that was the fault.
+    #[source]
+    count: Option<std::num::ParseIntError>,
+}
+
+impl RateError {
+    const SHAPE: Self = Self { count: None };
+}
+
 impl FromStr for Rate {
-    type Err = String;
+    type Err = RateError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            // The value is not quoted: a secret put under the wrong key must not be printed.
-            "is not a rate like \"10/minute\" (N/second, N/minute or N/hour, N ≥ 1)".to_owned()
-        };
-        let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
-        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        let (n, unit) = s.trim().split_once('/').ok_or(RateError::SHAPE)?;
+        let count: u32 = n.trim().parse().map_err(|e| RateError { count: Some(e) })?;
         let period = match unit.trim() {
             "second" => RatePeriod::Second,
             "minute" => RatePeriod::Minute,
             "hour" => RatePeriod::Hour,
-            _ => return Err(bad()),
+            _ => return Err(RateError::SHAPE),
         };
         if count == 0 {
-            return Err(bad());
+            return Err(RateError::SHAPE);
         }
         Ok(Self { count, period })
     }
 }
 
 impl TryFrom<String> for Rate {
-    type Error = String;
+    type Error = RateError;
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
         s.parse()

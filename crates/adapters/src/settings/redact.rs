@@ -13,7 +13,7 @@ impl Settings {
     /// # Errors
     /// If serialisation fails (it should not).
     pub fn to_redacted_toml(&self) -> Result<String, ConfigError> {
-        toml::to_string(self).map_err(|e| ConfigError(format!("cannot print configuration: {e}")))
+        toml::to_string(self).map_err(ConfigError::Print)
     }
 }
 

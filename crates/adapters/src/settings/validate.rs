@@ -8,11 +8,12 @@ use secrecy::ExposeSecret;
 use warden_domain::credential_policy::{
     ACCESS_TTL_SECONDS, HashCost, LifetimeError, check_hash_cost, check_token_lifetimes,
 };
+use warden_domain::password::PasswordPolicy;
 use warden_domain::secret_strength::{SecretWeakness, secret_weakness};
 
 use super::{ConfigError, JwtAlgorithm, Profile, Settings};
 use crate::db::Timeouts;
-use crate::redact::redact_url;
+use crate::redact::{Redacted, redact_url};
 
 /// `database.acquire_timeout_ms`: from a tenth of a second to a minute.
 pub const ACQUIRE_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
@@ -23,8 +24,8 @@ pub const STATEMENT_TIMEOUT_MS: RangeInclusive<u64> = 100..=3_600_000;
 /// production (development only warns, through [`Settings::warnings`]).
 fn refuse_weak_secret(secret: &str, production: bool) -> Result<(), ConfigError> {
     match secret_weakness(secret) {
-        Some(why @ SecretWeakness::TooShort) => Err(ConfigError(format!("jwt.secret: {why}"))),
-        Some(why) if production => Err(ConfigError(format!("jwt.secret: {why}"))),
+        Some(why @ SecretWeakness::TooShort) => Err(ConfigError::setting("jwt.secret", why)),
+        Some(why) if production => Err(ConfigError::setting("jwt.secret", why)),
         _ => Ok(()),
     }
 }
@@ -35,7 +36,7 @@ impl Settings {
     /// # Errors
     /// The first problem found, naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let fail = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        let fail = |key: &str, why: String| Err(ConfigError::setting(key, why));
         let production = self.profile == Profile::Production;
         match self.jwt.algorithm {
             JwtAlgorithm::HS256 => match &self.jwt.secret {
@@ -65,28 +66,12 @@ impl Settings {
                 return fail(key, "must not be empty".into());
             }
         }
-        match check_token_lifetimes(self.jwt.access_ttl_seconds, self.jwt.refresh_ttl_seconds) {
-            Ok(()) => {}
-            Err(LifetimeError::AccessOutOfRange) => {
-                let (min, max) = (ACCESS_TTL_SECONDS.start(), ACCESS_TTL_SECONDS.end());
-                return fail(
-                    "jwt.access_ttl_seconds",
-                    format!("must be between {min} and {max}"),
-                );
-            }
-            Err(LifetimeError::RefreshShorterThanAccess) => {
-                return fail(
-                    "jwt.refresh_ttl_seconds",
-                    "must be at least jwt.access_ttl_seconds".into(),
-                );
-            }
-        }
-        warden_domain::password::PasswordPolicy::new(
+        check_token_lifetimes(self.jwt.access_ttl_seconds, self.jwt.refresh_ttl_seconds)?;
+        PasswordPolicy::new(
             self.password.min_length,
             self.password.max_length,
             self.password.min_strength,
-        )
-        .map_err(|e| ConfigError(e.to_string()))?;
+        )?;
         self.validate_argon2(production)?;
         for (key, value) in [
             ("lockout.max_failures", self.lockout.max_failures),
@@ -120,31 +105,26 @@ impl Settings {
         }
         self.validate_edge()?;
         if let Some(url) = &self.redis.url
-            && redis::IntoConnectionInfo::into_connection_info(url.as_str()).is_err()
+            && let Err(e) = redis::IntoConnectionInfo::into_connection_info(url.as_str())
         {
-            return fail(
-                "redis.url",
-                format!(
-                    "'{}' is not a Redis URL (redis://HOST:PORT/DB or rediss://…)",
-                    redact_url(url)
-                ),
-            );
+            return Err(ConfigError::RedisUrl {
+                shown: redact_url(url),
+                source: Redacted::new(e, url),
+            });
         }
         Ok(())
     }
 
     fn validate_argon2(&self, production: bool) -> Result<(), ConfigError> {
         let a = &self.argon2;
-        if let Err(e) = argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None) {
-            return Err(ConfigError(format!("argon2: invalid parameters ({e})")));
-        }
+        argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None)
+            .map_err(ConfigError::Argon2Params)?;
         let cost = HashCost {
             memory_kib: a.memory_kib,
             iterations: a.iterations,
             parallelism: a.parallelism,
         };
-        check_hash_cost(cost, production)
-            .map_err(|e| ConfigError(format!("argon2.memory_kib / argon2.iterations: {e}")))
+        Ok(check_hash_cost(cost, production)?)
     }
 
     /// Settings that are allowed but unwise, one line each naming the setting; the server
@@ -192,7 +172,7 @@ impl Settings {
             ),
         ] {
             if !range.contains(&value) {
-                return Err(ConfigError(format!(
+                return Err(ConfigError::Invalid(format!(
                     "{key}: must be between {} and {} milliseconds",
                     range.start(),
                     range.end()
@@ -200,6 +180,20 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+/// The message of a lifetime the credential policy refuses, naming the setting.
+pub(super) fn describe_lifetimes(e: LifetimeError) -> String {
+    match e {
+        LifetimeError::AccessOutOfRange => format!(
+            "jwt.access_ttl_seconds: must be between {} and {}",
+            ACCESS_TTL_SECONDS.start(),
+            ACCESS_TTL_SECONDS.end()
+        ),
+        LifetimeError::RefreshShorterThanAccess => {
+            "jwt.refresh_ttl_seconds: must be at least jwt.access_ttl_seconds".to_owned()
+        }
     }
 }
 
