@@ -152,8 +152,10 @@ impl Services {
             settings.database.max_connections,
         )
         .map_err(|e| StartupError::Readers(Redacted::new(e, &settings.database.url)))?;
-        let users =
-            Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));
+        let users = Arc::new(db::SqliteReadModel::new(
+            db::SeaOrmUserRepository::new(db.clone()),
+            readers.clone(),
+        ));
         let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
         let clock = Arc::new(SystemClock);
         let ports = Ports {
@@ -189,7 +191,10 @@ impl Services {
                 .map_err(StartupError::UseCases)?,
         );
         let keys = ApiKeyService::new(
-            Arc::new(db::SeaOrmApiKeyRepository::new(db.clone()).with_readers(readers)),
+            Arc::new(db::SqliteReadModel::new(
+                db::SeaOrmApiKeyRepository::new(db.clone()),
+                readers,
+            )),
             auth.ports().digester.clone(),
             auth.ports().clock.clone(),
             auth.ports().random.clone(),

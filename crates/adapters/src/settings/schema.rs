@@ -362,11 +362,12 @@ pub struct DocsSettings {
     pub enabled: Option<bool>,
 }
 
+/// A secret that may be unset.
+type MaybeSecret = Option<SecretString>;
+
 /// Environment values are parsed like TOML, so a secret of digits arrives as a number; take
 /// any scalar as the secret's text.
-fn lenient_secret<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<SecretString>, D::Error> {
+fn lenient_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<MaybeSecret, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Scalar {
