@@ -122,47 +122,66 @@ fn hash_into(
     })
 }
 
+/// Why a hash or a verification failed; argon2's own error is its source.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// argon2 refused the parameters or the hashing.
+    #[error("argon2 failed")]
+    Argon2(#[from] argon2::Error),
+    /// The PHC string's parameters, algorithm or encoding are not argon2's.
+    #[error("argon2: unusable PHC parameters")]
+    Params(#[from] argon2::password_hash::Error),
+    /// Not a PHC string, or an output PHC cannot hold.
+    #[error("argon2: malformed PHC string")]
+    Phc(#[from] argon2::password_hash::phc::Error),
+    /// A stored hash without a salt or without an output.
+    #[error("argon2: the hash has no salt or no output")]
+    Incomplete,
+    /// An output length beyond what PHC holds.
+    #[error("argon2: output length out of range")]
+    OutputLength,
+}
+
 /// A new argon2id PHC string for `password` with a fresh salt.
-fn hash_phc(params: &Params, password: &[u8]) -> Result<String, String> {
+fn hash_phc(params: &Params, password: &[u8]) -> Result<String, HashError> {
     let salt = Salt::generate();
     let mut buffer = [0_u8; Output::MAX_LENGTH];
     let out = buffer
         .get_mut(..params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN))
-        .ok_or("argon2: output length out of range")?;
+        .ok_or(HashError::OutputLength)?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    hash_into(&argon2, params, password, &salt, out).map_err(|e| e.to_string())?;
+    hash_into(&argon2, params, password, &salt, out)?;
     let phc = Phc {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params).map_err(|e| e.to_string())?,
+        params: ParamsString::try_from(params)?,
         salt: Some(salt),
-        hash: Some(Output::new(out).map_err(|e| e.to_string())?),
+        hash: Some(Output::new(out)?),
     };
     Ok(phc.to_string())
 }
 
 /// Whether `password` matches the PHC string, hashed with the string's own algorithm, version
 /// and parameters; the outputs are compared in constant time.
-fn verify_phc(password: &[u8], hash: &str) -> Result<bool, String> {
-    let phc = Phc::new(hash).map_err(|e| e.to_string())?;
+fn verify_phc(password: &[u8], hash: &str) -> Result<bool, HashError> {
+    let phc = Phc::new(hash)?;
     let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
-        return Err("argon2: the hash has no salt or no output".into());
+        return Err(HashError::Incomplete);
     };
-    let algorithm = Algorithm::try_from(phc.algorithm.as_str()).map_err(|e| e.to_string())?;
+    let algorithm = Algorithm::try_from(phc.algorithm.as_str())?;
     let version = phc
         .version
         .map(Version::try_from)
-        .transpose()
-        .map_err(|e| e.to_string())?
+        .transpose()?
         .unwrap_or_default();
-    let params = Params::try_from(&phc).map_err(|e| e.to_string())?;
+    let params = Params::try_from(&phc)?;
     let mut buffer = [0_u8; Output::MAX_LENGTH];
     let out = buffer
         .get_mut(..expected.len())
-        .ok_or("argon2: output length out of range")?;
+        .ok_or(HashError::OutputLength)?;
     let argon2 = Argon2::new(algorithm, version, params.clone());
-    hash_into(&argon2, &params, password, salt, out).map_err(|e| e.to_string())?;
-    Ok(Output::new(out).map_err(|e| e.to_string())? == *expected)
+    hash_into(&argon2, &params, password, salt, out)?;
+    Ok(Output::new(out)? == *expected)
 }
 
 #[async_trait]

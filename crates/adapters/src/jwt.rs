@@ -20,10 +20,44 @@ const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// Clock skew tolerated on `exp` and `iat`, seconds.
 const LEEWAY_SECONDS: u64 = 30;
 
-/// A key that cannot be used; the message says which and why.
+/// A key that cannot be used. The message says which key and why, in one line with the
+/// library's reason (the binaries print only this); the library's error is its source.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct KeyError(pub String);
+pub enum KeyError {
+    /// The signing key is not a PEM of a PKCS#8 Ed25519 key.
+    #[error("not an Ed25519 PKCS#8 private key PEM: {0}")]
+    PrivatePem(#[source] jsonwebtoken::errors::Error),
+    /// The signing key parses but yields no public JWK (not PKCS#8 v1).
+    #[error("not an Ed25519 PKCS#8 v1 private key: {0}")]
+    PrivateKey(#[source] jsonwebtoken::errors::Error),
+    /// Verification key `index` (from 1) is not a PEM of an Ed25519 SPKI key.
+    #[error("public key {index}: not an Ed25519 SPKI PEM: {source}")]
+    PublicPem {
+        /// Its place in `jwt.public_key_files`, from 1.
+        index: usize,
+        /// Why it did not parse.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+    /// Verification key `index` (from 1) yields no public JWK.
+    #[error("public key {index}: {source}")]
+    PublicKey {
+        /// Its place in `jwt.public_key_files`, from 1.
+        index: usize,
+        /// Why not.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+    /// A key's RFC 7638 thumbprint cannot be computed.
+    #[error("cannot fingerprint key: {0}")]
+    Fingerprint(#[source] jsonwebtoken::errors::Error),
+    /// A public JWK does not give a verification key back.
+    #[error("{0}")]
+    Jwk(#[source] jsonwebtoken::errors::Error),
+    /// The JWKS document cannot be written.
+    #[error("{0}")]
+    Jwks(#[from] serde_json::Error),
+}
 
 /// The claims as they travel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,7 +126,7 @@ fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
 fn public_jwk(mut jwk: Jwk) -> Result<Jwk, KeyError> {
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
-        .map_err(|e| KeyError(format!("cannot fingerprint key: {e}")))?;
+        .map_err(KeyError::Fingerprint)?;
     jwk.common.key_id = Some(kid);
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
@@ -128,23 +162,18 @@ impl JwtCodec {
         audience: &str,
     ) -> Result<Self, KeyError> {
         install_crypto_provider();
-        let encoding = EncodingKey::from_ed_pem(private_pem)
-            .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 private key PEM: {e}")))?;
+        let encoding = EncodingKey::from_ed_pem(private_pem).map_err(KeyError::PrivatePem)?;
         let signing_jwk = public_jwk(
-            Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
-                .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 v1 private key: {e}")))?,
+            Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(KeyError::PrivateKey)?,
         )?;
         let mut jwks = vec![signing_jwk];
         for (i, pem) in extra_public_pems.iter().enumerate() {
-            let key = DecodingKey::from_ed_pem(pem).map_err(|e| {
-                KeyError(format!(
-                    "public key {}: not an Ed25519 SPKI PEM: {e}",
-                    i + 1
-                ))
-            })?;
+            let index = i + 1;
+            let key = DecodingKey::from_ed_pem(pem)
+                .map_err(|source| KeyError::PublicPem { index, source })?;
             let jwk = public_jwk(
                 Jwk::from_decoding_key(&key, Some(Algorithm::EdDSA))
-                    .map_err(|e| KeyError(format!("public key {}: {e}", i + 1)))?,
+                    .map_err(|source| KeyError::PublicKey { index, source })?,
             )?;
             if !jwks.iter().any(|k| k.common.key_id == jwk.common.key_id) {
                 jwks.push(jwk);
@@ -155,14 +184,13 @@ impl JwtCodec {
             .map(|jwk| {
                 Ok(VerifyKey {
                     kid: jwk.common.key_id.clone(),
-                    key: DecodingKey::from_jwk(jwk).map_err(|e| KeyError(e.to_string()))?,
+                    key: DecodingKey::from_jwk(jwk).map_err(KeyError::Jwk)?,
                 })
             })
             .collect::<Result<Vec<_>, KeyError>>()?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid.clone_from(&keys[0].kid);
-        let jwks_json =
-            serde_json::to_string(&JwkSet { keys: jwks }).map_err(|e| KeyError(e.to_string()))?;
+        let jwks_json = serde_json::to_string(&JwkSet { keys: jwks })?;
         Ok(Self {
             header,
             encoding,

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod rate_limit;
 pub mod redact;
 pub mod settings;
+mod startup_error;
 pub mod system;
 pub mod telemetry;
 
@@ -29,24 +30,15 @@ use warden_domain::rate_limit::RateLimiter;
 use warden_domain::token::TokenLifetimes;
 
 pub use settings::{ConfigError, Profile, Settings};
+pub use startup_error::StartupError;
 
 use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
 use crate::rate_limit::GcraLimiter;
+use crate::redact::Redacted;
 use crate::settings::JwtAlgorithm;
 use crate::system::{OsRandom, SystemClock};
-
-/// A reason the service cannot start, naming the setting at fault.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartupError(pub String);
-
-impl From<ConfigError> for StartupError {
-    fn from(e: ConfigError) -> Self {
-        Self(e.0)
-    }
-}
 
 /// The use cases, ready to serve, and what the edges need besides.
 #[derive(Debug, Clone)]
@@ -73,27 +65,28 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
     let url = &settings.database.url;
     let shown = settings::redact_url(url);
     // A driver's message may quote the URL, or the part of it it could not use.
-    let why = |e: &sea_orm::DbErr| redact::scrub(&one_line(e), url);
+    let failed = |action, e| StartupError::Database {
+        action,
+        shown: shown.clone(),
+        source: Redacted::new(e, url),
+    };
     let db = db::connect_with(
         url,
         settings.database.max_connections,
         settings.database_timeouts(),
     )
     .await
-    .map_err(|e| StartupError(format!("database.url: cannot open {shown}: {}", why(&e))))?;
-    db::migrate(&db)
-        .await
-        .map_err(|e| StartupError(format!("database.url: cannot migrate {shown}: {}", why(&e))))?;
+    .map_err(|e| failed("open", e))?;
+    db::migrate(&db).await.map_err(|e| failed("migrate", e))?;
     Ok(db)
 }
 
-fn one_line(e: &impl std::fmt::Display) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_owned()
-}
-
-fn read_key_file(key: &str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
-    std::fs::read(path)
-        .map_err(|e| StartupError(format!("{key}: cannot read {}: {e}", path.display())))
+fn read_key_file(key: &'static str, path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
+    std::fs::read(path).map_err(|source| StartupError::KeyFile {
+        key,
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The JWT codec the settings ask for (in development with no key, a random one for this
@@ -133,10 +126,8 @@ pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), Start
                 .iter()
                 .map(|p| read_key_file("jwt.public_key_files", p))
                 .collect::<Result<Vec<_>, _>>()?;
-            let codec =
-                JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience).map_err(|e| {
-                    StartupError(format!("jwt.private_key_file / jwt.public_key_files: {e}"))
-                })?;
+            let codec = JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience)
+                .map_err(StartupError::Key)?;
             Ok((codec, HmacDeriver::from_signing_key(&private)))
         }
     }
@@ -157,20 +148,17 @@ impl Services {
         let jwks_json: Arc<str> = codec.jwks_json().into();
         let a = &settings.argon2;
         let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
-            .map_err(|e| StartupError(format!("argon2: {e}")))?;
+            .map_err(StartupError::Argon2)?;
         let readers = db::SqliteReaders::open(
             &db,
             &settings.database.url,
             settings.database.max_connections,
         )
-        .map_err(|e| {
-            StartupError(format!(
-                "database.url: {}",
-                redact::scrub(&one_line(&e), &settings.database.url)
-            ))
-        })?;
-        let users =
-            Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));
+        .map_err(|e| StartupError::Readers(Redacted::new(e, &settings.database.url)))?;
+        let users = Arc::new(db::SqliteReadModel::new(
+            db::SeaOrmUserRepository::new(db.clone()),
+            readers.clone(),
+        ));
         let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
         let clock = Arc::new(SystemClock);
         let ports = Ports {
@@ -187,7 +175,7 @@ impl Services {
         let p = &settings.password;
         let policy = AuthPolicy {
             password: PasswordPolicy::new(p.min_length, p.max_length, p.min_strength)
-                .map_err(|e| StartupError(e.to_string()))?,
+                .map_err(ConfigError::from)?,
             lifetimes: TokenLifetimes {
                 access: Duration::seconds(i64::from(settings.jwt.access_ttl_seconds)),
                 refresh: Duration::seconds(i64::from(settings.jwt.refresh_ttl_seconds)),
@@ -203,18 +191,20 @@ impl Services {
         let auth = Arc::new(
             AuthService::new(ports, policy)
                 .await
-                .map_err(|e| StartupError(format!("cannot start the use cases: {e}")))?,
+                .map_err(StartupError::UseCases)?,
         );
         let keys = ApiKeyService::new(
-            Arc::new(db::SeaOrmApiKeyRepository::new(db.clone()).with_readers(readers)),
+            Arc::new(db::SqliteReadModel::new(
+                db::SeaOrmApiKeyRepository::new(db.clone()),
+                readers,
+            )),
             auth.ports().digester.clone(),
             auth.ports().clock.clone(),
             auth.ports().random.clone(),
         );
         let rate_limits = match &settings.redis.url {
-            Some(url) => GcraLimiter::shared(&settings.rate_limit, url).map_err(|e| {
-                StartupError(format!("redis.url: {}", redact::scrub(&one_line(&e), url)))
-            })?,
+            Some(url) => GcraLimiter::shared(&settings.rate_limit, url)
+                .map_err(|e| StartupError::Redis(Redacted::new(e, url)))?,
             None => GcraLimiter::in_memory(&settings.rate_limit),
         };
         let rate_limits: Arc<dyn RateLimiter> = Arc::new(rate_limits);

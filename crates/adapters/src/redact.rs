@@ -129,6 +129,54 @@ pub fn scrub(message: &str, url: &str) -> String {
     out
 }
 
+/// An error of a driver that was handed a URL, kept whole for code (`get_ref`, or
+/// `downcast_ref::<Redacted<E>>()` on a source chain) but shown only as its first line scrubbed
+/// of the URL's secrets. Its own causes are not offered as `source()`: the driver's inner
+/// errors may quote the URL too, and a log that walks the chain must not print them.
+pub struct Redacted<E> {
+    shown: String,
+    error: E,
+}
+
+impl<E: std::fmt::Display> Redacted<E> {
+    /// `error`, to be shown scrubbed of what `url` holds secret.
+    pub fn new(error: E, url: &str) -> Self {
+        let text = error.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        Self {
+            shown: scrub(first, url),
+            error,
+        }
+    }
+}
+
+impl<E> Redacted<E> {
+    /// The driver's error itself; its text may hold a secret.
+    pub fn get_ref(&self) -> &E {
+        &self.error
+    }
+
+    /// The driver's error itself; its text may hold a secret.
+    pub fn into_inner(self) -> E {
+        self.error
+    }
+}
+
+impl<E> std::fmt::Display for Redacted<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl<E> std::fmt::Debug for Redacted<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Debug output of a driver error may quote the URL as well.
+        f.debug_tuple("Redacted").field(&self.shown).finish()
+    }
+}
+
+impl<E> std::error::Error for Redacted<E> {}
+
 #[cfg(test)]
 #[path = "redact_tests.rs"]
 mod tests;

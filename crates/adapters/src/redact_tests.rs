@@ -118,3 +118,17 @@ proptest! {
         prop_assert!(!scrubbed.contains("Pw7"), "{url} -> {scrubbed}");
     }
 }
+
+#[test]
+fn a_redacted_error_keeps_the_error_and_shows_only_its_scrubbed_first_line() {
+    let url = "postgres://app:hunter2@db/warden";
+    let inner = std::io::Error::other(format!("cannot use {url}\nsecond line hunter2"));
+    let e = Redacted::new(inner, url);
+    assert_eq!(
+        e.to_string(),
+        "cannot use postgres://app:[redacted]@db/warden"
+    );
+    assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
+    assert!(std::error::Error::source(&e).is_none());
+    assert!(e.get_ref().to_string().contains("hunter2"));
+}

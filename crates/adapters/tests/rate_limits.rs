@@ -163,5 +163,7 @@ fn a_malformed_redis_url_is_refused_by_name() {
     let mut s = warden_adapters::Settings::default();
     s.redis.url = Some("http://cache:6379".into());
     let e = s.validate().unwrap_err();
-    assert!(e.0.starts_with("redis.url: "), "{}", e.0);
+    assert!(e.to_string().starts_with("redis.url: "), "{e}");
+    // Redis's own reason stays underneath, for code and logs.
+    assert!(std::error::Error::source(&e).is_some(), "{e:?}");
 }

@@ -951,7 +951,7 @@ async fn held_reader_connections_see_every_committed_write_at_once() {
     );
 
     let writes = SeaOrmUserRepository::new(pool.clone());
-    let reads = SeaOrmUserRepository::new(pool).with_readers(readers);
+    let reads = db::SqliteReadModel::new(SeaOrmUserRepository::new(pool), readers);
     let u = user("reader@example.com", Role::User);
     writes.insert(&u).await.unwrap();
     // Every held connection answers, and each sees the change committed just before.
@@ -985,10 +985,10 @@ async fn held_reads_decode_exactly_what_the_pool_reads() {
     db::migrate(&pool).await.unwrap();
     let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap();
     let users = SeaOrmUserRepository::new(pool.clone());
-    let held_users = SeaOrmUserRepository::new(pool.clone()).with_readers(readers.clone());
-    let held_keys_readers = readers.clone();
+    let held_users =
+        db::SqliteReadModel::new(SeaOrmUserRepository::new(pool.clone()), readers.clone());
     let keys = SeaOrmApiKeyRepository::new(pool.clone());
-    let held_keys = SeaOrmApiKeyRepository::new(pool).with_readers(held_keys_readers);
+    let held_keys = db::SqliteReadModel::new(SeaOrmApiKeyRepository::new(pool), readers.clone());
 
     // Every column in both of its shapes: a name or none, sub-second times, nulls and values.
     let mut named = user("Named@Example.com", Role::Admin);

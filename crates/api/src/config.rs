@@ -25,15 +25,6 @@ impl ConfigError {
     }
 }
 
-/// The request headers a preflight may ask for by default: enough for a browser app, and for
-/// another app's Swagger UI signing in through the token endpoint (it sends `X-Requested-With`).
-pub const DEFAULT_CORS_HEADERS: [&str; 4] = [
-    "Authorization",
-    "Content-Type",
-    "X-API-Key",
-    "X-Requested-With",
-];
-
 /// The methods `cors.allowed_methods` may name.
 const CORS_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 /// The largest connection cap accepted: far beyond what one process's file descriptors allow.
@@ -101,6 +92,12 @@ impl ApiConfig {
 
     fn validate_server(&self) -> Result<(), ConfigError> {
         let s = &self.server;
+        if s.max_body_bytes == 0 {
+            return Err(ConfigError::new(
+                "server.max_body_bytes",
+                "must be at least 1",
+            ));
+        }
         for (key, value) in [
             ("server.header_timeout_seconds", s.header_timeout_seconds),
             ("server.body_timeout_seconds", s.body_timeout_seconds),

@@ -20,7 +20,9 @@ fn valid() -> ApiConfig {
             allowed_origins: vec!["https://app.example.com".into()],
             allow_credentials: false,
             allowed_methods: vec!["GET".into(), "POST".into()],
-            allowed_headers: DEFAULT_CORS_HEADERS.map(String::from).to_vec(),
+            allowed_headers: ["Authorization", "Content-Type", "X-API-Key"]
+                .map(String::from)
+                .to_vec(),
         },
         work_deadline: Duration::from_secs(10),
     }
@@ -57,6 +59,15 @@ fn every_timeout_accepts_one_second_to_an_hour_and_nothing_beyond() {
             assert_eq!(key_of(&config), expected, "{key} = {value}");
         }
     }
+}
+
+#[test]
+fn the_body_limit_is_at_least_one_byte() {
+    let mut config = valid();
+    config.server.max_body_bytes = 1;
+    assert_eq!(key_of(&config), None);
+    config.server.max_body_bytes = 0;
+    assert_eq!(key_of(&config), Some("server.max_body_bytes"));
 }
 
 #[test]

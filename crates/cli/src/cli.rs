@@ -4,7 +4,7 @@
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use warden_domain::user::Role;
+use warden_domain::user::{Role, UnknownRole};
 
 /// Warden's admin tool: migrations, users, keys and configuration.
 ///
@@ -177,7 +177,7 @@ pub enum ConfigCommand {
 }
 
 /// Parses a role as the domain names it.
-fn parse_role(s: &str) -> Result<Role, String> {
+fn parse_role(s: &str) -> Result<Role, UnknownRole> {
     s.parse()
 }
 

@@ -79,11 +79,15 @@ fn generate_key(algorithm: Algorithm) {
     }
 }
 
-/// `warden config check`: the settings validate as they load; the JWT keys are then loaded as
-/// the server would, so that an unreadable or malformed key file is reported here too. What
-/// is allowed but unwise is printed on stderr as warnings.
+/// `warden config check`: the settings validate as they load, the API's as the server checks
+/// them; the JWT keys are then loaded as the server would, so that an unreadable or malformed
+/// key file is reported here too. What is allowed but unwise is printed on stderr as warnings.
 fn check_config() -> Result<(), String> {
     let settings = load_settings()?;
+    // The settings the API owns are checked by the API's own rules, as the server does.
+    warden_server::api_config(&settings)
+        .validate()
+        .map_err(|e| e.to_string())?;
     build_codec(&settings).map_err(|e| e.to_string())?;
     for warning in settings.warnings() {
         eprintln!("warden: warning: {warning}");

@@ -612,6 +612,21 @@ fn config_check_names_a_misspelt_key() {
 }
 
 #[test]
+fn config_check_applies_the_api_s_own_rules() {
+    let sb = Sandbox::new();
+    let reason = sb
+        .run_env(
+            &["config", "check"],
+            &[("WARDEN_SERVER__HEADER_TIMEOUT_SECONDS", "0")],
+        )
+        .fails();
+    assert!(
+        reason.starts_with("server.header_timeout_seconds"),
+        "{reason}"
+    );
+}
+
+#[test]
 fn config_check_refuses_production_without_a_secret() {
     let sb = Sandbox::new();
     let reason = sb

@@ -142,7 +142,7 @@ impl AdminService {
     /// # Errors
     /// [`Error::Invalid`] for a malformed address, [`Error::NotFound`]; storage failures.
     pub async fn get_by_email(&self, email: &str) -> Result<User, Error> {
-        let email = Email::parse(email).map_err(|r| Error::Invalid(vec![r]))?;
+        let email = Email::parse(email).map_err(|r| Error::Invalid(vec![r.to_string()]))?;
         self.users
             .find_by_email(&email)
             .await?
@@ -156,7 +156,7 @@ impl AdminService {
     pub async fn update(&self, id: Uuid, update: UserUpdate) -> Result<User, Error> {
         let display_name = match update.display_name {
             Some(Some(raw)) => Some(Some(
-                DisplayName::parse(&raw).map_err(|r| Error::Invalid(vec![r]))?,
+                DisplayName::parse(&raw).map_err(|r| Error::Invalid(vec![r.to_string()]))?,
             )),
             Some(None) => Some(None),
             None => None,

@@ -124,12 +124,12 @@ impl AuthService {
     pub async fn create_user(&self, account: NewAccount, role: Role) -> Result<User, Error> {
         let mut reasons = Vec::new();
         let email = Email::parse(&account.email)
-            .map_err(|r| reasons.push(r))
+            .map_err(|r| reasons.push(r.to_string()))
             .ok();
         let display_name = match account.display_name.as_deref().map(DisplayName::parse) {
             Some(Ok(name)) => Some(name),
             Some(Err(r)) => {
-                reasons.push(r);
+                reasons.push(r.to_string());
                 None
             }
             None => None,

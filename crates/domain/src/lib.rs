@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api_key;
 pub mod auth;
+pub mod credential_policy;
 pub mod error;
 pub mod lockout;
 pub mod password;

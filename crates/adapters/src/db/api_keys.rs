@@ -1,7 +1,5 @@
 //! `ApiKeyRepository` on sea-orm.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,27 +15,18 @@ use warden_domain::user::User;
 
 use super::entity::api_key::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
-use super::readers::SqliteReaders;
 use super::{owner_gone_or_storage_error, storage_error, users};
 
 /// API keys stored through sea-orm.
 #[derive(Clone, Debug)]
 pub struct SeaOrmApiKeyRepository {
     db: DatabaseConnection,
-    readers: Option<Arc<SqliteReaders>>,
 }
 
 impl SeaOrmApiKeyRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, readers: None }
-    }
-
-    /// Reads keys by prefix (every API-key check) on these connections instead of the pool.
-    #[must_use]
-    pub fn with_readers(mut self, readers: Option<Arc<SqliteReaders>>) -> Self {
-        self.readers = readers;
-        self
+        Self { db }
     }
 
     async fn set_time(&self, id: Uuid, column: Column, at: OffsetDateTime) -> Result<u64, Error> {
@@ -51,7 +40,8 @@ impl SeaOrmApiKeyRepository {
     }
 }
 
-fn to_domain(m: Model) -> ApiKey {
+/// A stored row as a domain API key.
+pub(super) fn to_domain(m: Model) -> ApiKey {
     ApiKey {
         id: m.id,
         user_id: m.user_id,
@@ -88,24 +78,19 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
     }
 
     async fn find_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, User)>, Error> {
-        let held = self.readers.as_deref().map(|r| r.api_key_by_prefix(prefix));
-        let row = if let Some(Ok(row)) = held {
-            row
-        } else {
-            // One round trip: the key and its owner, joined.
-            let owner = Entity::belongs_to(user::Entity)
-                .from(Column::UserId)
-                .to(user::Column::Id)
-                .into();
-            Entity::find()
-                .filter(Column::Prefix.eq(prefix))
-                .join(JoinType::InnerJoin, owner)
-                .select_also(user::Entity)
-                .one(&self.db)
-                .await
-                .map_err(storage_error)?
-                .and_then(|(key, owner)| Some((key, owner?)))
-        };
+        // One round trip: the key and its owner, joined.
+        let owner = Entity::belongs_to(user::Entity)
+            .from(Column::UserId)
+            .to(user::Column::Id)
+            .into();
+        let row = Entity::find()
+            .filter(Column::Prefix.eq(prefix))
+            .join(JoinType::InnerJoin, owner)
+            .select_also(user::Entity)
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .and_then(|(key, owner)| Some((key, owner?)));
         row.map(|(key, owner)| Ok((to_domain(key), users::to_domain(owner)?)))
             .transpose()
     }

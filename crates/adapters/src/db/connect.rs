@@ -2,10 +2,11 @@
 //! files, and a new SQLite file readable by its owner only.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
 
 use super::is_in_memory;
 
@@ -56,7 +57,10 @@ pub async fn connect_with(
         .acquire_timeout(timeouts.acquire)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        create_private_sqlite_file(url).map_err(|e| DbErr::Custom(e.to_string()))?;
+        // An I/O error, kept as such where a driver error goes: sqlx's `Io`, a connection error.
+        create_private_sqlite_file(url).map_err(|e| {
+            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::Io(e))))
+        })?;
         if is_in_memory(url) {
             // An in-memory database lives as long as its one connection.
             opt.max_connections(1)

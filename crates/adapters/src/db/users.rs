@@ -1,7 +1,5 @@
 //! `UserRepository` on sea-orm, with the last-admin rule enforced inside one transaction.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -15,27 +13,18 @@ use warden_domain::ports::{UserChange, UserRepository};
 use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
 
 use super::entity::user::{self, ActiveModel, Column, Entity};
-use super::readers::SqliteReaders;
 use super::storage_error;
 
 /// Users stored through sea-orm (SQLite or PostgreSQL).
 #[derive(Clone, Debug)]
 pub struct SeaOrmUserRepository {
     db: DatabaseConnection,
-    readers: Option<Arc<SqliteReaders>>,
 }
 
 impl SeaOrmUserRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, readers: None }
-    }
-
-    /// Reads users by id (every bearer check) on these connections instead of the pool.
-    #[must_use]
-    pub fn with_readers(mut self, readers: Option<Arc<SqliteReaders>>) -> Self {
-        self.readers = readers;
-        self
+        Self { db }
     }
 
     /// Serialises changes that could remove an admin: on PostgreSQL by locking every enabled
@@ -158,16 +147,12 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error> {
-        let held = self.readers.as_deref().map(|r| r.user_by_id(id));
-        let row = if let Some(Ok(row)) = held {
-            row
-        } else {
-            Entity::find_by_id(id)
-                .one(&self.db)
-                .await
-                .map_err(storage_error)?
-        };
-        row.map(to_domain).transpose()
+        Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .map_err(storage_error)?
+            .map(to_domain)
+            .transpose()
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Error> {

@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
-use warden_api::config::{ApiConfig, CorsConfig, DEFAULT_CORS_HEADERS, ServerConfig};
+use warden_api::config::{ApiConfig, CorsConfig, ServerConfig};
 use warden_api::{AppState, UseCases};
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::{ApiKey, ApiKeyService};
@@ -319,7 +319,9 @@ fn config() -> ApiConfig {
             allowed_origins: Vec::new(),
             allow_credentials: false,
             allowed_methods: vec!["GET".into(), "POST".into()],
-            allowed_headers: DEFAULT_CORS_HEADERS.map(String::from).to_vec(),
+            allowed_headers: ["Authorization", "Content-Type", "X-API-Key"]
+                .map(String::from)
+                .to_vec(),
         },
         work_deadline: Duration::from_secs(5),
     }

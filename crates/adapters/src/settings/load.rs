@@ -1,99 +1,63 @@
-//! Checks of [`Settings`] kept out of the section structs: the signing secret's strength, the
-//! database timeouts, the warnings a start-up logs, and loading errors that name the key and
-//! the position but never the value.
+//! Loading: defaults, then a TOML file, then `WARDEN_*` variables (figment), and loading
+//! errors that name the key and the position but never the value.
 
-use std::ops::RangeInclusive;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
-use secrecy::ExposeSecret;
-use warden_domain::secret_strength::{SecretWeakness, secret_weakness};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
 
-use super::{ConfigError, JwtAlgorithm, Profile, Settings};
-use crate::db::Timeouts;
+use super::{ConfigError, Settings};
 
-/// `database.acquire_timeout_ms`: from a tenth of a second to a minute.
-pub const ACQUIRE_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
-/// `database.statement_timeout_ms`: from a tenth of a second to an hour.
-pub const STATEMENT_TIMEOUT_MS: RangeInclusive<u64> = 100..=3_600_000;
-
-/// Refuses an HS256 secret too short in any profile, and a published or predictable one in
-/// production (development only warns, through [`Settings::warnings`]).
-pub(super) fn refuse_weak_secret(secret: &str, production: bool) -> Result<(), ConfigError> {
-    match secret_weakness(secret) {
-        Some(why @ SecretWeakness::TooShort) => Err(ConfigError(format!("jwt.secret: {why}"))),
-        Some(why) if production => Err(ConfigError(format!("jwt.secret: {why}"))),
-        _ => Ok(()),
-    }
-}
+/// The variable naming the configuration file; not itself a configuration key.
+pub const CONFIG_PATH_VAR: &str = "WARDEN_CONFIG";
+/// The file read when [`CONFIG_PATH_VAR`] is unset, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "warden.toml";
 
 impl Settings {
-    /// Settings that are allowed but unwise, one line each naming the setting; the server
-    /// logs them at start.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.jwt.algorithm == JwtAlgorithm::HS256
-            && let Some(secret) = &self.jwt.secret
-            && let Some(why) = secret_weakness(secret.expose_secret())
-        {
-            out.push(format!(
-                "jwt.secret: {why} (refused in production, allowed in {})",
-                profile_name(self.profile)
-            ));
-        }
-        for net in &self.server.trusted_proxies {
-            if net.prefix_len() == 0 {
-                out.push(format!(
-                    "server.trusted_proxies: {net} trusts every address, so any client can choose the IP that rate limits and the lockout count"
-                ));
+    /// Loads from `$WARDEN_CONFIG` (or `./warden.toml` if present) and `WARDEN_*` variables,
+    /// then checks the result.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting at fault.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = match std::env::var_os(CONFIG_PATH_VAR) {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    return Err(ConfigError::Invalid(format!(
+                        "{CONFIG_PATH_VAR}: no configuration file at {}",
+                        path.display()
+                    )));
+                }
+                Some(path)
             }
-        }
-        out
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        Self::load_from(file.as_deref())
     }
 
-    /// The database waits of `database.acquire_timeout_ms` and `database.statement_timeout_ms`.
-    pub fn database_timeouts(&self) -> Timeouts {
-        Timeouts {
-            acquire: Duration::from_millis(self.database.acquire_timeout_ms),
-            statement: Duration::from_millis(self.database.statement_timeout_ms),
+    /// Loads from an optional TOML file and `WARDEN_*` variables, then checks the result.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting at fault.
+    pub fn load_from(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
         }
-    }
-
-    pub(super) fn validate_database_timeouts(&self) -> Result<(), ConfigError> {
-        for (key, value, range) in [
-            (
-                "database.acquire_timeout_ms",
-                self.database.acquire_timeout_ms,
-                ACQUIRE_TIMEOUT_MS,
-            ),
-            (
-                "database.statement_timeout_ms",
-                self.database.statement_timeout_ms,
-                STATEMENT_TIMEOUT_MS,
-            ),
-        ] {
-            if !range.contains(&value) {
-                return Err(ConfigError(format!(
-                    "{key}: must be between {} and {} milliseconds",
-                    range.start(),
-                    range.end()
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn profile_name(profile: Profile) -> &'static str {
-    match profile {
-        Profile::Development => "development",
-        Profile::Production => "production",
+        figment = figment.merge(Env::prefixed("WARDEN_").split("__").ignore(&["config"]));
+        let settings: Self = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(&e)))?;
+        settings.validate()?;
+        Ok(settings)
     }
 }
 
 /// One line from a figment error, naming the key (lower-cased, dotted) where it knows it, and
 /// never quoting a value: a value put under the wrong key, or given the wrong type, may be a
 /// secret.
-pub(super) fn describe(e: &figment::Error) -> String {
+fn describe(e: &figment::Error) -> String {
     use figment::error::Kind;
     let key = e.path.join(".").to_lowercase();
     let kind = match &e.kind {

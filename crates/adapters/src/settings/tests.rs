@@ -3,7 +3,10 @@
 // figment::Jail closures return figment::Error, which is large; that is its API.
 #![allow(clippy::result_large_err)]
 
+use std::time::Duration;
+
 use figment::Jail;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
 
@@ -114,23 +117,7 @@ fn every_refusal_names_its_setting() {
             "jwt.private_key_file",
         ),
         ("[jwt]\nalgorithm = \"RS256\"", "jwt.algorithm"),
-        (
-            "profile = \"production\"\n[jwt]\nsecret = \"q3V8xZ1mR7tK2pW9yB4nL6cF0hJ5sD8g\"\n[cors]\nallowed_origins = [\"*\"]",
-            "cors.allowed_origins",
-        ),
         ("[database]\nurl = \"mysql://x\"", "database.url"),
-        (
-            "[cors]\nallowed_origins = [\"https://app.example/\"]",
-            "cors.allowed_origins",
-        ),
-        (
-            "[cors]\nallowed_origins = [\"app.example\"]",
-            "cors.allowed_origins",
-        ),
-        (
-            "[cors]\nallowed_methods = [\"get\"]",
-            "cors.allowed_methods",
-        ),
         ("[password]\nmin_length = 4", "password.min_length"),
         (
             "[rate_limit]\nlogin = \"ten per minute\"",
@@ -446,69 +433,11 @@ fn the_edge_defaults_guard_against_slow_clients() {
 }
 
 #[test]
-fn edge_timeouts_and_the_connection_cap_are_refused_at_zero_and_taken_at_one() {
-    for key in [
-        "header_timeout_seconds",
-        "body_timeout_seconds",
-        "keep_alive_timeout_seconds",
-        "max_connections",
-    ] {
-        Jail::expect_with(|jail| {
-            jail.clear_env();
-            let err = load_err(jail, &format!("[server]\n{key} = 0"));
-            assert!(err.starts_with(&format!("server.{key}")), "{err}");
-            jail.create_file("warden.toml", &format!("[server]\n{key} = 1"))?;
-            Settings::load().unwrap();
-            Ok(())
-        });
-    }
-    for key in [
-        "header_timeout_seconds",
-        "body_timeout_seconds",
-        "keep_alive_timeout_seconds",
-    ] {
-        Jail::expect_with(|jail| {
-            jail.clear_env();
-            jail.create_file("warden.toml", &format!("[server]\n{key} = 3600"))?;
-            Settings::load().unwrap();
-            let err = load_err(jail, &format!("[server]\n{key} = 3601"));
-            assert!(err.starts_with(&format!("server.{key}")), "{err}");
-            Ok(())
-        });
-    }
+fn a_negative_connection_cap_is_a_type_error_naming_the_key() {
     Jail::expect_with(|jail| {
         jail.clear_env();
         let err = load_err(jail, "[server]\nmax_connections = -1");
         assert!(err.starts_with("server.max_connections"), "{err}");
-        Ok(())
-    });
-}
-
-#[test]
-fn cors_allowed_headers_must_be_header_names_and_are_never_echoed() {
-    for bad in ["", "X Requested", "X-Evil:\\u0000", "Authorizatión", "a,b"] {
-        Jail::expect_with(|jail| {
-            jail.clear_env();
-            let err = load_err(
-                jail,
-                &format!("[cors]\nallowed_headers = [\"Authorization\", \"{bad}\"]"),
-            );
-            assert!(err.starts_with("cors.allowed_headers"), "{err}");
-            assert!(err.contains("entry 2"), "{err}");
-            if !bad.is_empty() {
-                assert!(!err.contains(bad), "the value is echoed: {err}");
-            }
-            Ok(())
-        });
-    }
-    Jail::expect_with(|jail| {
-        jail.clear_env();
-        jail.create_file(
-            "warden.toml",
-            "[cors]\nallowed_headers = [\"x-custom_header\", \"X-Requested-With\"]",
-        )?;
-        let s = Settings::load().unwrap();
-        assert_eq!(s.cors.allowed_headers.len(), 2);
         Ok(())
     });
 }
