@@ -12,6 +12,7 @@ use std::num::NonZeroUsize;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 
+use crate::client;
 use crate::server::{self, Server};
 
 mod baseline;
@@ -162,11 +163,11 @@ pub fn run(options: &Options) -> Result {
 
     let mut servers = Servers::start(options.baseline.as_deref())?;
     let token = sign_in(&servers.warden)?;
-    let key = create_api_key(&servers.warden, &token)?;
+    let key = servers.warden.client().create_api_key(&token)?;
     let mut rounds = scenarios(options, &token, &key);
     if let Some(base) = &servers.baseline {
         let base_token = sign_in(base)?;
-        let base_key = create_api_key(base, &base_token)?;
+        let base_key = base.client().create_api_key(&base_token)?;
         rounds = baseline::interleave(rounds, options, &base_token, &base_key);
     }
     let mut outcomes = Vec::new();
@@ -393,33 +394,7 @@ fn login(name: &'static str, connections: u32) -> Scenario {
 
 /// The form body of a password grant for the benchmark account.
 fn login_form() -> String {
-    password_form(EMAIL, PASSWORD)
-}
-
-/// The form body of a password grant.
-pub fn password_form(email: &str, password: &str) -> String {
-    format!(
-        "grant_type=password&username={}&password={}",
-        form_encode(email),
-        form_encode(password)
-    )
-}
-
-/// Percent-encodes a form value (`application/x-www-form-urlencoded`, spaces as `+`).
-fn form_encode(value: &str) -> String {
-    let mut encoded = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                encoded.push(char::from(byte));
-            }
-            b' ' => encoded.push('+'),
-            _ => {
-                let _ = write!(encoded, "%{byte:02X}");
-            }
-        }
-    }
-    encoded
+    client::password_form(EMAIL, PASSWORD)
 }
 
 /// Runs the release `hash_time` example and returns its mean hash time in milliseconds.
@@ -469,107 +444,10 @@ fn wrk_version() -> Option<String> {
 
 /// Registers the benchmark account and returns an access token for it.
 fn sign_in(server: &Server) -> Result<String> {
-    register(server, EMAIL, PASSWORD)?;
-    let token = password_token(server, EMAIL, PASSWORD)?;
+    server.client().register(EMAIL, PASSWORD)?;
+    let token = server.client().password_token(EMAIL, PASSWORD)?;
     println!("registered {EMAIL} and got an access token");
     Ok(token)
-}
-
-/// Registers an account; anything but 201 is an error.
-pub fn register(server: &Server, email: &str, password: &str) -> Result {
-    let body = format!(r#"{{"email":"{email}","password":"{password}"}}"#);
-    let response = server.request(
-        "POST",
-        "/auth/register",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )?;
-    if response.status == 201 {
-        Ok(())
-    } else {
-        Err(format!(
-            "POST /auth/register answered {} instead of 201: {}",
-            response.status,
-            response.body_text_excerpt()
-        ))
-    }
-}
-
-/// Signs in with the password grant and returns the access token.
-pub fn password_token(server: &Server, email: &str, password: &str) -> Result<String> {
-    token_pair(server.addr(), &password_form(email, password)).map(|(access, _)| access)
-}
-
-/// The access and refresh tokens `/auth/token` answers to a form, or why it did not.
-pub fn token_pair(addr: std::net::SocketAddr, form: &str) -> Result<(String, String)> {
-    let r = server::request(
-        addr,
-        "POST",
-        "/auth/token",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        form.as_bytes(),
-        std::time::Duration::from_mins(1),
-    )?;
-    let body = String::from_utf8_lossy(&r.body);
-    match (
-        r.status,
-        json_string_field(&body, "access_token"),
-        json_string_field(&body, "refresh_token"),
-    ) {
-        (200, Some(access), Some(refresh)) => Ok((access, refresh)),
-        (status, ..) => Err(format!(
-            "POST /auth/token answered {status}: {}",
-            r.body_text_excerpt()
-        )),
-    }
-}
-
-/// Makes an API key for the account of the access token.
-pub fn create_api_key(server: &Server, token: &str) -> Result<String> {
-    let bearer = format!("Bearer {token}");
-    let response = server.request(
-        "POST",
-        "/api-keys",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &bearer),
-        ],
-        br#"{"name":"bench"}"#,
-    )?;
-    if response.status != 201 {
-        return Err(format!(
-            "POST /api-keys answered {} instead of 201: {}",
-            response.status,
-            response.body_text_excerpt()
-        ));
-    }
-    let body = String::from_utf8_lossy(&response.body);
-    json_string_field(&body, "key").ok_or_else(|| {
-        format!(
-            "no key in the POST /api-keys response: {}",
-            response.body_text_excerpt()
-        )
-    })
-}
-
-/// The value of the string field `name` in a JSON object, found by plain string searching.
-///
-/// Good enough for tokens, which never contain escapes; an escaped value is refused.
-pub fn json_string_field(json: &str, name: &str) -> Option<String> {
-    let key = format!("\"{name}\"");
-    let mut rest = json;
-    while let Some(at) = rest.find(&key) {
-        rest = &rest[at + key.len()..];
-        let Some(after_colon) = rest.trim_start().strip_prefix(':') else {
-            // The name appeared as a value, not a key; keep looking.
-            continue;
-        };
-        let value = after_colon.trim_start().strip_prefix('"')?;
-        let end = value.find('"')?;
-        let value = &value[..end];
-        return (!value.is_empty() && !value.contains('\\')).then(|| value.to_owned());
-    }
-    None
 }
 
 /// The parsed result of one scenario.
@@ -1059,21 +937,6 @@ Transfer/sec:      9.25MB
         let output = "argon2id m=19456 t=2 p=1: 24.87 ms per hash\n";
         assert!((parse_hash_ms(output).unwrap() - 24.87).abs() < 1e-12);
         assert!(parse_hash_ms("nothing here").is_err());
-    }
-
-    #[test]
-    fn finds_the_access_token() {
-        let body = r#"{"token_type":"Bearer", "access_token" : "eyJ.a-b_c.d","expires_in":900}"#;
-        assert_eq!(
-            json_string_field(body, "access_token").as_deref(),
-            Some("eyJ.a-b_c.d")
-        );
-        assert_eq!(json_string_field(body, "refresh_token"), None);
-        let decoy = r#"{"note":"access_token","access_token":"real"}"#;
-        assert_eq!(
-            json_string_field(decoy, "access_token").as_deref(),
-            Some("real")
-        );
     }
 
     #[test]
