@@ -6,14 +6,14 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io;
 use std::num::NonZeroUsize;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 
 use crate::client;
 use crate::server::{self, Server};
+use crate::services::redis_answers;
 
 mod baseline;
 use crate::{Result, cargo, display_command, run_command, target_dir};
@@ -261,21 +261,6 @@ impl Servers {
             baseline.stop();
         }
     }
-}
-
-/// Whether a Redis answers `PING` at `url` (`redis://HOST:PORT`).
-pub fn redis_answers(url: &str) -> bool {
-    let address = url.trim_start_matches("redis://");
-    let Ok(mut stream) = TcpStream::connect(address) else {
-        return false;
-    };
-    let mut reply = [0_u8; 5];
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
-        .is_ok()
-        && stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG"
 }
 
 /// One load pattern for wrk.

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Client, Response};
 use crate::server::{self, Server};
+use crate::services::{Database, redis_answers};
 use crate::{Result, cargo, run_command};
 
 const PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
@@ -312,29 +313,6 @@ impl Cluster {
     }
 }
 
-/// A database of this run on the machine's PostgreSQL.
-pub struct Database {
-    name: String,
-}
-
-impl Database {
-    pub fn create(purpose: &str) -> Result<Self> {
-        let name = format!("warden_{purpose}_{}", std::process::id());
-        run_command(Command::new("createdb").args(["-h", "127.0.0.1", "-U", "postgres", &name]))?;
-        Ok(Self { name })
-    }
-
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    pub fn drop_it(self) {
-        let _ = Command::new("dropdb")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "--force", &self.name])
-            .status();
-    }
-}
-
 /// A Redis of this run on a free port, so that stopping it disturbs nobody else.
 struct OwnRedis {
     port: u16,
@@ -365,7 +343,7 @@ impl OwnRedis {
             .map_err(|e| format!("could not start redis-server: {e}"))?;
         self.child = Some(child);
         let started = Instant::now();
-        while !crate::bench::redis_answers(&self.url()) {
+        while !redis_answers(&self.url()) {
             if started.elapsed() > Duration::from_secs(10) {
                 return Err("redis-server did not answer within 10 s".into());
             }

@@ -16,8 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, password_form};
-use crate::faults::Database;
 use crate::server::{self, Server};
+use crate::services::{Database, redis_answers};
 use crate::{Result, cargo, run_command};
 
 const PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
@@ -37,7 +37,7 @@ pub fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-api"]))?;
     let database = Database::create("load")?;
     let redis = "redis://127.0.0.1:6379";
-    if !crate::bench::redis_answers(redis) {
+    if !redis_answers(redis) {
         return Err(format!("no Redis answers at {redis}"));
     }
     let database_url = database.url();

@@ -12,6 +12,7 @@ mod load;
 mod openapi;
 mod outside;
 mod server;
+mod services;
 #[cfg(test)]
 mod tidy;
 mod timing;

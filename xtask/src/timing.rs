@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::client::{Client, password_form};
-use crate::faults::Database;
 use crate::server::{self, Server};
+use crate::services::Database;
 use crate::{Result, cargo, run_command};
 
 const PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
