@@ -1,8 +1,10 @@
 //! Starting and stopping a Warden server for a task.
 //!
-//! The server runs in a fresh temporary directory with its own database file, a random JWT
-//! secret and a free loopback port; [`Server`] kills it when dropped, so that no error path
-//! leaves a server behind.
+//! The server runs in a fresh temporary directory with its own database file and a free
+//! loopback port, configured by [`settings`]; [`Server`] kills it when dropped, so that no
+//! error path leaves a server behind.
+
+mod settings;
 
 use std::env;
 use std::fs::{self, File};
@@ -12,29 +14,9 @@ use std::process::{self, Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
+pub use self::settings::{CHEAP_HASHING, UNLIMITED};
 use crate::client::Client;
 use crate::{Result, target_dir};
-
-/// Rate limits and lockout bounds no task's load reaches: tasks measure or probe the work, not
-/// refusals.
-pub const UNLIMITED: [(&str, &str); 5] = [
-    ("WARDEN_RATE_LIMIT__LOGIN", "1000000000/second"),
-    ("WARDEN_RATE_LIMIT__REGISTER", "1000000000/second"),
-    ("WARDEN_RATE_LIMIT__DEFAULT", "1000000000/second"),
-    // Every attempt is still counted in storage before it is verified (the cost stays in the
-    // figures); only the bound on attempts at once, which many clients logging in as one
-    // account from one address would meet, is out of reach.
-    ("WARDEN_LOCKOUT__MAX_FAILURES", "1000000000"),
-    ("WARDEN_LOCKOUT__ACCOUNT_MAX_FAILURES", "1000000000"),
-];
-/// The lowest argon2id cost, for tasks whose logins are a means, not the subject.
-pub const CHEAP_HASHING: [(&str, &str); 2] = [
-    ("WARDEN_ARGON2__MEMORY_KIB", "1024"),
-    ("WARDEN_ARGON2__ITERATIONS", "1"),
-];
 
 /// The server binary's file name, without the platform's executable suffix.
 const BINARY_NAME: &str = "warden-api";
@@ -106,22 +88,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
-        // The caller's own configuration must not leak into a run that should be reproducible.
-        for (key, _) in env::vars_os() {
-            if key.to_str().is_some_and(|key| key.starts_with("WARDEN_")) {
-                command.env_remove(&key);
-            }
-        }
-        command
-            .env("WARDEN_SERVER__BIND", addr.to_string())
-            .env(
-                "WARDEN_DATABASE__URL",
-                format!("sqlite://{}?mode=rwc", dir.join("warden.db").display()),
-            )
-            .env("WARDEN_JWT__SECRET", random_secret()?)
-            .env("WARDEN_DOCS__ENABLED", "true")
-            .env("RUST_LOG", "warn")
-            .envs(vars.iter().copied());
+        settings::apply(&mut command, addr, &dir, vars)?;
 
         println!(
             "starting {} on {addr} in {}",
@@ -293,28 +260,4 @@ fn unix_nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos())
-}
-
-/// A new HS256 secret: 384 random bits from the OS, URL-safe base64 (64 characters).
-fn random_secret() -> Result<String> {
-    let mut bytes = [0_u8; 48];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no random bytes for the JWT secret: {e}"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_secret_is_long_random_and_url_safe() {
-        let secret = random_secret().unwrap();
-        assert_eq!(secret.len(), 64);
-        assert!(
-            secret
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        );
-        assert_ne!(secret, random_secret().unwrap());
-    }
 }
