@@ -94,6 +94,11 @@ impl Client {
         self.send(method, path, headers, body, None)
     }
 
+    /// The absolute URL of `path` on the server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     /// `GET path` without headers.
     pub fn get(&self, path: &str) -> Result<Response> {
         self.request("GET", path, &[], b"")
@@ -109,9 +114,7 @@ impl Client {
         longer: Option<Duration>,
     ) -> Result<Response> {
         let fail = |e: &dyn Display| format!("{method} {path}: {e}");
-        let mut builder = http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
+        let mut builder = http::Request::builder().method(method).uri(self.url(path));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
@@ -188,15 +191,20 @@ impl Client {
             .map(|(access, _)| access)
     }
 
-    /// The access and refresh tokens `/auth/token` answers to a form, or why it did not.
-    pub fn token_pair(&self, form: &str) -> Result<(String, String)> {
-        let response = self.send(
+    /// `POST /auth/token` with a form, whatever it answers.
+    pub fn try_token(&self, form: &str) -> Result<Response> {
+        self.send(
             "POST",
             "/auth/token",
             &[("Content-Type", "application/x-www-form-urlencoded")],
             form.as_bytes(),
             Some(LOGIN_TIMEOUT),
-        )?;
+        )
+    }
+
+    /// The access and refresh tokens `/auth/token` answers to a form, or why it did not.
+    pub fn token_pair(&self, form: &str) -> Result<(String, String)> {
+        let response = self.try_token(form)?;
         let tokens = (response.status == 200)
             .then(|| response.json().ok())
             .flatten()

@@ -173,7 +173,7 @@ impl Server {
 
     /// The absolute URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.client.url(path)
     }
 
     /// A client of the server whose requests give up after 30 s.

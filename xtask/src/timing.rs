@@ -80,12 +80,7 @@ fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
         random.shuffle(&mut order);
         for kind in order {
             let started = Instant::now();
-            let r = client.request(
-                "POST",
-                "/auth/token",
-                &[("Content-Type", "application/x-www-form-urlencoded")],
-                forms[kind].as_bytes(),
-            )?;
+            let r = client.try_token(&forms[kind])?;
             let took = started.elapsed().as_secs_f64() * 1000.0;
             let this = (r.status, r.body);
             match &answer {
