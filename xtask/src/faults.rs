@@ -13,14 +13,16 @@
 //! the cluster is started again before this returns.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::server::{self, Response, Server};
+use crate::client::{Client, Response};
+use crate::server::{self, Server};
+use crate::services::{Database, redis_answers};
 use crate::{Result, cargo, run_command};
 
 const PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
@@ -68,8 +70,9 @@ struct Seen {
 
 fn postgres_goes_away(server: &Server, cluster: &Cluster) -> Result {
     let first = "faults-first@example.com";
-    crate::bench::register(server, first, PASSWORD)?;
-    let token = crate::bench::password_token(server, first, PASSWORD)?;
+    let client = server.client();
+    client.register(first, PASSWORD)?;
+    let token = client.password_token(first, PASSWORD)?;
     let bearer = format!("Bearer {token}");
 
     let phase = Arc::new(Mutex::new("before"));
@@ -80,8 +83,8 @@ fn postgres_goes_away(server: &Server, cluster: &Cluster) -> Result {
         .map(|_| {
             let (phase, stop, seen, next) =
                 (phase.clone(), stop.clone(), seen.clone(), next.clone());
-            let (server_url, bearer) = (server.url(""), bearer.clone());
-            thread::spawn(move || load(&server_url, &bearer, &phase, &stop, &seen, &next))
+            let (client, bearer) = (client.clone(), bearer.clone());
+            thread::spawn(move || load(&client, &bearer, &phase, &stop, &seen, &next))
         })
         .collect();
 
@@ -90,8 +93,8 @@ fn postgres_goes_away(server: &Server, cluster: &Cluster) -> Result {
     *phase.lock().unwrap() = "outage";
     cluster.stop()?;
     thread::sleep(OUTAGE);
-    let live = server.request("GET", "/health/live", &[], b"")?;
-    let ready = server.request("GET", "/health/ready", &[], b"")?;
+    let live = client.get("/health/live")?;
+    let ready = client.get("/health/ready")?;
     println!(
         "during the outage: /health/live {}, /health/ready {}",
         live.status, ready.status
@@ -100,8 +103,8 @@ fn postgres_goes_away(server: &Server, cluster: &Cluster) -> Result {
     cluster.start()?;
     let back = Instant::now();
     let recovered = loop {
-        let ready = server.request("GET", "/health/ready", &[], b"")?;
-        let me = server.request("GET", "/users/me", &[("Authorization", &bearer)], b"")?;
+        let ready = client.get("/health/ready")?;
+        let me = client.request("GET", "/users/me", &[("Authorization", &bearer)], b"")?;
         if ready.status == 200 && me.status == 200 {
             break back.elapsed();
         }
@@ -160,7 +163,7 @@ fn verdict(server: &Server, seen: &Seen, live: u16, ready: u16) -> Result {
     // No committed write lost: every account answered 201 signs in.
     let mut lost = 0;
     for email in &seen.created {
-        if crate::bench::password_token(server, email, PASSWORD).is_err() {
+        if server.client().password_token(email, PASSWORD).is_err() {
             lost += 1;
         }
     }
@@ -180,44 +183,21 @@ fn verdict(server: &Server, seen: &Seen, live: u16, ready: u16) -> Result {
 
 /// One client: registrations (writes) and `/users/me` (reads) until told to stop.
 fn load(
-    base: &str,
+    client: &Client,
     bearer: &str,
     phase: &Mutex<&'static str>,
     stop: &AtomicBool,
     seen: &Mutex<Seen>,
     next: &AtomicUsize,
 ) {
-    let addr: SocketAddr = base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("the server URL is http://ADDR");
     while !stop.load(Ordering::Relaxed) {
         let n = next.fetch_add(1, Ordering::Relaxed);
         let email = format!("faults-{n}@example.com");
-        let body = format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#);
-        let timeout = Duration::from_secs(30);
         let requests = [
-            (
-                "POST /auth/register",
-                server::request(
-                    addr,
-                    "POST",
-                    "/auth/register",
-                    &[("Content-Type", "application/json")],
-                    body.as_bytes(),
-                    timeout,
-                ),
-            ),
+            ("POST /auth/register", client.try_register(&email, PASSWORD)),
             (
                 "GET /users/me",
-                server::request(
-                    addr,
-                    "GET",
-                    "/users/me",
-                    &[("Authorization", bearer)],
-                    b"",
-                    timeout,
-                ),
+                client.request("GET", "/users/me", &[("Authorization", bearer)], b""),
             ),
         ];
         let current = *phase.lock().unwrap();
@@ -242,11 +222,7 @@ fn load(
 
 /// Why a response is not an acceptable answer during a fault, if it is not.
 fn broken(response: &Response) -> Option<String> {
-    let content_type = response
-        .headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .map_or("", |(_, value)| value.as_str());
+    let content_type = response.header("content-type").unwrap_or_default();
     match response.status {
         503 if content_type.starts_with("application/problem+json") => None,
         503 => Some(format!(
@@ -262,10 +238,12 @@ fn redis_goes_away(server: &Server, mut redis: OwnRedis) -> Result {
     redis.kill();
     println!("Redis stopped");
     for _ in 0..3 {
-        crate::bench::password_token(server, email, PASSWORD)
+        server
+            .client()
+            .password_token(email, PASSWORD)
             .map_err(|e| format!("a login failed with Redis away: {e}"))?;
     }
-    let ready = server.request("GET", "/health/ready", &[], b"")?;
+    let ready = server.client().get("/health/ready")?;
     if ready.status != 503 {
         return Err(format!(
             "/health/ready answered {} with Redis away",
@@ -278,7 +256,7 @@ fn redis_goes_away(server: &Server, mut redis: OwnRedis) -> Result {
     redis.restart()?;
     println!("Redis started again");
     let back = Instant::now();
-    while server.request("GET", "/health/ready", &[], b"")?.status != 200 {
+    while server.client().get("/health/ready")?.status != 200 {
         if back.elapsed() > RECOVERY_LIMIT {
             return Err("/health/ready did not come back after Redis did".into());
         }
@@ -335,29 +313,6 @@ impl Cluster {
     }
 }
 
-/// A database of this run on the machine's PostgreSQL.
-pub struct Database {
-    name: String,
-}
-
-impl Database {
-    pub fn create(purpose: &str) -> Result<Self> {
-        let name = format!("warden_{purpose}_{}", std::process::id());
-        run_command(Command::new("createdb").args(["-h", "127.0.0.1", "-U", "postgres", &name]))?;
-        Ok(Self { name })
-    }
-
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    pub fn drop_it(self) {
-        let _ = Command::new("dropdb")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "--force", &self.name])
-            .status();
-    }
-}
-
 /// A Redis of this run on a free port, so that stopping it disturbs nobody else.
 struct OwnRedis {
     port: u16,
@@ -388,7 +343,7 @@ impl OwnRedis {
             .map_err(|e| format!("could not start redis-server: {e}"))?;
         self.child = Some(child);
         let started = Instant::now();
-        while !crate::bench::redis_answers(&self.url()) {
+        while !redis_answers(&self.url()) {
             if started.elapsed() > Duration::from_secs(10) {
                 return Err("redis-server did not answer within 10 s".into());
             }

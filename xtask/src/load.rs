@@ -10,15 +10,14 @@
 //!   if the hash bound does (every waiting login holding argon2's 19 MiB would exceed it).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::bench::{password_form, token_pair};
-use crate::faults::Database;
+use crate::client::{Client, password_form};
 use crate::server::{self, Server};
+use crate::services::{Database, redis_answers};
 use crate::{Result, cargo, run_command};
 
 const PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
@@ -38,7 +37,7 @@ pub fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
     let database = Database::create("load")?;
     let redis = "redis://127.0.0.1:6379";
-    if !crate::bench::redis_answers(redis) {
+    if !redis_answers(redis) {
         return Err(format!("no Redis answers at {redis}"));
     }
     let database_url = database.url();
@@ -72,9 +71,10 @@ struct Session {
 
 fn session(server: &Server, n: usize) -> Result<Session> {
     let email = format!("load-{n}@example.com");
-    crate::bench::register(server, &email, PASSWORD)?;
-    let (access, refresh) = token_pair(server.addr(), &password_form(&email, PASSWORD))?;
-    let key = crate::bench::create_api_key(server, &access)?;
+    let client = server.client();
+    client.register(&email, PASSWORD)?;
+    let (access, refresh) = client.token_pair(&password_form(&email, PASSWORD))?;
+    let key = client.create_api_key(&access)?;
     Ok(Session {
         email,
         access,
@@ -94,19 +94,19 @@ fn mixed(a: &Server, b: &Server) -> Result {
     let sessions = (0..CLIENTS)
         .map(|n| session(a, n))
         .collect::<Result<Vec<_>>>()?;
-    let instances = [a.addr(), b.addr()];
+    let instances = [a, b].map(|server| Client::new(server.addr(), TIMEOUT));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     let clients: Vec<_> = sessions
         .into_iter()
         .enumerate()
         .map(|(n, mut session)| {
-            let tally = tally.clone();
+            let (tally, instances) = (tally.clone(), instances.clone());
             thread::spawn(move || {
                 let mut step = n;
                 while started.elapsed() < MIXED_FOR {
-                    let addr = instances[step % 2];
-                    let outcome = client_step(addr, &mut session, step / 2 % 4);
+                    let client = &instances[step % 2];
+                    let outcome = client_step(client, &mut session, step / 2 % 4);
                     let mut tally = tally.lock().unwrap();
                     match outcome {
                         Ok((what, status)) => {
@@ -139,13 +139,12 @@ fn mixed(a: &Server, b: &Server) -> Result {
 }
 
 /// One operation of a client on one instance; every one of them must succeed.
-fn client_step(addr: SocketAddr, s: &mut Session, op: usize) -> Result<(&'static str, u16)> {
-    let get_me =
-        |header: (&str, &str)| server::request(addr, "GET", "/users/me", &[header], b"", TIMEOUT);
+fn client_step(client: &Client, s: &mut Session, op: usize) -> Result<(&'static str, u16)> {
+    let get_me = |header: (&str, &str)| client.request("GET", "/users/me", &[header], b"");
     let (what, status) = match op {
         0 => {
             let form = format!("grant_type=refresh_token&refresh_token={}", s.refresh);
-            let (access, refresh) = token_pair(addr, &form).map_err(|e| {
+            let (access, refresh) = client.token_pair(&form).map_err(|e| {
                 format!(
                     "{}: a refresh of its own chain failed (lost rotation?): {e}",
                     s.email
@@ -160,7 +159,7 @@ fn client_step(addr: SocketAddr, s: &mut Session, op: usize) -> Result<(&'static
             get_me(("Authorization", &format!("Bearer {}", s.access)))?.status,
         ),
         _ => {
-            token_pair(addr, &password_form(&s.email, PASSWORD))?;
+            client.token_pair(&password_form(&s.email, PASSWORD))?;
             ("login", 200)
         }
     };
@@ -197,15 +196,15 @@ fn flood(server: &Server) -> Result {
             }
         })
     };
-    let addr = server.addr();
     let started = Instant::now();
     let flooders: Vec<_> = (0..FLOOD_CLIENTS)
         .map(|_| {
             let form = form.clone();
+            let client = Client::new(server.addr(), TIMEOUT);
             thread::spawn(move || {
                 let mut served = 0_usize;
                 while started.elapsed() < FLOOD_FOR {
-                    match token_pair(addr, &form) {
+                    match client.token_pair(&form) {
                         Ok(_) => served += 1,
                         Err(e) => return Err(e),
                     }

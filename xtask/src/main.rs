@@ -1,14 +1,18 @@
 //! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside | faults | load`.
 //!
-//! The crate uses the standard library only, so that it builds fast and needs nothing but cargo.
+//! A few small crates and no async runtime, so that it builds fast and needs nothing but
+//! cargo: ureq is the HTTP client of every task (`client`), serde_json and serde_urlencoded
+//! write and read its bodies, getrandom and base64 make each server's JWT secret.
 
 mod bench;
 mod ci;
+mod client;
 mod faults;
 mod load;
 mod openapi;
 mod outside;
 mod server;
+mod services;
 #[cfg(test)]
 mod tidy;
 mod timing;

@@ -10,7 +10,7 @@ pub fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
 
     let server = Server::start(&server::binary_path("debug"))?;
-    let response = server.request("GET", "/openapi.json", &[], b"")?;
+    let response = server.client().get("/openapi.json")?;
     if response.status != 200 {
         return Err(format!(
             "GET /openapi.json answered {} instead of 200: {}",

@@ -94,7 +94,7 @@ pub fn run() -> Result {
 
 /// openapi-spec-validator on the document as served (it reads files, not URLs).
 fn validate_document(python: &Path, server: &Server) -> Result {
-    let response = server.request("GET", "/openapi.json", &[], b"")?;
+    let response = server.client().get("/openapi.json")?;
     if response.status != 200 {
         return Err(format!("GET /openapi.json answered {}", response.status));
     }
@@ -201,5 +201,5 @@ fn admin_token(cli: &Path, server: &Server) -> Result<String> {
     if !status.success() {
         return Err(format!("`warden user create` failed ({status})"));
     }
-    crate::bench::password_token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    server.client().password_token(ADMIN_EMAIL, ADMIN_PASSWORD)
 }

@@ -11,8 +11,9 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::faults::Database;
+use crate::client::{Client, password_form};
 use crate::server::{self, Server};
+use crate::services::Database;
 use crate::{Result, cargo, run_command};
 
 const PASSWORD: &str = "violet tractor hums 42 quiet lanterns";
@@ -67,9 +68,10 @@ fn measure_on(
 
 /// Measures one server; the differences that fail the task, in words.
 fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
-    crate::bench::register(server, EXISTING, PASSWORD)?;
+    server.client().register(EXISTING, PASSWORD)?;
     let kinds = [EXISTING, UNKNOWN, MALFORMED];
-    let forms = kinds.map(|username| crate::bench::password_form(username, "not the password 1"));
+    let forms = kinds.map(|username| password_form(username, "not the password 1"));
+    let client = Client::new(server.addr(), TIMEOUT);
     let mut times: [Vec<f64>; 3] = Default::default();
     let mut answer: Option<(u16, Vec<u8>)> = None;
     let mut random = XorShift::seeded();
@@ -78,14 +80,7 @@ fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
         random.shuffle(&mut order);
         for kind in order {
             let started = Instant::now();
-            let r = server::request(
-                server.addr(),
-                "POST",
-                "/auth/token",
-                &[("Content-Type", "application/x-www-form-urlencoded")],
-                forms[kind].as_bytes(),
-                TIMEOUT,
-            )?;
+            let r = client.try_token(&forms[kind])?;
             let took = started.elapsed().as_secs_f64() * 1000.0;
             let this = (r.status, r.body);
             match &answer {

@@ -3,7 +3,9 @@
 //! that a change is judged against figures measured under the same noise rather than against
 //! last week's table.
 
-use super::{HEALTH, LOGIN, ME, ME_KEY, Options, Outcome, Scenario, Target, login};
+use super::Options;
+use super::scenarios::{HEALTH, LOGIN, ME, ME_KEY, Scenario, Target, login};
+use super::wrk::Outcome;
 
 const BASE_HEALTH: &str = "baseline: GET /health/live";
 const BASE_ME: &str = "baseline: GET /users/me";
@@ -112,7 +114,7 @@ mod tests {
     #[test]
     fn each_compared_round_is_followed_by_its_twin_on_the_baseline() {
         let options = Options::default();
-        let rounds = super::super::scenarios(&options, "t", "k");
+        let rounds = super::super::scenarios::scenarios(&options, "t", "k");
         let before = rounds.len();
         let rounds = interleave(rounds, &options, "bt", "bk");
         assert_eq!(rounds.len(), before + PAIRS.len() * (2 * PAIRED_RUNS - 1));
