@@ -19,6 +19,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use time::Duration;
 use tracing::warn;
+use warden_domain::account::AccountService;
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
@@ -49,8 +50,10 @@ impl From<ConfigError> for StartupError {
 /// The use cases, ready to serve, and what the edges need besides.
 #[derive(Debug, Clone)]
 pub struct Services {
-    /// Register, log in, authenticate, change password.
+    /// Sessions: log in, refresh, authenticate, introspect, log out, revoke.
     pub auth: Arc<AuthService>,
+    /// The account's own: register, change password.
+    pub accounts: AccountService,
     /// User administration.
     pub admin: AdminService,
     /// API keys.
@@ -168,15 +171,13 @@ impl Services {
         })?;
         let users =
             Arc::new(db::SeaOrmUserRepository::new(db.clone()).with_readers(readers.clone()));
-        let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
-        let clock = Arc::new(SystemClock);
         let ports = Ports {
-            users: users.clone(),
+            users,
             hasher: Arc::new(hasher),
             tokens: Arc::new(codec),
-            clock: clock.clone(),
+            clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
-            lockouts: lockouts.clone(),
+            lockouts: Arc::new(db::SeaOrmLockoutRepository::new(db.clone())),
             refresh_tokens: Arc::new(db::SeaOrmRefreshTokenRepository::new(db.clone())),
             digester: Arc::new(Sha256Digester),
             deriver: Arc::new(deriver),
@@ -197,6 +198,7 @@ impl Services {
             },
             reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
         };
+        let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(
             AuthService::new(ports, policy)
                 .await
@@ -215,9 +217,10 @@ impl Services {
             None => RateLimiter::in_memory(&settings.rate_limit),
         };
         Ok(Self {
+            accounts: AccountService::new(&auth),
             auth,
             keys,
-            admin: AdminService::new(users, clock, lockouts),
+            admin,
             jwks_json,
             rate_limits,
             db,

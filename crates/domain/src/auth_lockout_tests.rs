@@ -13,52 +13,11 @@ use crate::auth::guard::{MALFORMED_PROBE, fnv1a_128};
 const WRONG: &str = "wrong guess 1234";
 const NEW: &str = "a different passphrase entirely 7";
 
-/// A hasher that yields to other tasks while it verifies, so that concurrent attempts overlap
-/// as they do on the real hashing threads, and that remembers every hash it verified against.
-#[derive(Default)]
-struct YieldingHasher {
-    verified: Mutex<Vec<String>>,
-}
-
-impl YieldingHasher {
-    /// How many verifications were made against this hash.
-    fn against(&self, hash: &str) -> usize {
-        self.verified
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|h| *h == hash)
-            .count()
-    }
-
-    fn total(&self) -> usize {
-        self.verified.lock().unwrap().len()
-    }
-}
-
-#[async_trait]
-impl PasswordHasher for YieldingHasher {
-    async fn hash(&self, password: SecretString) -> Result<PasswordHash, Error> {
-        Ok(PasswordHash::new(format!(
-            "hash:{}",
-            password.expose_secret()
-        )))
-    }
-    async fn verify(&self, password: SecretString, hash: PasswordHash) -> Result<bool, Error> {
-        for _ in 0..3 {
-            tokio::task::yield_now().await;
-        }
-        self.verified.lock().unwrap().push(hash.expose().to_owned());
-        Ok(hash.expose() == format!("hash:{}", password.expose_secret()))
-    }
-    fn needs_rehash(&self, _: &PasswordHash) -> bool {
-        false
-    }
-}
-
 /// A service over one user, alice@example.com with [`STRONG`], and the fakes to look into.
 struct Rig {
     svc: Arc<AuthService>,
+    /// The account use cases on the same guard.
+    accounts: Arc<AccountService>,
     user: User,
     clock: Arc<HandClock>,
     lockouts: Arc<MemLockouts>,
@@ -106,6 +65,7 @@ async fn rig(max_failures: u32, account_max_failures: u32) -> Rig {
     hasher.verified.lock().unwrap().clear();
     lockouts.take_calls();
     Rig {
+        accounts: Arc::new(AccountService::new(&svc)),
         svc,
         user,
         clock,
@@ -128,9 +88,9 @@ impl Rig {
     }
 
     async fn change(&self, current: &str, from: IpAddr) -> Result<(), Error> {
-        self.svc
+        self.accounts
             .change_password(
-                &self.user,
+                &bearer(self.user.clone()),
                 SecretString::from(current),
                 SecretString::from(NEW),
                 from,
@@ -170,10 +130,11 @@ impl Rig {
     async fn changes_at_once(&self, n: u8, current: &str, from: IpAddr) -> Vec<bool> {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..n {
-            let (svc, user, current) = (self.svc.clone(), self.user.clone(), current.to_owned());
+            let (svc, user, current) =
+                (self.accounts.clone(), self.user.clone(), current.to_owned());
             set.spawn(async move {
                 svc.change_password(
-                    &user,
+                    &bearer(user),
                     SecretString::from(current),
                     SecretString::from(NEW),
                     from,
