@@ -47,14 +47,14 @@ async fn a_user_gets_403_on_every_admin_endpoint_and_nothing_changes() {
     assert!(
         app.services
             .admin
-            .get_by_email("x@example.com")
+            .get_by_email(&crate::helpers::operator(), "x@example.com")
             .await
             .is_err()
     );
     let still = app
         .services
         .admin
-        .get_by_email("target@example.com")
+        .get_by_email(&crate::helpers::operator(), "target@example.com")
         .await
         .unwrap();
     assert_eq!(still.role.as_str(), "user");

@@ -151,12 +151,13 @@ async fn wrong_password_unknown_user_and_disabled_account_get_the_same_400() {
     let jack = app
         .services
         .admin
-        .get_by_email("jack@example.com")
+        .get_by_email(&crate::helpers::operator(), "jack@example.com")
         .await
         .unwrap();
     app.services
         .admin
         .update(
+            &crate::helpers::operator(),
             jack.id,
             UserUpdate {
                 disabled: Some(true),
@@ -261,12 +262,13 @@ async fn a_disabled_or_deleted_users_token_stops_working_at_once() {
     let kim = app
         .services
         .admin
-        .get_by_email("kim@example.com")
+        .get_by_email(&crate::helpers::operator(), "kim@example.com")
         .await
         .unwrap();
     app.services
         .admin
         .update(
+            &crate::helpers::operator(),
             kim.id,
             UserUpdate {
                 disabled: Some(true),
@@ -284,6 +286,7 @@ async fn a_disabled_or_deleted_users_token_stops_working_at_once() {
     app.services
         .admin
         .update(
+            &crate::helpers::operator(),
             kim.id,
             UserUpdate {
                 disabled: Some(false),
@@ -297,10 +300,14 @@ async fn a_disabled_or_deleted_users_token_stops_working_at_once() {
     let lou = app
         .services
         .admin
-        .get_by_email("lou@example.com")
+        .get_by_email(&crate::helpers::operator(), "lou@example.com")
         .await
         .unwrap();
-    app.services.admin.delete(lou.id).await.unwrap();
+    app.services
+        .admin
+        .delete(&crate::helpers::operator(), lou.id)
+        .await
+        .unwrap();
     assert_unauthorized(
         app.get_with_token("/users/me", &other).await,
         "Bearer error=\"invalid_token\"",

@@ -50,6 +50,11 @@ fn init_logs() {
     });
 }
 
+/// The local operator, as the `warden` CLI acts: what a test arranges through the use cases.
+pub fn operator() -> warden_domain::principal::Principal {
+    warden_domain::principal::Principal::operator()
+}
+
 /// A running app and a client for it.
 pub struct TestApp {
     pub address: String,
@@ -243,12 +248,17 @@ impl TestApp {
         email: &str,
         role: warden_domain::user::Role,
     ) -> (Value, String) {
-        let account = warden_domain::auth::NewAccount {
+        let account = warden_domain::account::NewAccount {
             email: email.into(),
             password: SecretString::from(STRONG),
             display_name: None,
         };
-        let user = self.services.auth.create_user(account, role).await.unwrap();
+        let user = self
+            .services
+            .admin
+            .create_user(&operator(), account, role)
+            .await
+            .unwrap();
         let r = self.login(email, STRONG).await;
         assert_eq!(r.status(), 200, "login {email}");
         let body: Value = r.json().await.unwrap();

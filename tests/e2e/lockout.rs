@@ -44,7 +44,7 @@ async fn five_failures_lock_out_that_ip_only_and_an_admin_unlocks() {
     let user = app
         .services
         .admin
-        .get_by_email("lock@example.com")
+        .get_by_email(&crate::helpers::operator(), "lock@example.com")
         .await
         .unwrap();
     let r = app

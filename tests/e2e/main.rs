@@ -3,6 +3,7 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod authorization;
 mod body_limit;
 mod contract;
 mod edge;

@@ -374,9 +374,10 @@ async fn stoppable_app_with_a_slow_login_user() -> (
         let _ = stop_rx.await;
     }));
     services
-        .auth
+        .admin
         .create_user(
-            warden_domain::auth::NewAccount {
+            &crate::helpers::operator(),
+            warden_domain::account::NewAccount {
                 email: "stopping@example.com".into(),
                 password: secrecy::SecretString::from(crate::helpers::STRONG),
                 display_name: None,

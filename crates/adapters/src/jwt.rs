@@ -255,6 +255,14 @@ impl TokenCodec for JwtCodec {
             .map_err(Error::internal)
     }
 
+    fn issuer(&self) -> String {
+        self.issuer.clone()
+    }
+
+    fn audience(&self) -> String {
+        self.audience.clone()
+    }
+
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = decode_header(token).map_err(|e| refusal(&e))?;
         if header.alg != self.header.alg {

@@ -20,6 +20,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use time::Duration;
 use tracing::warn;
+use warden_domain::account::AccountService;
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
@@ -43,8 +44,10 @@ use crate::system::{OsRandom, SystemClock};
 /// The use cases, ready to serve, and what the edges need besides.
 #[derive(Debug, Clone)]
 pub struct Services {
-    /// Register, log in, authenticate, change password.
+    /// Sessions: log in, refresh, authenticate, introspect, log out, revoke.
     pub auth: Arc<AuthService>,
+    /// The account's own: register, change password.
+    pub accounts: AccountService,
     /// User administration.
     pub admin: AdminService,
     /// API keys.
@@ -159,15 +162,13 @@ impl Services {
             db::SeaOrmUserRepository::new(db.clone()),
             readers.clone(),
         ));
-        let lockouts = Arc::new(db::SeaOrmLockoutRepository::new(db.clone()));
-        let clock = Arc::new(SystemClock);
         let ports = Ports {
-            users: users.clone(),
+            users,
             hasher: Arc::new(hasher),
             tokens: Arc::new(codec),
-            clock: clock.clone(),
+            clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
-            lockouts: lockouts.clone(),
+            lockouts: Arc::new(db::SeaOrmLockoutRepository::new(db.clone())),
             refresh_tokens: Arc::new(db::SeaOrmRefreshTokenRepository::new(db.clone())),
             digester: Arc::new(Sha256Digester),
             deriver: Arc::new(deriver),
@@ -188,6 +189,7 @@ impl Services {
             },
             reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
         };
+        let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(
             AuthService::new(ports, policy)
                 .await
@@ -209,9 +211,10 @@ impl Services {
         };
         let rate_limits: Arc<dyn RateLimiter> = Arc::new(rate_limits);
         Ok(Self {
+            accounts: AccountService::new(&auth),
             auth,
             keys,
-            admin: AdminService::new(users, clock, lockouts),
+            admin,
             jwks_json,
             readiness: Arc::new(Probes {
                 db,

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use warden_adapters::db::{self, SeaOrmRefreshTokenRepository, SeaOrmUserRepository};
 use warden_adapters::{Services, Settings};
 use warden_domain::Error;
-use warden_domain::auth::NewAccount;
+use warden_domain::account::NewAccount;
 use warden_domain::ports::{RefreshTokenRepository, UserChange, UserRepository};
+use warden_domain::principal::Principal;
 use warden_domain::refresh::RefreshToken;
 use warden_domain::user::{Email, PasswordHash, Role, User};
 
@@ -888,14 +889,19 @@ async fn of_many_concurrent_refreshes_with_one_token_exactly_one_wins_every_time
         targets.push(("postgres", pg.url.clone(), Some(pg)));
     }
     for (name, url, pg) in targets {
-        let auth = services_on(&url).await.auth;
+        let services = services_on(&url).await;
+        let auth = services.auth;
         let password = "correct horse battery staple 42";
         let account = NewAccount {
             email: "race@example.com".into(),
             password: SecretString::from(password),
             display_name: None,
         };
-        auth.create_user(account, Role::User).await.unwrap();
+        services
+            .admin
+            .create_user(&Principal::operator(), account, Role::User)
+            .await
+            .unwrap();
         for round in 0..ROUNDS {
             let (_, first) = auth
                 .login(

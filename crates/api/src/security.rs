@@ -11,14 +11,13 @@ use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 use warden_domain::Error;
-use warden_domain::admin::{Permission, authorize};
-use warden_domain::user::User;
+use warden_domain::principal::Principal;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// The verdict on a presented credential.
-pub type Checked = Result<User, Error>;
+/// The verdict on a presented credential: the principal it authenticates.
+pub type Checked = Result<Principal, Error>;
 
 /// `Authorization: Bearer <access token>`, issued by the OAuth2 password flow.
 #[derive(SecurityScheme)]
@@ -74,32 +73,27 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(BearerAuth, ApiKeyHeader, ApiKeyQuery, Authenticated);
 
-fn verdict(checked: Checked) -> Result<User, ApiError> {
+fn verdict(checked: Checked) -> Result<Principal, ApiError> {
     checked.map_err(ApiError::from)
 }
 
 impl BearerAuth {
-    /// The authenticated user, or the 401 (or 503) the token earned.
-    pub fn caller(self) -> Result<User, ApiError> {
+    /// The authenticated principal, or the 401 (or 503) the token earned. What it may do is
+    /// the use case's decision.
+    pub fn caller(self) -> Result<Principal, ApiError> {
         verdict(self.0)
     }
 }
 
 impl Authenticated {
-    /// The authenticated user, or the 401 (or 503) the credential earned.
-    pub fn caller(self) -> Result<User, ApiError> {
+    /// The authenticated principal, or the 401 (or 503) the credential earned. What it may do
+    /// is the use case's decision.
+    pub fn caller(self) -> Result<Principal, ApiError> {
         verdict(match self {
             Self::Bearer(BearerAuth(c))
             | Self::Header(ApiKeyHeader(c))
             | Self::Query(ApiKeyQuery(c)) => c,
         })
-    }
-
-    /// The authenticated user if the domain's policy grants it `permission`; 403 otherwise.
-    pub fn require(self, permission: Permission) -> Result<User, ApiError> {
-        let user = self.caller()?;
-        authorize(&user, permission)?;
-        Ok(user)
     }
 }
 

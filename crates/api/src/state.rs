@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use warden_domain::account::AccountService;
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::AuthService;
@@ -14,8 +15,10 @@ use crate::config::ApiConfig;
 /// The use cases the handlers call, and the probe `/health/ready` asks.
 #[derive(Debug, Clone)]
 pub struct UseCases {
-    /// Register, log in, authenticate, change password.
+    /// Sessions: log in, refresh, authenticate, introspect, log out.
     pub auth: Arc<AuthService>,
+    /// The account's own operations: register, change the password.
+    pub accounts: AccountService,
     /// User administration.
     pub admin: AdminService,
     /// API keys.

@@ -1,8 +1,9 @@
-//! The `apikey` commands, each a call of the use case `/api-keys` calls; `revoke` acts as the
-//! operator, so it may revoke any account's key.
+//! The `apikey` commands, each a call of the use case `/api-keys` calls, as the operator
+//! ([`Principal::operator`]), so they may make, list and revoke any account's keys.
 
 use secrecy::ExposeSecret;
 use warden_domain::api_key::ApiKey;
+use warden_domain::principal::Principal;
 
 use crate::cli::ApikeyCommand;
 use crate::commands::{describe, load_settings, services};
@@ -16,6 +17,7 @@ use crate::user::find;
 pub async fn run(command: ApikeyCommand) -> Result<(), String> {
     let settings = load_settings()?;
     let services = services(&settings).await?;
+    let operator = Principal::operator();
     match command {
         ApikeyCommand::Create {
             email,
@@ -25,7 +27,7 @@ pub async fn run(command: ApikeyCommand) -> Result<(), String> {
             let owner = find(&services, &email).await?;
             let made = services
                 .keys
-                .create(&owner, &name, expires_in_days)
+                .create(&operator, owner.id, &name, expires_in_days)
                 .await
                 .map_err(|e| describe(&e, Some(&email)))?;
             // The key alone on stdout, so scripts can capture it.
@@ -37,7 +39,7 @@ pub async fn run(command: ApikeyCommand) -> Result<(), String> {
                 Some(email) => vec![find(&services, &email).await?],
                 None => services
                     .admin
-                    .list_all()
+                    .list_all(&operator)
                     .await
                     .map_err(|e| describe(&e, None))?,
             };
@@ -46,7 +48,7 @@ pub async fn run(command: ApikeyCommand) -> Result<(), String> {
                 keys.extend(
                     services
                         .keys
-                        .list(owner.id)
+                        .list(&operator, owner.id)
                         .await
                         .map_err(|e| describe(&e, None))?,
                 );
@@ -59,10 +61,14 @@ pub async fn run(command: ApikeyCommand) -> Result<(), String> {
             Ok(())
         }
         ApikeyCommand::Revoke { id } => {
-            services.keys.revoke(None, id).await.map_err(|e| match e {
-                warden_domain::Error::NotFound => format!("no live API key with id {id}"),
-                other => describe(&other, None),
-            })?;
+            services
+                .keys
+                .revoke(&operator, id)
+                .await
+                .map_err(|e| match e {
+                    warden_domain::Error::NotFound => format!("no live API key with id {id}"),
+                    other => describe(&other, None),
+                })?;
             println!("revoked {id}");
             Ok(())
         }

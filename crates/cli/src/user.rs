@@ -1,9 +1,11 @@
-//! The `user` commands, each a call of the use case the API calls for the same change.
+//! The `user` commands, each a call of the use case the API calls for the same change, as the
+//! operator ([`Principal::operator`]): the local administrator, with full rights.
 
 use secrecy::SecretString;
 use warden_adapters::Services;
+use warden_domain::account::NewAccount;
 use warden_domain::admin::UserUpdate;
-use warden_domain::auth::NewAccount;
+use warden_domain::principal::Principal;
 use warden_domain::user::User;
 
 use crate::cli::{CreateUser, UserCommand};
@@ -49,7 +51,7 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
             let user = find(&services, &who.email).await?;
             services
                 .admin
-                .unlock(user.id)
+                .unlock(&Principal::operator(), user.id)
                 .await
                 .map_err(|e| describe(&e, Some(&who.email)))?;
             println!("{} is unlocked", user.email);
@@ -70,8 +72,8 @@ async fn create(
         display_name: args.display_name,
     };
     let user = services
-        .auth
-        .create_user(account, args.role)
+        .admin
+        .create_user(&Principal::operator(), account, args.role)
         .await
         .map_err(|e| describe(&e, None))?;
     println!("{}", user.id);
@@ -82,7 +84,7 @@ async fn create(
 async fn list(services: &Services, json: bool) -> Result<(), String> {
     let users = services
         .admin
-        .list_all()
+        .list_all(&Principal::operator())
         .await
         .map_err(|e| describe(&e, None))?;
     if json {
@@ -106,7 +108,7 @@ async fn change(services: &Services, email: &str, update: UserUpdate) -> Result<
     let user = find(services, email).await?;
     services
         .admin
-        .update(user.id, update)
+        .update(&Principal::operator(), user.id, update)
         .await
         .map_err(|e| describe(&e, Some(email)))
 }
@@ -116,7 +118,7 @@ async fn delete(services: &Services, email: &str) -> Result<(), String> {
     let user = find(services, email).await?;
     services
         .admin
-        .delete(user.id)
+        .delete(&Principal::operator(), user.id)
         .await
         .map_err(|e| describe(&e, Some(email)))?;
     println!("deleted {}", user.email);
@@ -127,7 +129,7 @@ async fn delete(services: &Services, email: &str) -> Result<(), String> {
 pub async fn find(services: &Services, email: &str) -> Result<User, String> {
     services
         .admin
-        .get_by_email(email)
+        .get_by_email(&Principal::operator(), email)
         .await
         .map_err(|e| describe(&e, Some(email)))
 }

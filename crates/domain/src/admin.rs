@@ -1,43 +1,16 @@
-//! Who may do what, and the administration use cases (users by an admin or the CLI).
+//! The administration use cases: users managed by an admin, or by the operator (the CLI).
 
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::Error;
-use crate::ports::{Clock, LockoutRepository, UserChange, UserRepository};
+use crate::account::{NewAccount, new_user};
+use crate::auth::Ports;
+use crate::password::PasswordPolicy;
+use crate::ports::UserChange;
+use crate::principal::{Permission, Principal};
 use crate::user::{DisplayName, Email, Role, User};
-
-/// Something a caller may be allowed to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Permission {
-    /// List, create, change, unlock and delete users.
-    ManageUsers,
-    /// Introspect tokens (RFC 7662).
-    IntrospectTokens,
-}
-
-impl Role {
-    /// Whether this role grants the permission.
-    pub fn allows(self, permission: Permission) -> bool {
-        match permission {
-            Permission::ManageUsers => self == Role::Admin,
-            Permission::IntrospectTokens => matches!(self, Role::Admin | Role::Service),
-        }
-    }
-}
-
-/// Checks that a caller holds a permission.
-///
-/// # Errors
-/// [`Error::Forbidden`] when it does not.
-pub fn authorize(caller: &User, permission: Permission) -> Result<(), Error> {
-    if caller.role.allows(permission) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
 
 /// A change asked of an administrator; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
@@ -59,13 +32,13 @@ pub struct Page {
     pub next_cursor: Option<Uuid>,
 }
 
-/// The administration use cases. The caller's permission is checked by [`authorize`] at the
-/// edge that knows the caller; the CLI runs as the operator.
+/// The administration use cases. Each takes its caller and refuses, with [`Error::Forbidden`]
+/// and before anything else, any caller whose role is not `admin` (the operator's is), by
+/// bearer token or API key alike.
 #[derive(Clone)]
 pub struct AdminService {
-    users: Arc<dyn UserRepository>,
-    clock: Arc<dyn Clock>,
-    lockouts: Arc<dyn LockoutRepository>,
+    ports: Ports,
+    password: Arc<PasswordPolicy>,
 }
 
 impl std::fmt::Debug for AdminService {
@@ -78,31 +51,47 @@ impl std::fmt::Debug for AdminService {
 pub const MAX_PAGE: u64 = 200;
 
 impl AdminService {
-    /// Builds the service.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        clock: Arc<dyn Clock>,
-        lockouts: Arc<dyn LockoutRepository>,
-    ) -> Self {
+    /// Builds the service on these adapters; new users' passwords must satisfy `password`.
+    pub fn new(ports: Ports, password: PasswordPolicy) -> Self {
         Self {
-            users,
-            clock,
-            lockouts,
+            ports,
+            password: Arc::new(password),
         }
+    }
+
+    /// Creates an account with any role.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`] with every reason, [`Error::EmailTaken`];
+    /// storage failures.
+    pub async fn create_user(
+        &self,
+        caller: &Principal,
+        account: NewAccount,
+        role: Role,
+    ) -> Result<User, Error> {
+        caller.authorize(Permission::ManageUsers)?;
+        new_user(&self.ports, &self.password, account, role).await
     }
 
     /// A page of users after the cursor.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a limit outside 1 to 200; storage failures.
-    pub async fn list(&self, after: Option<Uuid>, limit: u64) -> Result<Page, Error> {
+    /// [`Error::Forbidden`], [`Error::Invalid`] for a limit outside 1 to 200; storage failures.
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Page, Error> {
+        caller.authorize(Permission::ManageUsers)?;
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(Error::Invalid(vec![format!(
                 "limit must be between 1 and {MAX_PAGE}"
             )]));
         }
         // One more than asked tells whether a next page exists.
-        let mut items = self.users.list(after, limit + 1).await?;
+        let mut items = self.ports.users.list(after, limit + 1).await?;
         let next_cursor = if items.len() as u64 > limit {
             items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             items.last().map(|u| u.id)
@@ -115,12 +104,12 @@ impl AdminService {
     /// Every user, page by page (for the CLI).
     ///
     /// # Errors
-    /// Storage failures.
-    pub async fn list_all(&self) -> Result<Vec<User>, Error> {
+    /// [`Error::Forbidden`]; storage failures.
+    pub async fn list_all(&self, caller: &Principal) -> Result<Vec<User>, Error> {
         let mut all = Vec::new();
         let mut after = None;
         loop {
-            let page = self.list(after, MAX_PAGE).await?;
+            let page = self.list(caller, after, MAX_PAGE).await?;
             all.extend(page.items);
             match page.next_cursor {
                 Some(c) => after = Some(c),
@@ -132,18 +121,31 @@ impl AdminService {
     /// One user by id.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; storage failures.
-    pub async fn get(&self, id: Uuid) -> Result<User, Error> {
-        self.users.find_by_id(id).await?.ok_or(Error::NotFound)
+    /// [`Error::Forbidden`], [`Error::NotFound`]; storage failures.
+    pub async fn get(&self, caller: &Principal, id: Uuid) -> Result<User, Error> {
+        caller.authorize(Permission::ManageUsers)?;
+        self.find(id).await
+    }
+
+    /// One user by id, for a caller already authorized.
+    async fn find(&self, id: Uuid) -> Result<User, Error> {
+        self.ports
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// One user by email.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a malformed address, [`Error::NotFound`]; storage failures.
-    pub async fn get_by_email(&self, email: &str) -> Result<User, Error> {
+    /// [`Error::Forbidden`], [`Error::Invalid`] for a malformed address, [`Error::NotFound`];
+    /// storage failures.
+    pub async fn get_by_email(&self, caller: &Principal, email: &str) -> Result<User, Error> {
+        caller.authorize(Permission::ManageUsers)?;
         let email = Email::parse(email).map_err(|r| Error::Invalid(vec![r.to_string()]))?;
-        self.users
+        self.ports
+            .users
             .find_by_email(&email)
             .await?
             .ok_or(Error::NotFound)
@@ -152,8 +154,15 @@ impl AdminService {
     /// Changes role, enabled state or display name. Disabling ends every session at once.
     ///
     /// # Errors
-    /// [`Error::Invalid`], [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
-    pub async fn update(&self, id: Uuid, update: UserUpdate) -> Result<User, Error> {
+    /// [`Error::Forbidden`], [`Error::Invalid`], [`Error::NotFound`], [`Error::LastAdmin`];
+    /// storage failures.
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        id: Uuid,
+        update: UserUpdate,
+    ) -> Result<User, Error> {
+        caller.authorize(Permission::ManageUsers)?;
         let display_name = match update.display_name {
             Some(Some(raw)) => Some(Some(
                 DisplayName::parse(&raw).map_err(|r| Error::Invalid(vec![r.to_string()]))?,
@@ -162,7 +171,7 @@ impl AdminService {
             None => None,
         };
         if update.role.is_none() && update.disabled.is_none() && display_name.is_none() {
-            return self.get(id).await;
+            return self.find(id).await;
         }
         let change = UserChange {
             role: update.role,
@@ -170,220 +179,31 @@ impl AdminService {
             display_name,
             password_hash: None,
             end_sessions: update.disabled == Some(true),
-            at: Some(self.clock.now()),
+            at: Some(self.ports.clock.now()),
         };
-        self.users.update(id, change).await
+        self.ports.users.update(id, change).await
     }
 
     /// Clears every lockout of a user: per-IP and account-wide counts and locks.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; storage failures.
-    pub async fn unlock(&self, id: Uuid) -> Result<(), Error> {
-        self.get(id).await?;
-        self.lockouts.clear_all(id).await
+    /// [`Error::Forbidden`], [`Error::NotFound`]; storage failures.
+    pub async fn unlock(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
+        caller.authorize(Permission::ManageUsers)?;
+        self.find(id).await?;
+        self.ports.lockouts.clear_all(id).await
     }
 
     /// Deletes a user.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
-    pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
-        self.users.delete(id).await
+    /// [`Error::Forbidden`], [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
+    pub async fn delete(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
+        caller.authorize(Permission::ManageUsers)?;
+        self.ports.users.delete(id).await
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use mockall::predicate::eq;
-    use time::macros::datetime;
-
-    use super::*;
-    use crate::ports::{MockClock, MockLockoutRepository, MockUserRepository};
-    use crate::user::PasswordHash;
-
-    fn user(role: Role) -> User {
-        let t = datetime!(2026-01-01 00:00 UTC);
-        User {
-            id: Uuid::now_v7(),
-            email: Email::parse("a@example.com").unwrap(),
-            display_name: None,
-            role,
-            disabled: false,
-            password_hash: PasswordHash::new("h".into()),
-            session_version: 0,
-            created_at: t,
-            updated_at: t,
-        }
-    }
-
-    fn service(users: MockUserRepository) -> AdminService {
-        service_with_lockouts(users, MockLockoutRepository::new())
-    }
-
-    fn service_with_lockouts(
-        users: MockUserRepository,
-        lockouts: MockLockoutRepository,
-    ) -> AdminService {
-        let mut clock = MockClock::new();
-        clock
-            .expect_now()
-            .return_const(datetime!(2026-01-01 00:00 UTC));
-        AdminService::new(Arc::new(users), Arc::new(clock), Arc::new(lockouts))
-    }
-
-    #[test]
-    fn only_admins_manage_users_and_admins_or_services_introspect() {
-        assert!(authorize(&user(Role::Admin), Permission::ManageUsers).is_ok());
-        for r in [Role::Service, Role::User] {
-            assert!(matches!(
-                authorize(&user(r), Permission::ManageUsers),
-                Err(Error::Forbidden)
-            ));
-        }
-        for r in [Role::Admin, Role::Service] {
-            assert!(authorize(&user(r), Permission::IntrospectTokens).is_ok());
-        }
-        assert!(matches!(
-            authorize(&user(Role::User), Permission::IntrospectTokens),
-            Err(Error::Forbidden)
-        ));
-    }
-
-    #[tokio::test]
-    async fn list_asks_one_more_to_find_the_next_cursor() {
-        let people: Vec<User> = (0..3).map(|_| user(Role::User)).collect();
-        let second = people[1].id;
-        let mut repo = MockUserRepository::new();
-        repo.expect_list()
-            .with(eq(None), eq(3))
-            .returning(move |_, _| Ok(people.clone()));
-        let page = service(repo).list(None, 2).await.unwrap();
-        assert_eq!(page.items.len(), 2);
-        assert_eq!(page.next_cursor, Some(second));
-    }
-
-    #[tokio::test]
-    async fn a_short_page_has_no_next_cursor_and_limits_are_bounded() {
-        let mut repo = MockUserRepository::new();
-        repo.expect_list()
-            .returning(|_, _| Ok(vec![user(Role::User)]));
-        let svc = service(repo);
-        assert!(svc.list(None, 50).await.unwrap().next_cursor.is_none());
-        assert!(matches!(svc.list(None, 0).await, Err(Error::Invalid(_))));
-        assert!(matches!(svc.list(None, 201).await, Err(Error::Invalid(_))));
-    }
-
-    #[tokio::test]
-    async fn disabling_ends_sessions_and_role_changes_do_not() {
-        let target = user(Role::User);
-        let id = target.id;
-        let mut repo = MockUserRepository::new();
-        let t = target.clone();
-        repo.expect_update()
-            .withf(move |uid, c| *uid == id && c.disabled == Some(true) && c.end_sessions)
-            .times(1)
-            .returning(move |_, _| Ok(t.clone()));
-        let t = target.clone();
-        repo.expect_update()
-            .withf(move |uid, c| *uid == id && c.role == Some(Role::Service) && !c.end_sessions)
-            .times(1)
-            .returning(move |_, _| Ok(t.clone()));
-        let svc = service(repo);
-        svc.update(
-            id,
-            UserUpdate {
-                disabled: Some(true),
-                ..UserUpdate::default()
-            },
-        )
-        .await
-        .unwrap();
-        svc.update(
-            id,
-            UserUpdate {
-                role: Some(Role::Service),
-                ..UserUpdate::default()
-            },
-        )
-        .await
-        .unwrap();
-    }
-
-    #[tokio::test]
-    async fn an_empty_update_writes_nothing() {
-        let target = user(Role::User);
-        let id = target.id;
-        let mut repo = MockUserRepository::new();
-        repo.expect_find_by_id()
-            .returning(move |_| Ok(Some(target.clone())));
-        repo.expect_update().never();
-        assert_eq!(
-            service(repo)
-                .update(id, UserUpdate::default())
-                .await
-                .unwrap()
-                .id,
-            id
-        );
-    }
-
-    #[tokio::test]
-    async fn the_last_admin_refusal_of_storage_reaches_the_caller() {
-        let mut repo = MockUserRepository::new();
-        repo.expect_update().returning(|_, _| Err(Error::LastAdmin));
-        repo.expect_delete().returning(|_| Err(Error::LastAdmin));
-        let svc = service(repo);
-        let id = Uuid::now_v7();
-        let demote = svc
-            .update(
-                id,
-                UserUpdate {
-                    role: Some(Role::User),
-                    ..UserUpdate::default()
-                },
-            )
-            .await;
-        assert!(matches!(demote, Err(Error::LastAdmin)));
-        assert!(matches!(svc.delete(id).await, Err(Error::LastAdmin)));
-    }
-
-    #[tokio::test]
-    async fn a_bad_display_name_is_invalid_before_storage() {
-        let mut repo = MockUserRepository::new();
-        repo.expect_update().never();
-        let r = service(repo)
-            .update(
-                Uuid::now_v7(),
-                UserUpdate {
-                    display_name: Some(Some(String::new())),
-                    ..UserUpdate::default()
-                },
-            )
-            .await;
-        assert!(matches!(r, Err(Error::Invalid(_))));
-    }
-
-    #[tokio::test]
-    async fn unlock_clears_every_scope_of_an_existing_user_only() {
-        let target = user(Role::User);
-        let id = target.id;
-        let mut repo = MockUserRepository::new();
-        repo.expect_find_by_id()
-            .with(eq(id))
-            .returning(move |_| Ok(Some(target.clone())));
-        repo.expect_find_by_id().returning(|_| Ok(None));
-        let mut lockouts = MockLockoutRepository::new();
-        lockouts
-            .expect_clear_all()
-            .with(eq(id))
-            .times(1)
-            .returning(|_| Ok(()));
-        let svc = service_with_lockouts(repo, lockouts);
-        svc.unlock(id).await.unwrap();
-        assert!(matches!(
-            svc.unlock(Uuid::now_v7()).await,
-            Err(Error::NotFound)
-        ));
-    }
-}
+#[path = "admin_tests.rs"]
+mod tests;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::auth::ensure_live;
 use crate::ports::{ApiKeyRepository, Clock, KeyDigester, Random};
-use crate::user::User;
+use crate::principal::{Credential, Principal};
 
 /// Every key starts with this.
 pub const KEY_PREFIX: &str = "wdn_";
@@ -74,7 +74,8 @@ pub struct NewApiKey {
     pub secret: SecretString,
 }
 
-/// API-key use cases.
+/// API-key use cases. A caller manages its own keys (the operator anyone's); an API key may list
+/// and revoke its owner's keys but mint none, so that a leaked key cannot outlive its revocation.
 #[derive(Clone)]
 pub struct ApiKeyService {
     keys: Arc<dyn ApiKeyRepository>,
@@ -105,16 +106,23 @@ impl ApiKeyService {
         }
     }
 
-    /// Makes a key for `owner`.
+    /// Makes a key for `owner`: the caller itself by bearer token, or anyone for the operator.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for an empty or long name or an expiry outside 1 to 3650 days.
+    /// [`Error::Forbidden`] for an API key, or for another owner than the caller, before
+    /// anything else; [`Error::Invalid`] for an empty or long name or an expiry outside 1 to
+    /// 3650 days; storage failures.
     pub async fn create(
         &self,
-        owner: &User,
+        caller: &Principal,
+        owner: Uuid,
         name: &str,
         expires_in_days: Option<u32>,
     ) -> Result<NewApiKey, Error> {
+        if caller.credential() == Credential::ApiKey {
+            return Err(Error::Forbidden);
+        }
+        caller.may_manage_keys_of(owner)?;
         let mut reasons = Vec::new();
         let name = name.trim();
         if name.is_empty()
@@ -148,7 +156,7 @@ impl ApiKeyService {
         );
         let key = ApiKey {
             id: self.random.new_id(),
-            user_id: owner.id,
+            user_id: owner,
             name: name.to_owned(),
             prefix: format!("{KEY_PREFIX}{lookup}"),
             digest: self.digester.digest(&secret),
@@ -164,11 +172,12 @@ impl ApiKeyService {
         })
     }
 
-    /// The owner's live keys.
+    /// The live keys of `owner`: the caller itself, or anyone for the operator.
     ///
     /// # Errors
-    /// Storage failures.
-    pub async fn list(&self, owner: Uuid) -> Result<Vec<ApiKey>, Error> {
+    /// [`Error::Forbidden`] for another owner than the caller; storage failures.
+    pub async fn list(&self, caller: &Principal, owner: Uuid) -> Result<Vec<ApiKey>, Error> {
+        caller.may_manage_keys_of(owner)?;
         let now = self.clock.now();
         Ok(self
             .keys
@@ -179,13 +188,14 @@ impl ApiKeyService {
             .collect())
     }
 
-    /// Revokes one of the owner's keys; another user's key is [`Error::NotFound`].
+    /// Revokes one of the caller's keys, or any key for the operator; to anyone else another
+    /// user's key is [`Error::NotFound`], as if it did not exist.
     ///
     /// # Errors
     /// [`Error::NotFound`]; storage failures.
-    pub async fn revoke(&self, owner: Option<Uuid>, id: Uuid) -> Result<(), Error> {
+    pub async fn revoke(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
         let key = self.keys.find_by_id(id).await?.ok_or(Error::NotFound)?;
-        if owner.is_some_and(|o| o != key.user_id) || key.revoked_at.is_some() {
+        if caller.may_manage_keys_of(key.user_id).is_err() || key.revoked_at.is_some() {
             return Err(Error::NotFound);
         }
         self.keys.revoke(id, self.clock.now()).await
@@ -196,7 +206,7 @@ impl ApiKeyService {
     /// # Errors
     /// [`Error::InvalidToken`] for an unknown, revoked or expired key or a disabled owner;
     /// storage failures.
-    pub async fn authenticate(&self, presented: &str) -> Result<User, Error> {
+    pub async fn authenticate(&self, presented: &str) -> Result<Principal, Error> {
         let prefix = prefix_of(presented).ok_or(Error::InvalidToken)?;
         let (key, owner) = self
             .keys
@@ -214,7 +224,7 @@ impl ApiKeyService {
                 tracing::warn!(key_id = %key.id, error = %e, "could not record API key use");
             }
         }
-        Ok(user)
+        Ok(Principal::api_key(user))
     }
 }
 

@@ -7,9 +7,12 @@ use time::macros::datetime;
 
 use super::*;
 use crate::ports::{MockApiKeyRepository, MockClock, MockKeyDigester, MockRandom};
-use crate::user::{Email, PasswordHash, Role};
+use crate::testing::bearer;
+use crate::user::{Email, PasswordHash, Role, User};
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+/// The id of [`owner`].
+const OWNER: Uuid = Uuid::from_u128(7);
 
 fn owner(disabled: bool) -> User {
     User {
@@ -79,7 +82,7 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
     });
     let svc = service(keys);
     let made = svc
-        .create(&owner(false), " deploy bot ", Some(30))
+        .create(&bearer(owner(false)), OWNER, " deploy bot ", Some(30))
         .await
         .unwrap();
     let secret = made.secret.expose_secret();
@@ -106,7 +109,7 @@ async fn names_and_expiries_are_bounded() {
     ] {
         assert!(
             matches!(
-                svc.create(&owner(false), name, days).await,
+                svc.create(&bearer(owner(false)), OWNER, name, days).await,
                 Err(Error::Invalid(_))
             ),
             "{name:?} {days:?}"
@@ -122,7 +125,10 @@ async fn a_live_key_authenticates_its_enabled_owner() {
         .returning(|_| Ok(Some((stored(KEY), owner(false)))));
     keys.expect_touch().times(1).returning(|_, _| Ok(()));
     let svc = service(keys);
-    assert_eq!(svc.authenticate(KEY).await.unwrap().role, Role::Service);
+    let principal = svc.authenticate(KEY).await.unwrap();
+    assert_eq!(principal.credential(), Credential::ApiKey);
+    assert_eq!(principal.role(), Role::Service, "the owner's role");
+    assert_eq!(principal.user().unwrap().id, OWNER);
 }
 
 #[tokio::test]
@@ -178,15 +184,19 @@ async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
     keys.expect_list_for_user()
         .returning(move |_| Ok(all.clone()));
     let svc = service(keys);
-    let stranger = Some(Uuid::from_u128(8));
-    assert!(matches!(
-        svc.revoke(stranger, Uuid::from_u128(5)).await,
-        Err(Error::NotFound)
-    ));
-    svc.revoke(Some(Uuid::from_u128(7)), Uuid::from_u128(5))
-        .await
-        .unwrap();
-    assert_eq!(svc.list(Uuid::from_u128(7)).await.unwrap().len(), 1);
+    let mut stranger = owner(false);
+    stranger.id = Uuid::from_u128(8);
+    stranger.role = Role::Admin;
+    assert!(
+        matches!(
+            svc.revoke(&bearer(stranger), Uuid::from_u128(5)).await,
+            Err(Error::NotFound)
+        ),
+        "not even an admin's"
+    );
+    let caller = bearer(owner(false));
+    svc.revoke(&caller, Uuid::from_u128(5)).await.unwrap();
+    assert_eq!(svc.list(&caller, OWNER).await.unwrap().len(), 1);
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! Authentication use cases: register, log in with a password, authenticate a bearer token,
-//! change a password.
+//! Session use cases: log in with a password, authenticate a bearer token as a [`Principal`],
+//! introspect, log out (refresh and revocation are in [`crate::refresh`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tracing::warn;
 use uuid::Uuid;
 
@@ -15,12 +15,13 @@ use crate::ports::{
     Clock, KeyDigester, LockoutRepository, PasswordHasher, Random, RefreshTokenRepository,
     SecretDeriver, TokenCodec, UserChange, UserRepository,
 };
-use crate::token::{AccessClaims, IssuedTokens, TokenLifetimes};
-use crate::user::{DisplayName, Email, PasswordHash, Role, User};
+use crate::principal::{Permission, Principal};
+use crate::token::{Introspection, IssuedTokens, TokenLifetimes};
+use crate::user::User;
 
-mod guard;
+pub(crate) mod guard;
 
-use guard::Checked;
+pub(crate) use guard::{Checked, Guard};
 
 /// The adapters the authentication use cases run on.
 #[derive(Clone)]
@@ -66,24 +67,15 @@ pub struct AuthPolicy {
     pub reuse_grace: time::Duration,
 }
 
-/// A new account as asked for, not yet parsed.
-#[derive(Debug)]
-pub struct NewAccount {
-    /// The email address, as typed.
-    pub email: String,
-    /// The password.
-    pub password: SecretString,
-    /// An optional display name.
-    pub display_name: Option<String>,
-}
-
-/// The authentication use cases.
+/// The session use cases: log in, refresh, authenticate a bearer token, introspect, log out,
+/// revoke; and the housekeeping of what they store. The account's own operations are
+/// [`crate::account::AccountService`]'s, the administration [`crate::admin::AdminService`]'s.
 #[derive(Debug)]
 pub struct AuthService {
     pub(crate) ports: Ports,
     pub(crate) policy: AuthPolicy,
-    /// Verified against when the user is unknown, so that an unknown user costs the same time.
-    dummy_hash: PasswordHash,
+    /// Checks passwords under the lockout; shared with the account use cases.
+    pub(crate) guard: Arc<Guard>,
 }
 
 impl AuthService {
@@ -92,75 +84,17 @@ impl AuthService {
     /// # Errors
     /// When the hasher fails.
     pub async fn new(ports: Ports, policy: AuthPolicy) -> Result<Self, Error> {
-        let dummy_hash = ports.hasher.hash(ports.random.secret()).await?;
+        let guard = Arc::new(Guard::new(ports.clone(), policy.lockout).await?);
         Ok(Self {
             ports,
             policy,
-            dummy_hash,
+            guard,
         })
     }
 
     /// The ports, for other use cases built on the same adapters.
     pub fn ports(&self) -> &Ports {
         &self.ports
-    }
-
-    /// Self-service sign-up: a new account with role `user`.
-    ///
-    /// # Errors
-    /// [`Error::RegistrationDisabled`], [`Error::Invalid`] with every reason,
-    /// [`Error::EmailTaken`]; storage failures.
-    pub async fn register(&self, account: NewAccount) -> Result<User, Error> {
-        if !self.policy.allow_registration {
-            return Err(Error::RegistrationDisabled);
-        }
-        self.create_user(account, Role::User).await
-    }
-
-    /// Creates an account with the given role (administrators and the CLI).
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] with every reason, [`Error::EmailTaken`]; storage failures.
-    pub async fn create_user(&self, account: NewAccount, role: Role) -> Result<User, Error> {
-        let mut reasons = Vec::new();
-        let email = Email::parse(&account.email)
-            .map_err(|r| reasons.push(r.to_string()))
-            .ok();
-        let display_name = match account.display_name.as_deref().map(DisplayName::parse) {
-            Some(Ok(name)) => Some(name),
-            Some(Err(r)) => {
-                reasons.push(r.to_string());
-                None
-            }
-            None => None,
-        };
-        let context = related_words(email.as_ref(), display_name.as_ref());
-        let context: Vec<&str> = context.iter().map(String::as_str).collect();
-        if let Err(violations) = self
-            .policy
-            .password
-            .check(account.password.expose_secret(), &context)
-        {
-            reasons.extend(violations.iter().map(ToString::to_string));
-        }
-        let Some(email) = email.filter(|_| reasons.is_empty()) else {
-            return Err(Error::Invalid(reasons));
-        };
-        let password_hash = self.ports.hasher.hash(account.password).await?;
-        let now = self.ports.clock.now();
-        let user = User {
-            id: self.ports.random.new_id(),
-            email,
-            display_name,
-            role,
-            disabled: false,
-            password_hash,
-            session_version: 0,
-            created_at: now,
-            updated_at: now,
-        };
-        self.ports.users.insert(&user).await?;
-        Ok(user)
     }
 
     /// The password grant: checks the credentials, starts a refresh family and issues the
@@ -181,6 +115,7 @@ impl AuthService {
         let (user, subject) = self.login_subject(username).await?;
         let hash = user.as_ref().map(|u| &u.password_hash);
         let checked = self
+            .guard
             .check_password(subject, password.clone(), hash, client_ip)
             .await?;
         let Some(user) = user else {
@@ -217,25 +152,34 @@ impl AuthService {
     }
 
     /// Authenticates a bearer token: it must verify, and its user must exist, be enabled, and
-    /// not have ended its sessions since the token was issued. The user comes from storage.
+    /// not have ended its sessions since the token was issued. The user comes from storage, once,
+    /// and travels in the principal.
     ///
     /// # Errors
     /// [`Error::InvalidToken`]; storage failures.
-    pub async fn authenticate_bearer(&self, token: &str) -> Result<User, Error> {
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, Error> {
         let claims = self.ports.tokens.verify(token).map_err(|e| {
             tracing::debug!(reason = %e, "bearer token refused");
             Error::InvalidToken
         })?;
         self.live_user(claims.subject, Some(claims.session_version))
             .await
+            .map(Principal::bearer)
     }
 
-    /// RFC 7662 introspection: the claims and current user of an access token that would be
-    /// accepted now, or `None` for any token that would not.
+    /// RFC 7662 introspection, for a caller whose role may introspect (`admin`, `service`, the
+    /// operator): what is known of an access token that would be accepted now, or `None` for
+    /// any token that would not.
     ///
     /// # Errors
-    /// Storage failures only.
-    pub async fn introspect(&self, token: &str) -> Result<Option<(AccessClaims, User)>, Error> {
+    /// [`Error::Forbidden`] for any other caller, before the token is looked at; storage
+    /// failures.
+    pub async fn introspect(
+        &self,
+        caller: &Principal,
+        token: &str,
+    ) -> Result<Option<Introspection>, Error> {
+        caller.authorize(Permission::IntrospectTokens)?;
         let Ok(claims) = self.ports.tokens.verify(token) else {
             return Ok(None);
         };
@@ -243,7 +187,12 @@ impl AuthService {
             .live_user(claims.subject, Some(claims.session_version))
             .await
         {
-            Ok(user) => Ok(Some((claims, user))),
+            Ok(user) => Ok(Some(Introspection {
+                claims,
+                user,
+                issuer: self.ports.tokens.issuer(),
+                audience: self.ports.tokens.audience(),
+            })),
             Err(Error::InvalidToken) => Ok(None),
             Err(e) => Err(e),
         }
@@ -264,12 +213,14 @@ impl AuthService {
         ensure_live(user, session_version)
     }
 
-    /// Ends every session of the user: every access token issued before now and every refresh
-    /// token stop working (their session version is left behind).
+    /// Ends every session of the caller, whatever its credential: every access token issued
+    /// before now and every refresh token stop working (their session version is left behind).
     ///
     /// # Errors
-    /// [`Error::InvalidToken`] if the user is gone; storage failures.
-    pub async fn logout(&self, user: &User) -> Result<(), Error> {
+    /// [`Error::Forbidden`] for the operator, which has no sessions; [`Error::InvalidToken`] if
+    /// the user is gone; storage failures.
+    pub async fn logout(&self, caller: &Principal) -> Result<(), Error> {
+        let user = caller.account()?;
         let change = UserChange {
             end_sessions: true,
             at: Some(self.ports.clock.now()),
@@ -280,60 +231,12 @@ impl AuthService {
             .update(user.id, change)
             .await
             .map_err(caller_gone)?;
-        Ok(())
-    }
-
-    /// Changes the caller's password and ends every earlier session. The current password is
-    /// checked under the lockout of the password grant: a wrong one counts as a failed login of
-    /// the caller from `client_ip`, and while a lock holds the change is refused with the same
-    /// answer as a wrong password.
-    ///
-    /// # Errors
-    /// [`Error::WrongPassword`], [`Error::Invalid`] for a weak new password; storage failures.
-    pub async fn change_password(
-        &self,
-        user: &User,
-        current: SecretString,
-        new: SecretString,
-        client_ip: IpAddr,
-    ) -> Result<(), Error> {
-        let checked = self
-            .check_password(user.id, current, Some(&user.password_hash), client_ip)
-            .await?;
-        let refusal = match checked {
-            Checked::Refused => Some("locked"),
-            Checked::Wrong => Some("wrong_password"),
-            Checked::Right => None,
-        };
-        if let Some(outcome) = refusal {
-            audit(PASSWORD_CHANGE, outcome, Some(user), client_ip);
-            return Err(Error::WrongPassword);
-        }
-        let context = related_words(Some(&user.email), user.display_name.as_ref());
-        let context: Vec<&str> = context.iter().map(String::as_str).collect();
-        self.policy
-            .password
-            .check(new.expose_secret(), &context)
-            .map_err(|v| Error::weak_password(&v))?;
-        let hash = self.ports.hasher.hash(new).await?;
-        let change = UserChange {
-            password_hash: Some(hash),
-            end_sessions: true,
-            at: Some(self.ports.clock.now()),
-            ..UserChange::default()
-        };
-        self.ports
-            .users
-            .update(user.id, change)
-            .await
-            .map_err(caller_gone)?;
-        audit(PASSWORD_CHANGE, "success", Some(user), client_ip);
         Ok(())
     }
 }
 
 /// A caller deleted while its request ran holds a dead credential: [`Error::InvalidToken`].
-fn caller_gone(e: Error) -> Error {
+pub(crate) fn caller_gone(e: Error) -> Error {
     match e {
         Error::NotFound => Error::InvalidToken,
         other => other,
@@ -342,8 +245,6 @@ fn caller_gone(e: Error) -> Error {
 
 /// The audit event of the password grant.
 const LOGIN: &str = "login";
-/// The audit event of a password change.
-const PASSWORD_CHANGE: &str = "password_change";
 /// A stored user who may still act: enabled, and (for a token) of the current session version.
 ///
 /// # Errors
@@ -357,7 +258,7 @@ pub fn ensure_live(user: User, session_version: Option<i64>) -> Result<User, Err
 
 /// Records an attempt to prove a password for audit: the event, its outcome, the user and the
 /// client IP, never the password.
-fn audit(event: &str, outcome: &str, user: Option<&User>, client_ip: IpAddr) {
+pub(crate) fn audit(event: &str, outcome: &str, user: Option<&User>, client_ip: IpAddr) {
     tracing::info!(
         target: "warden::audit",
         event,
@@ -365,21 +266,6 @@ fn audit(event: &str, outcome: &str, user: Option<&User>, client_ip: IpAddr) {
         user_id = user.map(|u| u.id.to_string()).unwrap_or_default(),
         client_ip = %client_ip,
     );
-}
-
-/// Words a password must not lean on: the email, its local part, the display name.
-fn related_words(email: Option<&Email>, name: Option<&DisplayName>) -> Vec<String> {
-    let mut words = Vec::new();
-    if let Some(email) = email {
-        words.push(email.normalized().to_owned());
-        if let Some((local, _)) = email.normalized().split_once('@') {
-            words.push(local.to_owned());
-        }
-    }
-    if let Some(name) = name {
-        words.push(name.as_str().to_lowercase());
-    }
-    words
 }
 
 #[cfg(test)]

@@ -13,52 +13,11 @@ use crate::auth::guard::{MALFORMED_PROBE, fnv1a_128};
 const WRONG: &str = "wrong guess 1234";
 const NEW: &str = "a different passphrase entirely 7";
 
-/// A hasher that yields to other tasks while it verifies, so that concurrent attempts overlap
-/// as they do on the real hashing threads, and that remembers every hash it verified against.
-#[derive(Default)]
-struct YieldingHasher {
-    verified: Mutex<Vec<String>>,
-}
-
-impl YieldingHasher {
-    /// How many verifications were made against this hash.
-    fn against(&self, hash: &str) -> usize {
-        self.verified
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|h| *h == hash)
-            .count()
-    }
-
-    fn total(&self) -> usize {
-        self.verified.lock().unwrap().len()
-    }
-}
-
-#[async_trait]
-impl PasswordHasher for YieldingHasher {
-    async fn hash(&self, password: SecretString) -> Result<PasswordHash, Error> {
-        Ok(PasswordHash::new(format!(
-            "hash:{}",
-            password.expose_secret()
-        )))
-    }
-    async fn verify(&self, password: SecretString, hash: PasswordHash) -> Result<bool, Error> {
-        for _ in 0..3 {
-            tokio::task::yield_now().await;
-        }
-        self.verified.lock().unwrap().push(hash.expose().to_owned());
-        Ok(hash.expose() == format!("hash:{}", password.expose_secret()))
-    }
-    fn needs_rehash(&self, _: &PasswordHash) -> bool {
-        false
-    }
-}
-
 /// A service over one user, alice@example.com with [`STRONG`], and the fakes to look into.
 struct Rig {
     svc: Arc<AuthService>,
+    /// The account use cases on the same guard.
+    accounts: Arc<AccountService>,
     user: User,
     clock: Arc<HandClock>,
     lockouts: Arc<MemLockouts>,
@@ -106,6 +65,7 @@ async fn rig(max_failures: u32, account_max_failures: u32) -> Rig {
     hasher.verified.lock().unwrap().clear();
     lockouts.take_calls();
     Rig {
+        accounts: Arc::new(AccountService::new(&svc)),
         svc,
         user,
         clock,
@@ -128,9 +88,9 @@ impl Rig {
     }
 
     async fn change(&self, current: &str, from: IpAddr) -> Result<(), Error> {
-        self.svc
+        self.accounts
             .change_password(
-                &self.user,
+                &bearer(self.user.clone()),
                 SecretString::from(current),
                 SecretString::from(NEW),
                 from,
@@ -170,10 +130,11 @@ impl Rig {
     async fn changes_at_once(&self, n: u8, current: &str, from: IpAddr) -> Vec<bool> {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..n {
-            let (svc, user, current) = (self.svc.clone(), self.user.clone(), current.to_owned());
+            let (svc, user, current) =
+                (self.accounts.clone(), self.user.clone(), current.to_owned());
             set.spawn(async move {
                 svc.change_password(
-                    &user,
+                    &bearer(user),
                     SecretString::from(current),
                     SecretString::from(NEW),
                     from,
@@ -532,9 +493,30 @@ fn the_stand_in_digest_is_fnv1a_128() {
     );
 }
 
-/// The audit events recorded while a test runs on this thread, one line each.
-#[derive(Default)]
-struct AuditLog(Arc<Mutex<Vec<String>>>);
+/// Collects the audit events of the threads that asked for them ([`AuditLog::capture`]), one
+/// line each. It is installed once as the global subscriber: a scoped one races tracing's
+/// callsite interest cache against tests on other threads, which then drops events now and then.
+struct AuditLog;
+
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl AuditLog {
+    /// Starts collecting this thread's audit events.
+    fn capture() {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            tracing::subscriber::set_global_default(AuditLog).expect("no other global subscriber");
+        });
+        CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    }
+
+    /// The lines collected on this thread since [`Self::capture`].
+    fn lines() -> Vec<String> {
+        CAPTURED.with(|c| c.borrow_mut().take().unwrap_or_default())
+    }
+}
 
 #[derive(Default)]
 struct Line(String);
@@ -561,7 +543,11 @@ impl tracing::Subscriber for AuditLog {
         if event.metadata().target() == "warden::audit" {
             let mut line = Line::default();
             event.record(&mut line);
-            self.0.lock().unwrap().push(line.0.trim_end().to_owned());
+            CAPTURED.with(|c| {
+                if let Some(lines) = c.borrow_mut().as_mut() {
+                    lines.push(line.0.trim_end().to_owned());
+                }
+            });
         }
     }
     fn enter(&self, _: &tracing::span::Id) {}
@@ -570,9 +556,7 @@ impl tracing::Subscriber for AuditLog {
 
 #[tokio::test]
 async fn every_attempt_is_audited_with_its_outcome_and_never_its_password() {
-    let log = AuditLog::default();
-    let lines = log.0.clone();
-    let _guard = tracing::subscriber::set_default(log);
+    AuditLog::capture();
     let r = rig(2, 100).await;
     let id = r.user.id;
     r.login("nobody@example.com", WRONG, ip(1)).await;
@@ -582,7 +566,7 @@ async fn every_attempt_is_audited_with_its_outcome_and_never_its_password() {
     let _ = r.change(STRONG, ip(1)).await;
     r.alice(STRONG, ip(2)).await;
     r.change(STRONG, ip(2)).await.unwrap();
-    let lines = lines.lock().unwrap().clone();
+    let lines = AuditLog::lines();
     let expected = [
         "event=login outcome=unknown_user user_id= client_ip=192.0.2.1".to_owned(),
         format!("event=login outcome=wrong_password user_id={id} client_ip=192.0.2.1"),

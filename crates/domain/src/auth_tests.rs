@@ -1,233 +1,27 @@
 //! Tests of the authentication rules against mocks of the ports.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-
 use mockall::predicate::eq;
 use secrecy::{ExposeSecret, SecretString};
-use time::{Duration, OffsetDateTime, macros::datetime};
+use time::Duration;
 use uuid::Uuid;
 
 use super::*;
+use crate::account::{AccountService, NewAccount};
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
-use crate::ports::{
-    LockoutRepository, MockClock, MockPasswordHasher, MockRandom, MockTokenCodec,
-    MockUserRepository, RefreshTokenRepository,
+use crate::ports::{MockPasswordHasher, MockTokenCodec, MockUserRepository};
+use crate::principal::Credential;
+use crate::testing::{
+    HandClock, MemLockouts, MemRefreshTokens, NOW, STRONG, YieldingHasher, bearer, fake_hasher,
+    fixed_clock, ip, policy, ports, stored_user, user_with_role,
 };
-use crate::refresh::RefreshToken;
-use crate::token::TokenError;
-use crate::user::PasswordHash;
+use crate::token::{AccessClaims, TokenError};
+use crate::user::{PasswordHash, Role};
 
 #[path = "auth_lockout_tests.rs"]
 mod lockout;
-
-pub(crate) const NOW: OffsetDateTime = datetime!(2026-01-02 03:04:05 UTC);
-pub(crate) const STRONG: &str = "correct horse battery staple 42";
-
-pub(crate) fn ip(last: u8) -> IpAddr {
-    IpAddr::from([192, 0, 2, last])
-}
-
-/// An in-memory lockout store with the repository's atomicity (one lock around each call): the
-/// rules are sequences, clearer with real state than mocks. It also records each call, without
-/// its subject, so tests can compare the storage work of two logins.
-#[derive(Default)]
-pub(crate) struct MemLockouts {
-    rows: Mutex<HashMap<(Uuid, String), LockState>>,
-    calls: Mutex<Vec<String>>,
-    /// The subjects that are users, for `purge`.
-    pub(crate) users: Mutex<Vec<Uuid>>,
-}
-
-impl MemLockouts {
-    fn record(&self, call: &str, scope: &LockScope) {
-        let scope = match scope {
-            LockScope::Ip(_) => "ip",
-            LockScope::Account => "account",
-        };
-        self.calls.lock().unwrap().push(format!("{call} {scope}"));
-    }
-
-    /// The calls so far, and forgets them.
-    pub(crate) fn take_calls(&self) -> Vec<String> {
-        std::mem::take(&mut self.calls.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl LockoutRepository for MemLockouts {
-    async fn get(&self, subject: Uuid, scope: &LockScope) -> Result<LockState, Error> {
-        Ok(self
-            .rows
-            .lock()
-            .unwrap()
-            .get(&(subject, scope.key()))
-            .copied()
-            .unwrap_or_default())
-    }
-    async fn reserve(
-        &self,
-        subject: Uuid,
-        scope: &LockScope,
-        now: OffsetDateTime,
-    ) -> Result<LockState, Error> {
-        self.record("reserve", scope);
-        let mut rows = self.rows.lock().unwrap();
-        let state = rows.entry((subject, scope.key())).or_default();
-        *state = state.counted(now);
-        Ok(*state)
-    }
-    async fn put(&self, subject: Uuid, scope: &LockScope, state: LockState) -> Result<(), Error> {
-        self.record("put", scope);
-        self.rows
-            .lock()
-            .unwrap()
-            .insert((subject, scope.key()), state);
-        Ok(())
-    }
-    async fn clear(&self, subject: Uuid, scopes: &[LockScope]) -> Result<(), Error> {
-        for scope in scopes {
-            self.record("clear", scope);
-            self.rows.lock().unwrap().remove(&(subject, scope.key()));
-        }
-        Ok(())
-    }
-    async fn clear_all(&self, subject: Uuid) -> Result<(), Error> {
-        self.rows.lock().unwrap().retain(|(u, _), _| *u != subject);
-        Ok(())
-    }
-    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
-        let users = self.users.lock().unwrap().clone();
-        let mut rows = self.rows.lock().unwrap();
-        let before = rows.len();
-        rows.retain(|(subject, _), state| users.contains(subject) || state.is_locked(now));
-        Ok((before - rows.len()) as u64)
-    }
-}
-
-/// An in-memory refresh-token store with the repository's atomicity (one lock).
-#[derive(Default)]
-pub(crate) struct MemRefreshTokens(pub(crate) Mutex<Vec<RefreshToken>>);
-
-impl MemRefreshTokens {
-    pub(crate) fn rows(&self) -> Vec<RefreshToken> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl RefreshTokenRepository for MemRefreshTokens {
-    async fn insert(&self, token: &RefreshToken) -> Result<(), Error> {
-        self.0.lock().unwrap().push(token.clone());
-        Ok(())
-    }
-    async fn find_by_digest(&self, digest: &str) -> Result<Option<RefreshToken>, Error> {
-        Ok(self.rows().into_iter().find(|t| t.digest == digest))
-    }
-    async fn find_child(&self, parent_id: Uuid) -> Result<Option<RefreshToken>, Error> {
-        Ok(self
-            .rows()
-            .into_iter()
-            .find(|t| t.parent_id == Some(parent_id)))
-    }
-    async fn rotate(
-        &self,
-        parent_id: Uuid,
-        at: OffsetDateTime,
-        child: &RefreshToken,
-    ) -> Result<bool, Error> {
-        let mut rows = self.0.lock().unwrap();
-        let Some(parent) = rows
-            .iter_mut()
-            .find(|t| t.id == parent_id && t.rotated_at.is_none() && t.revoked_at.is_none())
-        else {
-            return Ok(false);
-        };
-        parent.rotated_at = Some(at);
-        rows.push(child.clone());
-        Ok(true)
-    }
-    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
-        for t in self.0.lock().unwrap().iter_mut() {
-            if t.family_id == family_id && t.revoked_at.is_none() {
-                t.revoked_at = Some(at);
-            }
-        }
-        Ok(())
-    }
-    async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
-        let mut rows = self.0.lock().unwrap();
-        let before = rows.len();
-        rows.retain(|t| t.revoked_at.is_none() && now < t.expires_at);
-        Ok((before - rows.len()) as u64)
-    }
-}
-
-/// Digests anyone can read: `d:` and the secret.
-pub(crate) struct PlainDigester;
-
-impl KeyDigester for PlainDigester {
-    fn digest(&self, secret: &str) -> String {
-        format!("d:{secret}")
-    }
-    fn matches(&self, secret: &str, digest: &str) -> bool {
-        self.digest(secret) == digest
-    }
-}
-
-/// A successor anyone can predict: `next(` the parent `)`.
-pub(crate) struct PlainDeriver;
-
-impl SecretDeriver for PlainDeriver {
-    fn derive(&self, parent: &str) -> SecretString {
-        SecretString::from(format!("next({parent})"))
-    }
-}
-
-/// A hasher mock whose "hash" is readable, so tests can check what was hashed.
-pub(crate) fn fake_hasher() -> MockPasswordHasher {
-    let mut h = MockPasswordHasher::new();
-    h.expect_hash()
-        .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
-    h.expect_verify()
-        .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
-    h.expect_needs_rehash().return_const(false);
-    h
-}
-
-fn clock() -> MockClock {
-    let mut c = MockClock::new();
-    c.expect_now().return_const(NOW);
-    c
-}
-
-fn random() -> MockRandom {
-    let mut r = MockRandom::new();
-    r.expect_new_id().returning(Uuid::now_v7);
-    r.expect_secret()
-        .returning(|| SecretString::from(format!("secret-{}", Uuid::now_v7())));
-    r
-}
-
-pub(crate) fn policy(allow_registration: bool) -> AuthPolicy {
-    AuthPolicy {
-        password: PasswordPolicy::default(),
-        lifetimes: TokenLifetimes {
-            access: Duration::seconds(900),
-            refresh: Duration::days(30),
-        },
-        allow_registration,
-        lockout: LockoutPolicy {
-            max_failures: 5,
-            base: Duration::seconds(60),
-            account_max_failures: 100,
-        },
-        reuse_grace: Duration::ZERO,
-    }
-}
 
 async fn service_with(
     users: MockUserRepository,
@@ -240,7 +34,7 @@ async fn service_with(
         hasher,
         tokens,
         allow_registration,
-        Arc::new(clock()),
+        Arc::new(fixed_clock()),
         Arc::new(MemLockouts::default()),
     )
     .await
@@ -262,40 +56,6 @@ async fn service_full(
         .unwrap()
 }
 
-/// Ports with the readable fakes, an empty lockout store and the given refresh store.
-pub(crate) fn ports(
-    users: MockUserRepository,
-    tokens: MockTokenCodec,
-    clock: Arc<dyn Clock>,
-    refresh_tokens: Arc<dyn RefreshTokenRepository>,
-) -> Ports {
-    Ports {
-        users: Arc::new(users),
-        hasher: Arc::new(fake_hasher()),
-        tokens: Arc::new(tokens),
-        clock,
-        random: Arc::new(random()),
-        lockouts: Arc::new(MemLockouts::default()),
-        refresh_tokens,
-        digester: Arc::new(PlainDigester),
-        deriver: Arc::new(PlainDeriver),
-    }
-}
-
-pub(crate) fn stored_user(password: &str) -> User {
-    User {
-        id: Uuid::now_v7(),
-        email: Email::parse("Alice@Example.com").unwrap(),
-        display_name: None,
-        role: Role::User,
-        disabled: false,
-        password_hash: PasswordHash::new(format!("hash:{password}")),
-        session_version: 3,
-        created_at: NOW,
-        updated_at: NOW,
-    }
-}
-
 fn account(email: &str, password: &str) -> NewAccount {
     NewAccount {
         email: email.into(),
@@ -315,7 +75,7 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
     });
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
 
-    let user = svc
+    let user = AccountService::new(&svc)
         .register(account(" Bob@Example.com", STRONG))
         .await
         .unwrap();
@@ -339,7 +99,7 @@ async fn register_is_refused_when_disabled_without_touching_storage() {
         false,
     )
     .await;
-    let err = svc
+    let err = AccountService::new(&svc)
         .register(account("bob@example.com", STRONG))
         .await
         .unwrap_err();
@@ -363,7 +123,7 @@ async fn register_lists_every_reason_and_hashes_nothing() {
     .await;
     let mut acc = account("not-an-email", "short");
     acc.display_name = Some("   ".into());
-    let Error::Invalid(reasons) = svc.register(acc).await.unwrap_err() else {
+    let Error::Invalid(reasons) = AccountService::new(&svc).register(acc).await.unwrap_err() else {
         panic!("expected Invalid");
     };
     assert_eq!(reasons.len(), 3, "{reasons:?}");
@@ -381,7 +141,7 @@ async fn register_refuses_a_password_built_from_the_email() {
         true,
     )
     .await;
-    let err = svc
+    let err = AccountService::new(&svc)
         .register(account(
             "wonderland.alice.1987@example.com",
             "wonderland.alice.1987",
@@ -399,7 +159,7 @@ async fn register_reports_a_taken_email() {
     let mut users = MockUserRepository::new();
     users.expect_insert().returning(|_| Err(Error::EmailTaken));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
-    let err = svc
+    let err = AccountService::new(&svc)
         .register(account("bob@example.com", STRONG))
         .await
         .unwrap_err();
@@ -566,7 +326,10 @@ async fn a_bearer_token_authenticates_only_a_live_user_of_the_same_session() {
         let svc = service_with(users, fake_hasher(), tokens, true).await;
         let result = svc.authenticate_bearer("tok").await;
         if ok {
-            assert_eq!(result.unwrap().id, user.id, "{name}");
+            let principal = result.unwrap();
+            assert_eq!(principal.credential(), Credential::Bearer, "{name}");
+            assert_eq!(principal.role(), Role::User, "{name}");
+            assert_eq!(principal.user().unwrap().id, user.id, "{name}");
         } else {
             assert!(matches!(result, Err(Error::InvalidToken)), "{name}");
         }
@@ -614,11 +377,13 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
         })
         .times(1)
         .returning(move |_, _| Ok(updated.clone()));
-    let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
+    let svc =
+        AccountService::new(&service_with(users, fake_hasher(), MockTokenCodec::new(), true).await);
+    let caller = bearer(user.clone());
 
     let wrong = svc
         .change_password(
-            &user,
+            &caller,
             SecretString::from("not it at all 99"),
             SecretString::from(new),
             ip(1),
@@ -627,7 +392,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
     assert!(matches!(wrong, Err(Error::WrongPassword)));
     let weak = svc
         .change_password(
-            &user,
+            &caller,
             SecretString::from(STRONG),
             SecretString::from("password1234"),
             ip(1),
@@ -635,7 +400,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
         .await;
     assert!(matches!(weak, Err(Error::Invalid(_))));
     svc.change_password(
-        &user,
+        &caller,
         SecretString::from(STRONG),
         SecretString::from(new),
         ip(1),
@@ -667,20 +432,25 @@ async fn introspection_is_active_only_for_a_token_that_would_be_accepted() {
     users
         .expect_find_by_id()
         .returning(move |_| Ok(Some(found.clone())));
+    tokens
+        .expect_issuer()
+        .return_const("https://issuer.example");
+    tokens.expect_audience().return_const("the-audience");
     let svc = service_with(users, fake_hasher(), tokens, true).await;
-    let (claims, current) = svc.introspect("good").await.unwrap().unwrap();
-    assert_eq!((claims.subject, current.id), (user.id, user.id));
-    assert!(svc.introspect("stale").await.unwrap().is_none());
-    assert!(svc.introspect("forged").await.unwrap().is_none());
-}
-
-/// A clock the test moves by hand.
-pub(crate) struct HandClock(pub(crate) Mutex<OffsetDateTime>);
-
-impl Clock for HandClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
+    let service = bearer(user_with_role(Role::Service));
+    let seen = svc.introspect(&service, "good").await.unwrap().unwrap();
+    assert_eq!(
+        (seen.claims.subject, seen.user.id),
+        (user.id, user.id),
+        "the claims and the user as stored now"
+    );
+    assert_eq!(
+        (seen.issuer.as_str(), seen.audience.as_str()),
+        ("https://issuer.example", "the-audience"),
+        "the codec's issuer and audience"
+    );
+    assert!(svc.introspect(&service, "stale").await.unwrap().is_none());
+    assert!(svc.introspect(&service, "forged").await.unwrap().is_none());
 }
 
 async fn lockout_service(user: &User) -> (AuthService, Arc<HandClock>, Arc<MemLockouts>) {
@@ -831,7 +601,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
         .times(1)
         .returning(move |_, _| Ok(updated.clone()));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
-    svc.logout(&user).await.unwrap();
+    svc.logout(&bearer(user)).await.unwrap();
 }
 
 #[tokio::test]

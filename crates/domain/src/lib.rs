@@ -2,8 +2,10 @@
 //!
 //! Nothing here knows HTTP, SQL, JWT libraries, hashing crates or configuration files; the
 //! adapters crate implements the ports in [`ports`] and the API and CLI call the use cases in
-//! [`auth`] and [`admin`].
+//! [`auth`], [`account`], [`admin`] and [`api_key`], each with the [`principal::Principal`] it
+//! acts for, and each deciding what that caller may do.
 
+pub mod account;
 pub mod admin;
 pub mod api_key;
 pub mod auth;
@@ -12,10 +14,14 @@ pub mod error;
 pub mod lockout;
 pub mod password;
 pub mod ports;
+pub mod principal;
 pub mod rate_limit;
 pub mod refresh;
 pub mod secret_strength;
 pub mod token;
 pub mod user;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::Error;

@@ -112,6 +112,12 @@ pub trait TokenCodec: Send + Sync + 'static {
     /// # Errors
     /// The [`TokenError`] saying why it was refused.
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenError>;
+
+    /// The issuer (`iss`) it signs into, and requires of, every token.
+    fn issuer(&self) -> String;
+
+    /// The audience (`aud`) it signs into, and requires of, every token.
+    fn audience(&self) -> String;
 }
 
 /// The current time; the only way the domain reads the clock.

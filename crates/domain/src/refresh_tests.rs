@@ -7,11 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use time::Duration;
 
 use crate::Error;
-use crate::auth::tests::{
-    HandClock, MemRefreshTokens, NOW, STRONG, ip, policy, ports, stored_user,
-};
 use crate::auth::{AuthService, Ports};
 use crate::ports::{MockRefreshTokenRepository, MockTokenCodec, MockUserRepository};
+use crate::testing::{HandClock, MemRefreshTokens, NOW, STRONG, ip, policy, ports, stored_user};
 use crate::token::IssuedTokens;
 use crate::user::User;
 

@@ -4,7 +4,7 @@ use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::user::Role;
+use crate::user::{Role, User};
 
 /// How long issued credentials live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,4 +62,17 @@ pub struct IssuedTokens {
     pub expires_in: i64,
     /// The opaque refresh token (256 bits).
     pub refresh_token: SecretString,
+}
+
+/// What introspection (RFC 7662) knows of an access token that would be accepted now.
+#[derive(Clone, Debug)]
+pub struct Introspection {
+    /// Its claims.
+    pub claims: AccessClaims,
+    /// Its user as stored now (the current role, not the one at issue).
+    pub user: User,
+    /// The issuer (`iss`) the codec verified.
+    pub issuer: String,
+    /// The audience (`aud`) the codec verified.
+    pub audience: String,
 }

@@ -94,6 +94,7 @@ impl Application {
         let services = Services::build(&settings).await?;
         let use_cases = UseCases {
             auth: services.auth.clone(),
+            accounts: services.accounts.clone(),
             admin: services.admin.clone(),
             keys: services.keys.clone(),
             readiness: services.readiness.clone(),

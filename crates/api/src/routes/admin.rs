@@ -1,4 +1,4 @@
-//! `/admin/users`: user administration for callers whose role grants `ManageUsers`.
+//! `/admin/users`: user administration; the use cases admit admins only.
 
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -7,8 +7,8 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use secrecy::SecretString;
 use uuid::Uuid;
-use warden_domain::admin::{Permission, UserUpdate};
-use warden_domain::auth::NewAccount;
+use warden_domain::account::NewAccount;
+use warden_domain::admin::UserUpdate;
 
 use super::Tag;
 use crate::dto::{RoleDto, UserDto};
@@ -107,11 +107,11 @@ impl AdminApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<Uuid>>,
     ) -> Result<PageResponse, Failure<ListUsers>> {
-        auth.require(Permission::ManageUsers)?;
+        let caller = auth.caller()?;
         let page = state(req)?
             .services
             .admin
-            .list(cursor.0, limit.0.unwrap_or(50))
+            .list(&caller, cursor.0, limit.0.unwrap_or(50))
             .await?;
         Ok(PageResponse::Ok(Json(UserPage {
             items: page.items.iter().map(UserDto::from).collect(),
@@ -127,7 +127,7 @@ impl AdminApi {
         auth: Authenticated,
         body: StrictJson<NewUser>,
     ) -> Result<CreatedResponse, Failure<CreateUser>> {
-        auth.require(Permission::ManageUsers)?;
+        let caller = auth.caller()?;
         let body = body.0;
         let account = NewAccount {
             email: body.email,
@@ -136,8 +136,8 @@ impl AdminApi {
         };
         let user = state(req)?
             .services
-            .auth
-            .create_user(account, body.role.into())
+            .admin
+            .create_user(&caller, account, body.role.into())
             .await?;
         Ok(CreatedResponse::Created(Json(UserDto::from(&user))))
     }
@@ -150,8 +150,8 @@ impl AdminApi {
         auth: Authenticated,
         id: Path<Uuid>,
     ) -> Result<UserResponse, Failure<OneUser>> {
-        auth.require(Permission::ManageUsers)?;
-        let user = state(req)?.services.admin.get(id.0).await?;
+        let caller = auth.caller()?;
+        let user = state(req)?.services.admin.get(&caller, id.0).await?;
         Ok(UserResponse::Ok(Json(UserDto::from(&user))))
     }
 
@@ -164,7 +164,7 @@ impl AdminApi {
         id: Path<Uuid>,
         body: StrictJson<UserPatch>,
     ) -> Result<PatchResponse, Failure<PatchUser>> {
-        auth.require(Permission::ManageUsers)?;
+        let caller = auth.caller()?;
         let body = body.0;
         let update = UserUpdate {
             role: body.role.map(Into::into),
@@ -175,7 +175,11 @@ impl AdminApi {
                 MaybeUndefined::Value(name) => Some(Some(name)),
             },
         };
-        let user = state(req)?.services.admin.update(id.0, update).await?;
+        let user = state(req)?
+            .services
+            .admin
+            .update(&caller, id.0, update)
+            .await?;
         Ok(PatchResponse::Ok(Json(UserDto::from(&user))))
     }
 
@@ -187,8 +191,8 @@ impl AdminApi {
         auth: Authenticated,
         id: Path<Uuid>,
     ) -> Result<NoContent, Failure<OneUser>> {
-        auth.require(Permission::ManageUsers)?;
-        state(req)?.services.admin.unlock(id.0).await?;
+        let caller = auth.caller()?;
+        state(req)?.services.admin.unlock(&caller, id.0).await?;
         Ok(NoContent::Done)
     }
 
@@ -200,8 +204,8 @@ impl AdminApi {
         auth: Authenticated,
         id: Path<Uuid>,
     ) -> Result<NoContent, Failure<DeleteUser>> {
-        auth.require(Permission::ManageUsers)?;
-        state(req)?.services.admin.delete(id.0).await?;
+        let caller = auth.caller()?;
+        state(req)?.services.admin.delete(&caller, id.0).await?;
         Ok(NoContent::Done)
     }
 }

@@ -82,7 +82,12 @@ impl ApiKeysApi {
         let made = state(req)?
             .services
             .keys
-            .create(&caller, &body.0.name, body.0.expires_in_days)
+            .create(
+                &caller,
+                caller.account()?.id,
+                &body.0.name,
+                body.0.expires_in_days,
+            )
             .await?;
         Ok(CreateResponse::Created(Json(CreatedKey {
             id: made.key.id,
@@ -98,7 +103,11 @@ impl ApiKeysApi {
     #[oai(path = "/api-keys", method = "get")]
     async fn list(&self, req: &Request, auth: BearerAuth) -> Result<ListResponse, Failure<Caller>> {
         let caller = auth.caller()?;
-        let keys = state(req)?.services.keys.list(caller.id).await?;
+        let keys = state(req)?
+            .services
+            .keys
+            .list(&caller, caller.account()?.id)
+            .await?;
         Ok(ListResponse::Ok(Json(
             keys.into_iter().map(ApiKeyDto::from).collect(),
         )))
@@ -113,11 +122,7 @@ impl ApiKeysApi {
         id: Path<Uuid>,
     ) -> Result<RevokeResponse, Failure<RevokeKey>> {
         let caller = auth.caller()?;
-        state(req)?
-            .services
-            .keys
-            .revoke(Some(caller.id), id.0)
-            .await?;
+        state(req)?.services.keys.revoke(&caller, id.0).await?;
         Ok(RevokeResponse::Done)
     }
 }

@@ -7,8 +7,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use warden_domain::Error;
-use warden_domain::admin::Permission;
-use warden_domain::auth::{AuthService, NewAccount};
+use warden_domain::account::NewAccount;
+use warden_domain::auth::AuthService;
 use warden_domain::token::IssuedTokens;
 
 use super::Tag;
@@ -283,7 +283,7 @@ impl AuthApi {
             password: SecretString::from(body.password),
             display_name: body.display_name,
         };
-        let user = state(req)?.services.auth.register(account).await?;
+        let user = state(req)?.services.accounts.register(account).await?;
         Ok(RegisterResponse::Created(Json(UserDto::from(&user))))
     }
 
@@ -349,8 +349,15 @@ impl AuthApi {
         auth: Authenticated,
         form: Form<IntrospectRequest>,
     ) -> Result<IntrospectResponse, Failure<Introspect>> {
-        auth.require(Permission::IntrospectTokens)?;
+        let caller = auth.caller()?;
         let token = form.0.token;
+        // The use case decides first whether the caller may introspect at all (a 403 comes
+        // before a 400); an empty token is never active, and is then refused as malformed.
+        let seen = state(req)?
+            .services
+            .auth
+            .introspect(&caller, &token)
+            .await?;
         if token.is_empty() {
             return Err(ApiError::BadRequest(Json(crate::problem::Problem::new(
                 400,
@@ -358,16 +365,15 @@ impl AuthApi {
             )))
             .into());
         }
-        let state = state(req)?;
-        let verdict = match state.services.auth.introspect(&token).await? {
-            Some((claims, user)) => Introspection {
+        let verdict = match seen {
+            Some(seen) => Introspection {
                 active: true,
-                sub: Some(user.id.to_string()),
-                exp: Some(claims.expires_at.unix_timestamp()),
-                iat: Some(claims.issued_at.unix_timestamp()),
-                iss: None, // MERGE: the domain gives it (h-domain)
-                aud: None,
-                role: Some(user.role.as_str().to_owned()),
+                sub: Some(seen.user.id.to_string()),
+                exp: Some(seen.claims.expires_at.unix_timestamp()),
+                iat: Some(seen.claims.issued_at.unix_timestamp()),
+                iss: Some(seen.issuer),
+                aud: Some(seen.audience),
+                role: Some(seen.user.role.as_str().to_owned()),
                 token_type: Some("access_token".into()),
             },
             None => Introspection::default(),

@@ -46,7 +46,9 @@ impl UsersApi {
     /// The authenticated caller.
     #[oai(path = "/users/me", method = "get")]
     async fn me(&self, auth: Authenticated) -> Result<MeResponse, Failure<Caller>> {
-        Ok(MeResponse::Ok(Json(UserDto::from(&auth.caller()?))))
+        Ok(MeResponse::Ok(Json(UserDto::from(
+            auth.caller()?.account()?,
+        ))))
     }
 
     /// Change the caller's password (bearer token only); ends every other session.
@@ -66,7 +68,7 @@ impl UsersApi {
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
         state(req)?
             .services
-            .auth
+            .accounts
             .change_password(
                 &caller,
                 SecretString::from(body.current_password),

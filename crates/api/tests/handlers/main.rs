@@ -18,6 +18,7 @@ use time::macros::datetime;
 use uuid::Uuid;
 use warden_api::config::{ApiConfig, CorsConfig, ServerConfig};
 use warden_api::{AppState, UseCases};
+use warden_domain::account::AccountService;
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::{ApiKey, ApiKeyService};
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
@@ -245,12 +246,12 @@ impl Mocks {
         let users = Arc::new(self.users);
         let lockouts = Arc::new(self.lockouts);
         let ports = Ports {
-            users: users.clone(),
+            users,
             hasher: Arc::new(self.hasher),
             tokens: Arc::new(self.tokens),
             clock: clock.clone(),
             random: random.clone(),
-            lockouts: lockouts.clone(),
+            lockouts,
             refresh_tokens: Arc::new(self.refresh_tokens),
             digester: Arc::new(Reversed),
             deriver: Arc::new(Reversed),
@@ -265,9 +266,11 @@ impl Mocks {
             lockout: lockout_policy(),
             reuse_grace: time::Duration::seconds(10),
         };
+        let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(AuthService::new(ports, policy).await.expect("the service"));
         let services = UseCases {
-            admin: AdminService::new(users, clock.clone(), lockouts),
+            admin,
+            accounts: AccountService::new(&auth),
             keys: ApiKeyService::new(Arc::new(self.keys), Arc::new(Reversed), clock, random),
             auth,
             readiness: Arc::new(self.readiness),

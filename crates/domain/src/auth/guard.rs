@@ -6,10 +6,25 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::AuthService;
+use super::{AuthService, Ports};
 use crate::Error;
-use crate::lockout::LockScope;
+use crate::lockout::{LockScope, LockoutPolicy};
 use crate::user::{Email, PasswordHash, User};
+
+/// Checks passwords under the lockout, for the password grant and the password change alike, so
+/// that their failures add up to one count.
+pub(crate) struct Guard {
+    ports: Ports,
+    policy: LockoutPolicy,
+    /// Verified against when the user is unknown, so that an unknown user costs the same time.
+    dummy_hash: PasswordHash,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").finish_non_exhaustive()
+    }
+}
 
 impl AuthService {
     /// The user a username names, if any, and the subject its attempts count against: the
@@ -45,6 +60,27 @@ impl AuthService {
         uuid::Builder::from_custom_bytes(fnv1a_128(derived.expose_secret().as_bytes())).into_uuid()
     }
 
+    /// Deletes the lockout counts that protect no user and hold no lock (see
+    /// [`crate::ports::LockoutRepository::purge`]); how many went.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn purge_lockouts(&self) -> Result<u64, Error> {
+        self.ports.lockouts.purge(self.ports.clock.now()).await
+    }
+}
+
+impl Guard {
+    /// Hashes a random password once to serve as the unknown-user dummy.
+    pub(crate) async fn new(ports: Ports, policy: LockoutPolicy) -> Result<Self, Error> {
+        let dummy_hash = ports.hasher.hash(ports.random.secret()).await?;
+        Ok(Self {
+            ports,
+            policy,
+            dummy_hash,
+        })
+    }
+
     /// Checks a password under the lockout. The attempt is first counted against `subject`,
     /// from `client_ip` and account-wide, each in one atomic storage step, and the lock is
     /// decided from the counts this attempt produced (see [`crate::lockout::Standing`]). Only
@@ -52,14 +88,14 @@ impl AuthService {
     /// against the dummy hash, so that every outcome costs one verification and no more wrong
     /// passwords than the limit are ever verified, however many attempts run at once. A right
     /// password clears both counts. `hash` is `None` for a username that names no user.
-    pub(super) async fn check_password(
+    pub(crate) async fn check_password(
         &self,
         subject: Uuid,
         password: SecretString,
         hash: Option<&PasswordHash>,
         client_ip: IpAddr,
     ) -> Result<Checked, Error> {
-        let policy = self.policy.lockout;
+        let policy = self.policy;
         let ip = LockScope::Ip(client_ip);
         // The IP's count first: an attempt refused by its own IP's lock does not count against
         // the account, so one client cannot lock the account faster than its own lock allows.
@@ -92,25 +128,16 @@ impl AuthService {
         let counted = self.ports.lockouts.reserve(subject, scope, now).await?;
         let standing = counted.standing(now, limit);
         if standing.sets_lock() {
-            let lock = counted.locked(now, self.policy.lockout.base);
+            let lock = counted.locked(now, self.policy.base);
             self.ports.lockouts.put(subject, scope, lock).await?;
         }
         Ok(standing.may_verify())
     }
-
-    /// Deletes the lockout counts that protect no user and hold no lock (see
-    /// [`LockoutRepository::purge`]); how many went.
-    ///
-    /// # Errors
-    /// Storage failures.
-    pub async fn purge_lockouts(&self) -> Result<u64, Error> {
-        self.ports.lockouts.purge(self.ports.clock.now()).await
-    }
 }
 
-/// The outcome of [`AuthService::check_password`].
+/// The outcome of [`Guard::check_password`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Checked {
+pub(crate) enum Checked {
     /// The lockout admitted the attempt and the password is right.
     Right,
     /// The lockout admitted the attempt and the password is wrong (or the username names no

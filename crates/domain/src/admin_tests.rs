@@ -1,0 +1,210 @@
+//! Tests of the administration use cases against mocks of the ports (who may call them is
+//! tested in `principal_tests.rs`).
+
+use std::sync::Arc;
+
+use mockall::predicate::eq;
+use time::macros::datetime;
+
+use super::*;
+use crate::ports::{MockClock, MockLockoutRepository, MockTokenCodec, MockUserRepository};
+use crate::testing::{MemRefreshTokens, bearer, policy, ports};
+use crate::user::PasswordHash;
+
+fn user(role: Role) -> User {
+    let t = datetime!(2026-01-01 00:00 UTC);
+    User {
+        id: Uuid::now_v7(),
+        email: Email::parse("a@example.com").unwrap(),
+        display_name: None,
+        role,
+        disabled: false,
+        password_hash: PasswordHash::new("h".into()),
+        session_version: 0,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+fn service(users: MockUserRepository) -> AdminService {
+    service_with_lockouts(users, MockLockoutRepository::new())
+}
+
+fn service_with_lockouts(
+    users: MockUserRepository,
+    lockouts: MockLockoutRepository,
+) -> AdminService {
+    let mut clock = MockClock::new();
+    clock
+        .expect_now()
+        .return_const(datetime!(2026-01-01 00:00 UTC));
+    let mut ports = ports(
+        users,
+        MockTokenCodec::new(),
+        Arc::new(clock),
+        Arc::new(MemRefreshTokens::default()),
+    );
+    ports.lockouts = Arc::new(lockouts);
+    AdminService::new(ports, policy(true).password)
+}
+
+/// An administrator, calling by bearer token.
+fn admin() -> Principal {
+    bearer(user(Role::Admin))
+}
+
+#[tokio::test]
+async fn list_asks_one_more_to_find_the_next_cursor() {
+    let people: Vec<User> = (0..3).map(|_| user(Role::User)).collect();
+    let second = people[1].id;
+    let mut repo = MockUserRepository::new();
+    repo.expect_list()
+        .with(eq(None), eq(3))
+        .returning(move |_, _| Ok(people.clone()));
+    let page = service(repo).list(&admin(), None, 2).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.next_cursor, Some(second));
+}
+
+#[tokio::test]
+async fn a_short_page_has_no_next_cursor_and_limits_are_bounded() {
+    let mut repo = MockUserRepository::new();
+    repo.expect_list()
+        .returning(|_, _| Ok(vec![user(Role::User)]));
+    let svc = service(repo);
+    assert!(
+        svc.list(&admin(), None, 50)
+            .await
+            .unwrap()
+            .next_cursor
+            .is_none()
+    );
+    assert!(matches!(
+        svc.list(&admin(), None, 0).await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        svc.list(&admin(), None, 201).await,
+        Err(Error::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn disabling_ends_sessions_and_role_changes_do_not() {
+    let target = user(Role::User);
+    let id = target.id;
+    let mut repo = MockUserRepository::new();
+    let t = target.clone();
+    repo.expect_update()
+        .withf(move |uid, c| *uid == id && c.disabled == Some(true) && c.end_sessions)
+        .times(1)
+        .returning(move |_, _| Ok(t.clone()));
+    let t = target.clone();
+    repo.expect_update()
+        .withf(move |uid, c| *uid == id && c.role == Some(Role::Service) && !c.end_sessions)
+        .times(1)
+        .returning(move |_, _| Ok(t.clone()));
+    let svc = service(repo);
+    svc.update(
+        &admin(),
+        id,
+        UserUpdate {
+            disabled: Some(true),
+            ..UserUpdate::default()
+        },
+    )
+    .await
+    .unwrap();
+    svc.update(
+        &admin(),
+        id,
+        UserUpdate {
+            role: Some(Role::Service),
+            ..UserUpdate::default()
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_update_writes_nothing() {
+    let target = user(Role::User);
+    let id = target.id;
+    let mut repo = MockUserRepository::new();
+    repo.expect_find_by_id()
+        .returning(move |_| Ok(Some(target.clone())));
+    repo.expect_update().never();
+    assert_eq!(
+        service(repo)
+            .update(&admin(), id, UserUpdate::default())
+            .await
+            .unwrap()
+            .id,
+        id
+    );
+}
+
+#[tokio::test]
+async fn the_last_admin_refusal_of_storage_reaches_the_caller() {
+    let mut repo = MockUserRepository::new();
+    repo.expect_update().returning(|_, _| Err(Error::LastAdmin));
+    repo.expect_delete().returning(|_| Err(Error::LastAdmin));
+    let svc = service(repo);
+    let id = Uuid::now_v7();
+    let demote = svc
+        .update(
+            &admin(),
+            id,
+            UserUpdate {
+                role: Some(Role::User),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(matches!(demote, Err(Error::LastAdmin)));
+    assert!(matches!(
+        svc.delete(&admin(), id).await,
+        Err(Error::LastAdmin)
+    ));
+}
+
+#[tokio::test]
+async fn a_bad_display_name_is_invalid_before_storage() {
+    let mut repo = MockUserRepository::new();
+    repo.expect_update().never();
+    let r = service(repo)
+        .update(
+            &admin(),
+            Uuid::now_v7(),
+            UserUpdate {
+                display_name: Some(Some(String::new())),
+                ..UserUpdate::default()
+            },
+        )
+        .await;
+    assert!(matches!(r, Err(Error::Invalid(_))));
+}
+
+#[tokio::test]
+async fn unlock_clears_every_scope_of_an_existing_user_only() {
+    let target = user(Role::User);
+    let id = target.id;
+    let mut repo = MockUserRepository::new();
+    repo.expect_find_by_id()
+        .with(eq(id))
+        .returning(move |_| Ok(Some(target.clone())));
+    repo.expect_find_by_id().returning(|_| Ok(None));
+    let mut lockouts = MockLockoutRepository::new();
+    lockouts
+        .expect_clear_all()
+        .with(eq(id))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with_lockouts(repo, lockouts);
+    svc.unlock(&admin(), id).await.unwrap();
+    assert!(matches!(
+        svc.unlock(&admin(), Uuid::now_v7()).await,
+        Err(Error::NotFound)
+    ));
+}
