@@ -2,6 +2,9 @@
 //! randomness, configuration (figment), and [`Services::build`], which turns [`Settings`] into
 //! ready use cases for both binaries.
 
+// Library code never panics on a value it did not expect: it returns an error (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod db;
 pub mod digest;
 pub mod hasher;

@@ -14,7 +14,7 @@ use crate::user::PasswordHash;
 fn user(role: Role) -> User {
     let t = datetime!(2026-01-01 00:00 UTC);
     User {
-        id: Uuid::now_v7(),
+        id: crate::testing::fresh_id(),
         email: Email::parse("a@example.com").unwrap(),
         display_name: None,
         role,
@@ -151,7 +151,7 @@ async fn the_last_admin_refusal_of_storage_reaches_the_caller() {
     repo.expect_update().returning(|_, _| Err(Error::LastAdmin));
     repo.expect_delete().returning(|_| Err(Error::LastAdmin));
     let svc = service(repo);
-    let id = Uuid::now_v7();
+    let id = crate::testing::fresh_id();
     let demote = svc
         .update(
             &admin(),
@@ -176,7 +176,7 @@ async fn a_bad_display_name_is_invalid_before_storage() {
     let r = service(repo)
         .update(
             &admin(),
-            Uuid::now_v7(),
+            crate::testing::fresh_id(),
             UserUpdate {
                 display_name: Some(Some(String::new())),
                 ..UserUpdate::default()
@@ -204,7 +204,7 @@ async fn unlock_clears_every_scope_of_an_existing_user_only() {
     let svc = service_with_lockouts(repo, lockouts);
     svc.unlock(&admin(), id).await.unwrap();
     assert!(matches!(
-        svc.unlock(&admin(), Uuid::now_v7()).await,
+        svc.unlock(&admin(), crate::testing::fresh_id()).await,
         Err(Error::NotFound)
     ));
 }

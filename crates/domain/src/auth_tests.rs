@@ -296,7 +296,7 @@ fn claims_for(user: &User, session_version: i64) -> AccessClaims {
         issued_at: NOW,
         expires_at: NOW + Duration::seconds(900),
         session_version,
-        token_id: Uuid::now_v7(),
+        token_id: crate::testing::fresh_id(),
     }
 }
 

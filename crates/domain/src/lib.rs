@@ -5,6 +5,9 @@
 //! [`auth`], [`account`], [`admin`] and [`api_key`], each with the [`principal::Principal`] it
 //! acts for, and each deciding what that caller may do.
 
+// Library code never panics on a value it did not expect: it returns an error (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod account;
 pub mod admin;
 pub mod api_key;

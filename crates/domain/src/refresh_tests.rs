@@ -262,8 +262,8 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
     let user = Arc::new(Mutex::new(Some(stored_user(STRONG))));
     let owner = user.lock().unwrap().clone().unwrap();
     let row = crate::refresh::RefreshToken {
-        id: uuid::Uuid::now_v7(),
-        family_id: uuid::Uuid::now_v7(),
+        id: crate::testing::fresh_id(),
+        family_id: crate::testing::fresh_id(),
         user_id: owner.id,
         parent_id: None,
         digest: "d:raced".into(),

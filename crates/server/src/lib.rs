@@ -3,6 +3,9 @@
 //! runs the housekeeping beside the server. The `warden-api` binary is this and nothing more;
 //! the end-to-end tests start the same [`Application`].
 
+// Library code never panics on a value it did not expect: it returns an error (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod housekeeping;
 
 use std::sync::Arc;
