@@ -12,12 +12,12 @@ use warden_adapters::{Services, Settings};
 use warden_server::Application;
 
 /// A password that satisfies the default policy.
-pub const STRONG: &str = "violet tractor hums 42 quiet lanterns";
+pub(crate) const STRONG: &str = "violet tractor hums 42 quiet lanterns";
 /// The HS256 key of every test app.
-pub const SECRET: &str = "e2e-6b1f0c9a4d2e8f7a3b5c1d9e0f2a4b6c";
+pub(crate) const SECRET: &str = "e2e-6b1f0c9a4d2e8f7a3b5c1d9e0f2a4b6c";
 
 /// Everything the apps of this test binary have logged.
-pub fn captured_logs() -> String {
+pub(crate) fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
@@ -51,12 +51,12 @@ fn init_logs() {
 }
 
 /// The local operator, as the `warden` CLI acts: what a test arranges through the use cases.
-pub fn operator() -> warden_domain::principal::Principal {
+pub(crate) fn operator() -> warden_domain::principal::Principal {
     warden_domain::principal::Principal::operator()
 }
 
 /// A running app and a client for it.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub address: String,
     pub database_url: String,
     pub client: Client,
@@ -65,7 +65,7 @@ pub struct TestApp {
 }
 
 /// A directory removed when dropped.
-pub struct TempDir(pub std::path::PathBuf);
+pub(crate) struct TempDir(pub std::path::PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -74,7 +74,7 @@ impl Drop for TempDir {
 }
 
 /// Settings for a test: a fresh SQLite file, a random port, the test-minimum hash cost.
-pub fn test_settings(dir: &std::path::Path) -> Settings {
+pub(crate) fn test_settings(dir: &std::path::Path) -> Settings {
     let mut s = Settings::default();
     s.server.bind = "127.0.0.1:0".parse().unwrap();
     s.database.url = format!("sqlite://{}/warden.db?mode=rwc", dir.display());
@@ -93,13 +93,13 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
 }
 
 /// Starts an app with the default test settings.
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// The databases an app can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -107,7 +107,7 @@ pub enum Backend {
 impl Backend {
     /// SQLite always; PostgreSQL (`POSTGRES_TEST_URL`, default the machine's) when it answers,
     /// and required under `CI=true`.
-    pub async fn available() -> Vec<Self> {
+    pub(crate) async fn available() -> Vec<Self> {
         let mut backends = vec![Self::Sqlite];
         if postgres_admin_url().await.is_some() {
             backends.push(Self::Postgres);
@@ -147,12 +147,12 @@ async fn fresh_postgres_database() -> String {
 }
 
 /// Starts an app after `adjust` has changed its settings.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_on(Backend::Sqlite, adjust).await
 }
 
 /// Starts an app on this backend (a fresh database) after `adjust` has changed its settings.
-pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+pub(crate) async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let dir = std::env::temp_dir().join(format!("warden-e2e-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -181,15 +181,15 @@ pub async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) 
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
-    pub async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
-    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+    pub(crate) async fn get_with_token(&self, path: &str, token: &str) -> Response {
         self.client
             .get(self.url(path))
             .bearer_auth(token)
@@ -198,7 +198,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn register(&self, email: &str, password: &str) -> Response {
+    pub(crate) async fn register(&self, email: &str, password: &str) -> Response {
         self.client
             .post(self.url("/auth/register"))
             .json(&json!({"email": email, "password": password}))
@@ -207,7 +207,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn token(&self, form: &[(&str, &str)]) -> Response {
+    pub(crate) async fn token(&self, form: &[(&str, &str)]) -> Response {
         self.client
             .post(self.url("/auth/token"))
             .form(form)
@@ -216,7 +216,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> Response {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
         self.token(&[
             ("grant_type", "password"),
             ("username", email),
@@ -226,7 +226,7 @@ impl TestApp {
     }
 
     /// Registers `email` with [`STRONG`] and returns an access token for it.
-    pub async fn user_with_token(&self, email: &str) -> (Value, String) {
+    pub(crate) async fn user_with_token(&self, email: &str) -> (Value, String) {
         let r = self.register(email, STRONG).await;
         assert_eq!(r.status(), 201, "register {email}");
         let user: Value = r.json().await.unwrap();
@@ -237,13 +237,13 @@ impl TestApp {
     }
 
     /// Creates an admin through the use case (as the CLI would) and returns a token for it.
-    pub async fn admin_with_token(&self, email: &str) -> (Value, String) {
+    pub(crate) async fn admin_with_token(&self, email: &str) -> (Value, String) {
         self.user_with_role(email, warden_domain::user::Role::Admin)
             .await
     }
 
     /// Creates a user with this role and returns it and a token for it.
-    pub async fn user_with_role(
+    pub(crate) async fn user_with_role(
         &self,
         email: &str,
         role: warden_domain::user::Role,
@@ -267,7 +267,7 @@ impl TestApp {
     }
 
     /// A request with a bearer token.
-    pub fn with_token(
+    pub(crate) fn with_token(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -279,7 +279,7 @@ impl TestApp {
     }
 
     /// A request with an API key in the header.
-    pub fn with_key(
+    pub(crate) fn with_key(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -291,7 +291,7 @@ impl TestApp {
     }
 
     /// Makes an API key for the token's user and returns the creation response body.
-    pub async fn create_key(&self, token: &str, body: Value) -> Value {
+    pub(crate) async fn create_key(&self, token: &str, body: Value) -> Value {
         let r = self
             .with_token(reqwest::Method::POST, "/api-keys", token)
             .json(&body)
@@ -303,7 +303,7 @@ impl TestApp {
     }
 
     /// Runs SQL on the app's database (to arrange what the API cannot, such as an expired key).
-    pub async fn sql(&self, statement: &str) {
+    pub(crate) async fn sql(&self, statement: &str) {
         use sea_orm::ConnectionTrait;
         let db = warden_adapters::db::connect(&self.database_url, 1)
             .await
@@ -311,7 +311,7 @@ impl TestApp {
         db.execute_unprepared(statement).await.unwrap();
     }
 
-    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Response {
+    pub(crate) async fn change_password(&self, token: &str, current: &str, new: &str) -> Response {
         self.client
             .put(self.url("/users/me/password"))
             .bearer_auth(token)
@@ -323,7 +323,7 @@ impl TestApp {
 }
 
 /// Asserts a problem document with this status, and returns it.
-pub async fn assert_problem(r: Response, status: u16) -> Value {
+pub(crate) async fn assert_problem(r: Response, status: u16) -> Value {
     assert_eq!(r.status(), status);
     assert_eq!(
         r.headers()["content-type"].to_str().unwrap(),
@@ -340,7 +340,7 @@ pub async fn assert_problem(r: Response, status: u16) -> Value {
 }
 
 /// Asserts a 401 with exactly this `WWW-Authenticate` challenge.
-pub async fn assert_unauthorized(r: Response, challenge: &str) {
+pub(crate) async fn assert_unauthorized(r: Response, challenge: &str) {
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"].to_str().unwrap(), challenge);
     assert_problem(r, 401).await;

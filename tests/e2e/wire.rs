@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 /// An HTTP/1.1 answer read off the wire.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     /// The head, lower-cased.
     pub head: String,
@@ -19,20 +19,20 @@ pub struct Answer {
 
 impl Answer {
     /// Whether the head has this header line (lower-case `name: value`).
-    pub fn has(&self, line: &str) -> bool {
+    pub(crate) fn has(&self, line: &str) -> bool {
         self.head.lines().any(|l| l.trim() == line)
     }
 }
 
 /// A raw HTTP/1.1 connection.
-pub struct Wire {
+pub(crate) struct Wire {
     pub stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Wire {
     /// Connects to the app at `address` (`http://127.0.0.1:PORT`).
-    pub async fn connect(address: &str) -> Self {
+    pub(crate) async fn connect(address: &str) -> Self {
         let host = address.trim_start_matches("http://");
         Self {
             stream: TcpStream::connect(host).await.unwrap(),
@@ -41,7 +41,7 @@ impl Wire {
     }
 
     /// Connects, or says why not.
-    pub async fn connect_checked(address: &str) -> std::io::Result<Self> {
+    pub(crate) async fn connect_checked(address: &str) -> std::io::Result<Self> {
         let host = address.trim_start_matches("http://");
         Ok(Self {
             stream: TcpStream::connect(host).await?,
@@ -50,13 +50,13 @@ impl Wire {
     }
 
     /// Sends these bytes as they are.
-    pub async fn send(&mut self, bytes: &[u8]) {
+    pub(crate) async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
     }
 
     /// Reads one answer (head and `Content-Length` body), or `None` if the server closed first
     /// or nothing came within `within`.
-    pub async fn answer(&mut self, within: Duration) -> Option<Answer> {
+    pub(crate) async fn answer(&mut self, within: Duration) -> Option<Answer> {
         tokio::time::timeout(within, self.read_answer())
             .await
             .ok()
@@ -100,7 +100,7 @@ impl Wire {
 
     /// How long until the server closes the connection (EOF or reset), reading and discarding
     /// whatever comes; `None` if it is still open after `within`.
-    pub async fn closed_within(&mut self, within: Duration) -> Option<Duration> {
+    pub(crate) async fn closed_within(&mut self, within: Duration) -> Option<Duration> {
         let started = Instant::now();
         let mut chunk = [0_u8; 8192];
         let closed = tokio::time::timeout(within, async {
@@ -117,7 +117,7 @@ impl Wire {
 }
 
 /// A request head with `Host` and these extra header lines, then a blank line.
-pub fn head(method: &str, path: &str, extra: &[&str]) -> Vec<u8> {
+pub(crate) fn head(method: &str, path: &str, extra: &[&str]) -> Vec<u8> {
     let mut h = format!("{method} {path} HTTP/1.1\r\nHost: warden.test\r\n");
     for line in extra {
         h.push_str(line);
@@ -128,7 +128,7 @@ pub fn head(method: &str, path: &str, extra: &[&str]) -> Vec<u8> {
 }
 
 /// A client that speaks only HTTP/2 over cleartext (h2c with prior knowledge).
-pub fn h2c_client() -> reqwest::Client {
+pub(crate) fn h2c_client() -> reqwest::Client {
     reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()
@@ -137,7 +137,7 @@ pub fn h2c_client() -> reqwest::Client {
 
 /// A body of `total` bytes (`token=aaa…`, a valid form) made as it is sent, in chunks, with
 /// no length declared; with `stall`, it stops after `total` bytes and never ends.
-pub fn streamed_form(total: usize, stall: bool) -> reqwest::Body {
+pub(crate) fn streamed_form(total: usize, stall: bool) -> reqwest::Body {
     reqwest::Body::wrap_stream(Trickle {
         sent: 0,
         total,
@@ -176,14 +176,14 @@ impl futures_core::Stream for Trickle {
 }
 
 /// A form body of exactly `n` bytes (`token=aaa…`).
-pub fn form_of(n: usize) -> Vec<u8> {
+pub(crate) fn form_of(n: usize) -> Vec<u8> {
     let mut body = vec![b'a'; n];
     body[..6].copy_from_slice(b"token=");
     body
 }
 
 /// This process's resident memory, in KiB.
-pub fn rss_kib() -> u64 {
+pub(crate) fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
@@ -195,7 +195,7 @@ pub fn rss_kib() -> u64 {
 /// The most this process's resident memory grew above its level at the start while `work`
 /// ran, sampled every 2 ms (memory freed at the end would hide a peak from a before/after
 /// comparison), in KiB; and the work's output.
-pub async fn rss_growth_during<T>(work: impl Future<Output = T>) -> (u64, T) {
+pub(crate) async fn rss_growth_during<T>(work: impl Future<Output = T>) -> (u64, T) {
     let start = rss_kib();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sampler = tokio::spawn({
@@ -216,7 +216,7 @@ pub async fn rss_growth_during<T>(work: impl Future<Output = T>) -> (u64, T) {
 }
 
 /// The median of some durations.
-pub fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }

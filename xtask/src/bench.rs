@@ -29,7 +29,7 @@ usage: cargo xtask bench [--duration SECS] [--connections N] [--baseline BINARY]
 
 /// The command-line options of `cargo xtask bench`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// How long each wrk run lasts, in seconds.
     pub duration_secs: u64,
     /// The wrk connections of the read scenarios.
@@ -100,7 +100,7 @@ fn parse_positive<T: std::str::FromStr + Default + PartialEq>(flag: &str, text: 
 }
 
 /// The entry point of `cargo xtask bench ARGS`.
-pub fn main(args: &[String]) -> Result {
+pub(crate) fn main(args: &[String]) -> Result {
     if let Some(options) = Options::parse(args)? {
         run(&options)
     } else {
@@ -110,7 +110,7 @@ pub fn main(args: &[String]) -> Result {
 }
 
 /// Builds, measures the hash, starts the server, runs every round and prints the summary.
-pub fn run(options: &Options) -> Result {
+pub(crate) fn run(options: &Options) -> Result {
     // One invocation for the server and the hash example: built apart, their dependencies
     // would be resolved with different features and compiled twice.
     run_command(cargo().args([

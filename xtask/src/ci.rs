@@ -32,7 +32,7 @@ const STEPS: &[Step] = &[
 ];
 
 /// Runs every step in order and reports the first that fails.
-pub fn run() -> Result {
+pub(crate) fn run() -> Result {
     for (index, step) in STEPS.iter().enumerate() {
         let mut command = cargo();
         command.args(step.args);

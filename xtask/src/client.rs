@@ -21,7 +21,7 @@ const LOGIN_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// A client of one server; cloning it is cheap and a clone may go to another thread.
 #[derive(Debug, Clone)]
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     /// `http://ADDR`, the prefix of every request's path.
     base: String,
@@ -29,7 +29,7 @@ pub struct Client {
 
 /// A complete HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
@@ -37,18 +37,18 @@ pub struct Response {
 
 impl Response {
     /// The value of the header `name`, if it is there and is text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
     }
 
     /// The body as JSON, or why it is not.
-    pub fn json(&self) -> Result<Value> {
+    pub(crate) fn json(&self) -> Result<Value> {
         serde_json::from_slice(&self.body)
             .map_err(|e| format!("not JSON ({e}): {}", self.body_text_excerpt()))
     }
 
     /// The body as text, cut to a length that fits in an error message.
-    pub fn body_text_excerpt(&self) -> String {
+    pub(crate) fn body_text_excerpt(&self) -> String {
         const MAX_CHARS: usize = 500;
         let text = String::from_utf8_lossy(&self.body);
         if text.trim().is_empty() {
@@ -64,7 +64,7 @@ impl Response {
 
 impl Client {
     /// A client of the server at `addr` whose requests each give up after `timeout`.
-    pub fn new(addr: SocketAddr, timeout: Duration) -> Self {
+    pub(crate) fn new(addr: SocketAddr, timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
             // A status is an answer to look at, not an error.
             .http_status_as_error(false)
@@ -84,7 +84,7 @@ impl Client {
     ///
     /// `headers` need not include `Host` or `Content-Length`: they are added. A request other
     /// than GET or HEAD always has a body, if only an empty one.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         method: &str,
         path: &str,
@@ -95,12 +95,12 @@ impl Client {
     }
 
     /// The absolute URL of `path` on the server.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// `GET path` without headers.
-    pub fn get(&self, path: &str) -> Result<Response> {
+    pub(crate) fn get(&self, path: &str) -> Result<Response> {
         self.request("GET", path, &[], b"")
     }
 
@@ -161,7 +161,7 @@ impl Client {
     }
 
     /// `POST /auth/register` for an account, whatever it answers.
-    pub fn try_register(&self, email: &str, password: &str) -> Result<Response> {
+    pub(crate) fn try_register(&self, email: &str, password: &str) -> Result<Response> {
         let body = json!({ "email": email, "password": password }).to_string();
         self.request(
             "POST",
@@ -172,7 +172,7 @@ impl Client {
     }
 
     /// Registers an account; anything but 201 is an error.
-    pub fn register(&self, email: &str, password: &str) -> Result {
+    pub(crate) fn register(&self, email: &str, password: &str) -> Result {
         let response = self.try_register(email, password)?;
         if response.status == 201 {
             Ok(())
@@ -186,13 +186,13 @@ impl Client {
     }
 
     /// Signs in with the password grant and returns the access token.
-    pub fn password_token(&self, email: &str, password: &str) -> Result<String> {
+    pub(crate) fn password_token(&self, email: &str, password: &str) -> Result<String> {
         self.token_pair(&password_form(email, password))
             .map(|(access, _)| access)
     }
 
     /// `POST /auth/token` with a form, whatever it answers.
-    pub fn try_token(&self, form: &str) -> Result<Response> {
+    pub(crate) fn try_token(&self, form: &str) -> Result<Response> {
         self.send(
             "POST",
             "/auth/token",
@@ -203,7 +203,7 @@ impl Client {
     }
 
     /// The access and refresh tokens `/auth/token` answers to a form, or why it did not.
-    pub fn token_pair(&self, form: &str) -> Result<(String, String)> {
+    pub(crate) fn token_pair(&self, form: &str) -> Result<(String, String)> {
         let response = self.try_token(form)?;
         let tokens = (response.status == 200)
             .then(|| response.json().ok())
@@ -222,7 +222,7 @@ impl Client {
     }
 
     /// Makes an API key for the account of the access token.
-    pub fn create_api_key(&self, token: &str) -> Result<String> {
+    pub(crate) fn create_api_key(&self, token: &str) -> Result<String> {
         let bearer = format!("Bearer {token}");
         let response = self.request(
             "POST",
@@ -255,7 +255,7 @@ impl Client {
 }
 
 /// The form body of a password grant (`application/x-www-form-urlencoded`, spaces as `+`).
-pub fn password_form(email: &str, password: &str) -> String {
+pub(crate) fn password_form(email: &str, password: &str) -> String {
     serde_urlencoded::to_string([
         ("grant_type", "password"),
         ("username", email),

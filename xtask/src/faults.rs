@@ -35,7 +35,7 @@ const AFTER: Duration = Duration::from_secs(3);
 /// Recovery must come by itself within this long after the service is back.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
 
-pub fn run() -> Result {
+pub(crate) fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
     let cluster = Cluster::find()?;
     cluster.start()?;

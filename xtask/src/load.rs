@@ -33,7 +33,7 @@ const FLOOD_MAX_RSS_MIB: u64 = 200;
 const FLOOD_MAX_GROWTH_MIB: u64 = 64;
 const TIMEOUT: Duration = Duration::from_mins(1);
 
-pub fn run() -> Result {
+pub(crate) fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
     let database = Database::create("load")?;
     let redis = "redis://127.0.0.1:6379";

@@ -6,7 +6,7 @@ use crate::server::{self, Server};
 use crate::{Result, cargo, run_command, workspace_root};
 
 /// Builds the debug server, fetches `GET /openapi.json` and writes the body as received.
-pub fn run() -> Result {
+pub(crate) fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
 
     let server = Server::start(&server::binary_path("debug"))?;

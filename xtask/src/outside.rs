@@ -40,7 +40,7 @@ const MAX_EXAMPLES: &str = "40";
 const SEED: &str = "20261202";
 
 /// Builds, prepares the tools, starts the server and runs each client against it.
-pub fn run() -> Result {
+pub(crate) fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server", "-p", "warden-cli"]))?;
     let python = ensure_venv()?;
     let cli = target_dir().join("debug/warden");

@@ -14,7 +14,7 @@ use std::process::{self, Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use self::settings::{CHEAP_HASHING, UNLIMITED};
+pub(crate) use self::settings::{CHEAP_HASHING, UNLIMITED};
 use crate::client::Client;
 use crate::{Result, target_dir};
 
@@ -33,14 +33,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const LOG_TAIL_LINES: usize = 40;
 
 /// The path of the server binary cargo builds with `profile` (`debug` or `release`).
-pub fn binary_path(profile: &str) -> PathBuf {
+pub(crate) fn binary_path(profile: &str) -> PathBuf {
     target_dir()
         .join(profile)
         .join(format!("{BINARY_NAME}{}", env::consts::EXE_SUFFIX))
 }
 
 /// The path of the release build of the example `name`.
-pub fn example_path(name: &str) -> PathBuf {
+pub(crate) fn example_path(name: &str) -> PathBuf {
     target_dir()
         .join("release/examples")
         .join(format!("{name}{}", env::consts::EXE_SUFFIX))
@@ -51,7 +51,7 @@ pub fn example_path(name: &str) -> PathBuf {
 /// [`Server::stop`] is the normal end: it also removes the temporary directory. When the guard
 /// is dropped instead (an error path), the directory and its log are kept for inspection.
 #[derive(Debug)]
-pub struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
     addr: SocketAddr,
     client: Client,
@@ -61,12 +61,12 @@ pub struct Server {
 
 impl Server {
     /// Starts `binary` in a fresh temporary directory and waits until it is ready.
-    pub fn start(binary: &Path) -> Result<Self> {
+    pub(crate) fn start(binary: &Path) -> Result<Self> {
         Self::start_with(binary, &[])
     }
 
     /// Like [`Server::start`], with extra environment variables (`WARDEN_*` settings).
-    pub fn start_with(binary: &Path, vars: &[(&str, &str)]) -> Result<Self> {
+    pub(crate) fn start_with(binary: &Path, vars: &[(&str, &str)]) -> Result<Self> {
         if !binary.is_file() {
             return Err(format!("server binary {} does not exist", binary.display()));
         }
@@ -141,7 +141,7 @@ impl Server {
     }
 
     /// Fails with the log's tail if the server process has exited.
-    pub fn ensure_running(&mut self) -> Result {
+    pub(crate) fn ensure_running(&mut self) -> Result {
         let Some(child) = self.child.as_mut() else {
             return Err("the server has already been stopped".to_owned());
         };
@@ -157,32 +157,32 @@ impl Server {
     }
 
     /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The server's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
     /// The temporary directory the server runs in; tasks may put their own files there too.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The absolute URL of `path` on this server.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.client.url(path)
     }
 
     /// A client of the server whose requests give up after 30 s.
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
     /// The last lines of the server log, indented, or a note saying why they are missing.
-    pub fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         match fs::read(&self.log) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
@@ -202,7 +202,7 @@ impl Server {
     }
 
     /// Kills the server and removes its temporary directory.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.kill();
         if let Err(e) = fs::remove_dir_all(&self.dir) {
             eprintln!(

@@ -9,22 +9,22 @@ use std::time::Duration;
 use crate::{Result, run_command};
 
 /// A database of this run on the machine's PostgreSQL.
-pub struct Database {
+pub(crate) struct Database {
     name: String,
 }
 
 impl Database {
-    pub fn create(purpose: &str) -> Result<Self> {
+    pub(crate) fn create(purpose: &str) -> Result<Self> {
         let name = format!("warden_{purpose}_{}", std::process::id());
         run_command(Command::new("createdb").args(["-h", "127.0.0.1", "-U", "postgres", &name]))?;
         Ok(Self { name })
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 
-    pub fn drop_it(self) {
+    pub(crate) fn drop_it(self) {
         let _ = Command::new("dropdb")
             .args(["-h", "127.0.0.1", "-U", "postgres", "--force", &self.name])
             .status();
@@ -32,7 +32,7 @@ impl Database {
 }
 
 /// Whether a Redis answers `PING` at `url` (`redis://HOST:PORT`).
-pub fn redis_answers(url: &str) -> bool {
+pub(crate) fn redis_answers(url: &str) -> bool {
     let address = url.trim_start_matches("redis://");
     let Ok(mut stream) = TcpStream::connect(address) else {
         return false;

@@ -29,7 +29,7 @@ const MAX_P: f64 = 0.001;
 const Z_95: f64 = 1.959_964;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn run() -> Result {
+pub(crate) fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
     let binary = server::binary_path("debug");
     // Every attempt is counted, none is locked out (see `server::UNLIMITED`).

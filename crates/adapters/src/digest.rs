@@ -42,6 +42,10 @@ pub struct HmacDeriver(Hmac<Sha256>);
 impl HmacDeriver {
     /// A deriver keyed from the signing key material (the HS256 secret or the private key PEM),
     /// separated from any other use of that material by a label.
+    #[expect(
+        clippy::expect_used,
+        reason = "HMAC takes a key of any length: new_from_slice cannot fail"
+    )]
     pub fn from_signing_key(material: &[u8]) -> Self {
         let mut label = <Hmac<Sha256> as Mac>::new_from_slice(b"warden refresh successor v1")
             .expect("HMAC takes a key of any length");

@@ -3,7 +3,10 @@
 //! ready use cases for both binaries.
 
 // Library code never panics on a value it did not expect: it returns an error (tests may).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod db;
 pub mod digest;

@@ -25,6 +25,10 @@ pub struct OsRandom;
 ///
 /// # Panics
 /// If the operating system has no randomness to give, which leaves nothing safe to do.
+#[expect(
+    clippy::expect_used,
+    reason = "the Random port cannot fail: without the OS's randomness no key or id is safe"
+)]
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).expect("the operating system's random source failed");

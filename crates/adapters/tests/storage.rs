@@ -350,12 +350,12 @@ async fn migrations_are_idempotent() {
 
 /// The lockout repository and what it needs, on a test database.
 mod lockout_store {
-    pub use warden_adapters::db::SeaOrmLockoutRepository;
-    pub use warden_domain::lockout::{LockScope, LockState};
-    pub use warden_domain::ports::LockoutRepository;
+    pub(crate) use warden_adapters::db::SeaOrmLockoutRepository;
+    pub(crate) use warden_domain::lockout::{LockScope, LockState};
+    pub(crate) use warden_domain::ports::LockoutRepository;
 
     /// A time as the store keeps it: whole microseconds.
-    pub fn now() -> time::OffsetDateTime {
+    pub(crate) fn now() -> time::OffsetDateTime {
         let now = time::OffsetDateTime::now_utc();
         now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
             .unwrap()

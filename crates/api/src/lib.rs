@@ -3,8 +3,10 @@
 //! `warden-server` package wires the adapters to it and runs the `warden-api` binary.
 
 // Library code never panics on a value it did not expect: it returns an error (tests may).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 // Operations are async because poem-openapi calls them so, even those that do not await.
 #![allow(clippy::unused_async)]
 // Error responses carry their problem document by value, as poem-openapi's ApiResponse needs.

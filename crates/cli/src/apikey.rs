@@ -14,7 +14,7 @@ use crate::user::find;
 ///
 /// # Errors
 /// The reason it failed, as one sentence.
-pub async fn run(command: ApikeyCommand) -> Result<(), String> {
+pub(crate) async fn run(command: ApikeyCommand) -> Result<(), String> {
     let settings = load_settings()?;
     let services = services(&settings).await?;
     let operator = Principal::operator();

@@ -12,7 +12,7 @@ use warden_domain::user::{Role, UnknownRole};
 /// `WARDEN_*` variables.
 #[derive(Debug, Parser)]
 #[command(name = "warden", version)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -20,7 +20,7 @@ pub struct Cli {
 
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Apply pending database migrations.
     Migrate,
     /// Create, list and change user accounts.
@@ -57,7 +57,7 @@ pub enum Command {
 
 /// The `user` commands.
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create an account; the password comes from stdin or a prompt, never from an argument.
     Create(CreateUser),
     /// List every account.
@@ -87,7 +87,7 @@ pub enum UserCommand {
 
 /// The `apikey` commands.
 #[derive(Debug, Subcommand)]
-pub enum ApikeyCommand {
+pub(crate) enum ApikeyCommand {
     /// Make a key for an account; prints the key alone, once.
     Create {
         /// The owner's email address.
@@ -118,7 +118,7 @@ pub enum ApikeyCommand {
 
 /// The arguments of `user create`.
 #[derive(Debug, Args)]
-pub struct CreateUser {
+pub(crate) struct CreateUser {
     /// The new account's email address.
     #[arg(long)]
     pub email: String,
@@ -135,7 +135,7 @@ pub struct CreateUser {
 
 /// An account named by its email address.
 #[derive(Debug, Args)]
-pub struct ByEmail {
+pub(crate) struct ByEmail {
     /// The account's email address.
     #[arg(long)]
     pub email: String,
@@ -143,7 +143,7 @@ pub struct ByEmail {
 
 /// The `sessions` commands.
 #[derive(Debug, Subcommand)]
-pub enum SessionsCommand {
+pub(crate) enum SessionsCommand {
     /// Delete the refresh tokens that can never be used again (expired, revoked, or of a
     /// session that was ended); the server also does this every hour.
     Purge,
@@ -151,7 +151,7 @@ pub enum SessionsCommand {
 
 /// The `keys` commands.
 #[derive(Debug, Subcommand)]
-pub enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// Print a new signing key: an HS256 secret, or an Ed25519 private and public key as PEM.
     Generate {
         /// The algorithm the key is for.
@@ -162,7 +162,7 @@ pub enum KeysCommand {
 
 /// The algorithms `keys generate` makes keys for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Algorithm {
+pub(crate) enum Algorithm {
     /// A random HS256 secret on one line.
     Hs256,
     /// A PKCS#8 private key PEM followed by its SPKI public key PEM.
@@ -171,7 +171,7 @@ pub enum Algorithm {
 
 /// The `config` commands.
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Validate the configuration and print it as TOML, secrets redacted.
     Check,
 }
@@ -184,7 +184,7 @@ fn parse_role(s: &str) -> Result<Role, UnknownRole> {
 impl Cli {
     /// Parses the process arguments. Help and version are printed by clap, which then exits;
     /// any other problem comes back as the one-line reason clap gives first.
-    pub fn from_args() -> Result<Self, String> {
+    pub(crate) fn from_args() -> Result<Self, String> {
         Self::try_parse().map_err(|e| match e.kind() {
             ErrorKind::DisplayHelp
             | ErrorKind::DisplayVersion

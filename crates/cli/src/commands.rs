@@ -11,7 +11,7 @@ use crate::cli::{Algorithm, Cli, Command, ConfigCommand, KeysCommand, SessionsCo
 ///
 /// # Errors
 /// The reason it failed, as one sentence for the operator.
-pub async fn run(cli: Cli) -> Result<(), String> {
+pub(crate) async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Migrate => migrate().await,
         Command::User { command } => crate::user::run(command).await,
@@ -35,7 +35,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 ///
 /// # Errors
 /// The reason, naming the setting at fault.
-pub fn load_settings() -> Result<Settings, String> {
+pub(crate) fn load_settings() -> Result<Settings, String> {
     Settings::load().map_err(|e| e.to_string())
 }
 
@@ -43,7 +43,7 @@ pub fn load_settings() -> Result<Settings, String> {
 ///
 /// # Errors
 /// The reason, naming the setting at fault.
-pub async fn services(settings: &Settings) -> Result<Services, String> {
+pub(crate) async fn services(settings: &Settings) -> Result<Services, String> {
     Services::build(settings).await.map_err(|e| e.to_string())
 }
 
@@ -100,7 +100,7 @@ fn check_config() -> Result<(), String> {
 }
 
 /// The sentence for a refused or failed use case; `email` names the account asked for.
-pub fn describe(error: &Error, email: Option<&str>) -> String {
+pub(crate) fn describe(error: &Error, email: Option<&str>) -> String {
     match error {
         Error::EmailTaken => "a user with this email already exists".into(),
         Error::LastAdmin => "refused: it would leave no enabled admin".into(),

@@ -8,7 +8,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: `RUST_LOG` if set, else nothing.
-pub fn init() {
+pub(crate) fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -10,7 +10,7 @@ use warden_domain::user::User;
 ///
 /// # Errors
 /// Never in practice: a JSON value always prints.
-pub fn users_json(users: &[User]) -> Result<String, String> {
+pub(crate) fn users_json(users: &[User]) -> Result<String, String> {
     pretty(&warden_api::dto::users_json(users))
 }
 
@@ -19,7 +19,7 @@ fn pretty(value: &serde_json::Value) -> Result<String, String> {
 }
 
 /// The users as an aligned table with a header, one line per user.
-pub fn users_table(users: &[User]) -> String {
+pub(crate) fn users_table(users: &[User]) -> String {
     let rows = users.iter().map(|u| {
         [
             u.id.to_string(),
@@ -38,12 +38,12 @@ pub fn users_table(users: &[User]) -> String {
 ///
 /// # Errors
 /// Never in practice: a JSON value always prints.
-pub fn keys_json(keys: &[ApiKey]) -> Result<String, String> {
+pub(crate) fn keys_json(keys: &[ApiKey]) -> Result<String, String> {
     pretty(&warden_api::dto::keys_json(keys))
 }
 
 /// The keys as an aligned table, with their owners' emails.
-pub fn keys_table(keys: &[ApiKey], owners: &[User]) -> String {
+pub(crate) fn keys_table(keys: &[ApiKey], owners: &[User]) -> String {
     let when =
         |t: Option<OffsetDateTime>| t.map_or_else(|| "-".to_owned(), |t| t.date().to_string());
     let rows = keys.iter().map(|k| {

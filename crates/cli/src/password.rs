@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 /// # Errors
 /// When stdin is empty or unreadable, the two prompted entries differ, or there is neither
 /// `--password-stdin` nor a terminal to ask on.
-pub fn read_new(from_stdin: bool) -> Result<SecretString, String> {
+pub(crate) fn read_new(from_stdin: bool) -> Result<SecretString, String> {
     let stdin = io::stdin();
     if from_stdin {
         return first_line(stdin.lock());

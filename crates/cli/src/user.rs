@@ -16,7 +16,7 @@ use crate::{output, password};
 ///
 /// # Errors
 /// The reason it failed, as one sentence.
-pub async fn run(command: UserCommand) -> Result<(), String> {
+pub(crate) async fn run(command: UserCommand) -> Result<(), String> {
     let settings = load_settings()?;
     let services = || services(&settings);
     match command {
@@ -126,7 +126,7 @@ async fn delete(services: &Services, email: &str) -> Result<(), String> {
 }
 
 /// The account with this email, or the one-line reason there is none.
-pub async fn find(services: &Services, email: &str) -> Result<User, String> {
+pub(crate) async fn find(services: &Services, email: &str) -> Result<User, String> {
     services
         .admin
         .get_by_email(&Principal::operator(), email)

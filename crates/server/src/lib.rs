@@ -4,7 +4,10 @@
 //! the end-to-end tests start the same [`Application`].
 
 // Library code never panics on a value it did not expect: it returns an error (tests may).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod housekeeping;
 

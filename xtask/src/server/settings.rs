@@ -14,7 +14,7 @@ use crate::Result;
 
 /// Rate limits and lockout bounds no task's load reaches: tasks measure or probe the work, not
 /// refusals.
-pub const UNLIMITED: [(&str, &str); 5] = [
+pub(crate) const UNLIMITED: [(&str, &str); 5] = [
     ("WARDEN_RATE_LIMIT__LOGIN", "1000000000/second"),
     ("WARDEN_RATE_LIMIT__REGISTER", "1000000000/second"),
     ("WARDEN_RATE_LIMIT__DEFAULT", "1000000000/second"),
@@ -25,7 +25,7 @@ pub const UNLIMITED: [(&str, &str); 5] = [
     ("WARDEN_LOCKOUT__ACCOUNT_MAX_FAILURES", "1000000000"),
 ];
 /// The lowest argon2id cost, for tasks whose logins are a means, not the subject.
-pub const CHEAP_HASHING: [(&str, &str); 2] = [
+pub(crate) const CHEAP_HASHING: [(&str, &str); 2] = [
     ("WARDEN_ARGON2__MEMORY_KIB", "1024"),
     ("WARDEN_ARGON2__ITERATIONS", "1"),
 ];

@@ -16,9 +16,9 @@ use crate::db::Timeouts;
 use crate::redact::{Redacted, redact_url};
 
 /// `database.acquire_timeout_ms`: from a tenth of a second to a minute.
-pub const ACQUIRE_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
+pub(super) const ACQUIRE_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
 /// `database.statement_timeout_ms`: from a tenth of a second to an hour.
-pub const STATEMENT_TIMEOUT_MS: RangeInclusive<u64> = 100..=3_600_000;
+pub(super) const STATEMENT_TIMEOUT_MS: RangeInclusive<u64> = 100..=3_600_000;
 
 /// Refuses an HS256 secret too short in any profile, and a published or predictable one in
 /// production (development only warns, through [`Settings::warnings`]).

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use warden_domain::user::Email;
 
 #[derive(DeriveMigrationName)]
-pub struct Migration;
+pub(super) struct Migration;
 
 #[derive(DeriveIden)]
 enum Users {
