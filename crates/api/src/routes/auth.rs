@@ -136,10 +136,11 @@ impl TokenResponse {
     }
 }
 
-/// Why a body poem-openapi could not read is an `invalid_request`.
+/// Why a body poem-openapi could not read is an `invalid_request`, told by the error's kind: a
+/// body of another media type, or a form that does not parse (a parameter repeated, say).
 fn why_invalid(err: &poem::Error) -> &'static str {
-    if err.to_string().contains("duplicate field") {
-        "A parameter is repeated"
+    if err.is::<poem_openapi::error::ParseRequestPayloadError>() {
+        "The parameters are malformed, or one is repeated"
     } else {
         "The body must be application/x-www-form-urlencoded OAuth 2.0 parameters"
     }

@@ -61,6 +61,33 @@ async fn a_malformed_request_is_invalid_request() {
 }
 
 #[tokio::test]
+async fn a_repeated_parameter_and_a_body_of_another_type_are_told_apart() {
+    let resp = post_form(Mocks::new(), "grant_type=password&grant_type=refresh_token").await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    let body = resp.json().await.value().deserialize::<Value>();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "The parameters are malformed, or one is repeated"
+    );
+    let resp = Mocks::new()
+        .client()
+        .await
+        .post("/auth/token")
+        .content_type("text/plain")
+        .body("grant_type=password")
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    let body = resp.json().await.value().deserialize::<Value>();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "The body must be application/x-www-form-urlencoded OAuth 2.0 parameters"
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_grant_type_is_unsupported_grant_type() {
     let resp = post_form(Mocks::new(), "grant_type=client_credentials").await;
     assert_eq!(oauth_error(resp).await, "unsupported_grant_type");
