@@ -10,6 +10,9 @@
 )]
 
 mod housekeeping;
+mod summary;
+
+pub use summary::Summary;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +79,7 @@ pub struct Application {
     port: u16,
     state: Arc<AppState>,
     services: Services,
+    summary: Summary,
 }
 
 impl std::fmt::Debug for Application {
@@ -93,10 +97,17 @@ impl Application {
     /// A [`BuildError`] naming the setting at fault.
     pub async fn build(settings: Settings) -> Result<Self, BuildError> {
         let config = api_config(&settings);
-        // The API's settings are checked before anything is opened.
+        // The API's settings are checked, and the port taken, before anything is opened: a
+        // port in use must not leave a new database file behind.
         config
             .validate()
             .map_err(warden_api::state::StateError::from)?;
+        let bind = settings.server.bind;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| BuildError::Bind { bind, source })?;
+        let port = listener.local_addr().map_or(bind.port(), |a| a.port());
+        let summary = Summary::of(&settings, port);
         let services = Services::build(&settings).await?;
         let use_cases = UseCases {
             auth: services.auth.clone(),
@@ -111,16 +122,12 @@ impl Application {
             config,
             &services.jwks_json,
         )?;
-        let bind = settings.server.bind;
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|source| BuildError::Bind { bind, source })?;
-        let port = listener.local_addr().map_or(bind.port(), |a| a.port());
         Ok(Self {
             listener,
             port,
             state: Arc::new(state),
             services,
+            summary,
         })
     }
 
@@ -132,6 +139,11 @@ impl Application {
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// What the start-up line says.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
     }
 
     /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.

@@ -1,0 +1,117 @@
+//! `warden-api` behaves like a tool: `--help` and `--version` print and exit without starting,
+//! a port in use is refused before any database file is made, and the start-up line says where
+//! the server answers, in which profile, on which database and with which docs.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A command for the binary in a fresh directory with none of the caller's `WARDEN_*`.
+fn server(dir: &std::path::Path) -> Command {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden-api"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WARDEN_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(dir).stdin(Stdio::null());
+    cmd
+}
+
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("warden-tooling-{name}-{}", std::process::id()))
+}
+
+#[test]
+fn help_and_version_print_and_exit_without_starting() {
+    let dir = fresh_dir("help");
+    for (flag, expected) in [
+        ("--help", "Usage: warden-api"),
+        ("-h", "Usage: warden-api"),
+        (
+            "--version",
+            concat!("warden-api ", env!("CARGO_PKG_VERSION")),
+        ),
+        ("-V", concat!("warden-api ", env!("CARGO_PKG_VERSION"))),
+    ] {
+        let out = server(&dir)
+            .arg(flag)
+            .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+            .env("WARDEN_DATABASE__URL", "sqlite://never.db?mode=rwc")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flag}: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(expected), "{flag}: {stdout}");
+        assert!(!dir.join("never.db").exists(), "{flag} opened the database");
+    }
+    let out = server(&dir).arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!dir.join("never.db").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_port_in_use_is_refused_before_a_database_file_is_made() {
+    let dir = fresh_dir("port");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = server(&dir)
+        .env("WARDEN_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("WARDEN_DATABASE__URL", "sqlite://fresh.db?mode=rwc")
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "warden-api: server.bind: cannot listen on 127.0.0.1:{port}"
+        )),
+        "{stderr}"
+    );
+    assert!(!dir.join("fresh.db").exists(), "a file was made first");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_start_up_line_says_where_what_and_how_without_credentials() {
+    let dir = fresh_dir("line");
+    let mut child = server(&dir)
+        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+        .env("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")
+        .env(
+            "WARDEN_JWT__SECRET",
+            "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
+        )
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("warden-api listening") {
+                let _ = tx.send(line);
+                return;
+            }
+        }
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let line = line.expect("the start-up line");
+    assert!(line.contains("url=http://127.0.0.1:"), "{line}");
+    assert!(
+        line.contains("profile=\"development\"") || line.contains("profile=development"),
+        "{line}"
+    );
+    assert!(line.contains("database=sqlite data.db"), "{line}");
+    assert!(line.contains("/docs"), "{line}");
+    assert!(line.contains("this instance"), "{line}");
+    assert!(!line.contains("s0m3-r4nd0m"), "{line}");
+}
