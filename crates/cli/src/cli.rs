@@ -174,6 +174,8 @@ pub(crate) enum Algorithm {
 pub(crate) enum ConfigCommand {
     /// Validate the configuration and print it as TOML, secrets redacted.
     Check,
+    /// Print a commented warden.toml with every setting at its default.
+    Example,
 }
 
 /// Parses a role as the domain names it.

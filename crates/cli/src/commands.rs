@@ -28,6 +28,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), String> {
         Command::Config {
             command: ConfigCommand::Check,
         } => check_config(),
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            // Reads no configuration: it is what one starts from.
+            print!("{}", warden_adapters::settings::EXAMPLE);
+            Ok(())
+        }
     }
 }
 

@@ -612,6 +612,26 @@ fn config_check_names_a_misspelt_key() {
 }
 
 #[test]
+fn config_example_prints_a_file_that_config_check_takes() {
+    let sb = Sandbox::new();
+    let example = sb.run(&["config", "example"]).ok();
+    assert!(example.stdout.contains("[server]") && example.stdout.contains("# secret = "));
+    let path = std::env::temp_dir().join(format!("warden-example-{}.toml", std::process::id()));
+    std::fs::write(&path, &example.stdout).unwrap();
+    let checked = sb
+        .run_env(
+            &["config", "check"],
+            &[("WARDEN_CONFIG", path.to_str().unwrap())],
+        )
+        .ok();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        checked.stdout.contains("max_connections = 1024"),
+        "{checked:?}"
+    );
+}
+
+#[test]
 fn config_check_applies_the_api_s_own_rules() {
     let sb = Sandbox::new();
     let reason = sb

@@ -14,6 +14,9 @@ mod schema;
 mod validate;
 
 pub use crate::redact::redact_url;
+
+/// A commented `warden.toml` with every setting at its default (`warden config example`).
+pub const EXAMPLE: &str = include_str!("example.toml");
 pub use load::{CONFIG_PATH_VAR, DEFAULT_CONFIG_FILE};
 pub use rate::{Rate, RateError, RatePeriod};
 pub use schema::{

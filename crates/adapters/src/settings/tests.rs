@@ -441,3 +441,68 @@ fn a_negative_connection_cap_is_a_type_error_naming_the_key() {
         Ok(())
     });
 }
+
+/// Every dotted key of a TOML document, sections included as prefixes.
+fn dotted_keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+    if let toml::Value::Table(table) = value {
+        for (key, inner) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if inner.is_table() {
+                dotted_keys(inner, &path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_example_loads_back_as_the_defaults() {
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_file("warden.toml", EXAMPLE)?;
+        let loaded = Settings::load().expect("the example loads");
+        assert_eq!(
+            loaded.to_redacted_toml().unwrap(),
+            Settings::default().to_redacted_toml().unwrap()
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn the_example_names_every_setting_of_the_schema() {
+    // Every optional setting given a value, so that the schema shows all its keys.
+    let mut full = Settings::default();
+    full.redis.url = Some("redis://127.0.0.1:6379".into());
+    full.jwt.secret = Some(SecretString::from("x".repeat(40)));
+    full.jwt.private_key_file = Some("/k.pem".into());
+    full.docs.enabled = Some(true);
+    let schema: toml::Value = toml::from_str(&full.to_redacted_toml().unwrap()).unwrap();
+    let mut keys = Vec::new();
+    dotted_keys(&schema, "", &mut keys);
+    assert!(keys.len() > 40, "{keys:?}");
+    let example: toml::Value = toml::from_str(EXAMPLE).unwrap();
+    let mut written = Vec::new();
+    dotted_keys(&example, "", &mut written);
+    for key in keys {
+        if written.contains(&key) {
+            continue;
+        }
+        // An optional setting is shown commented out, under its section.
+        let (section, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
+        let section_text = EXAMPLE
+            .split(&format!("[{section}]\n"))
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .unwrap_or_default();
+        assert!(
+            section_text.contains(&format!("# {leaf} = ")),
+            "warden config example lacks {key}"
+        );
+    }
+}
