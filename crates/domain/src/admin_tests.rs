@@ -67,6 +67,26 @@ async fn list_asks_one_more_to_find_the_next_cursor() {
 }
 
 #[tokio::test]
+async fn a_page_exactly_full_has_no_next_cursor_and_the_edges_of_the_limit_are_taken() {
+    let mut repo = MockUserRepository::new();
+    // Exactly as many users as asked for: storage found no extra one, so no next page.
+    repo.expect_list()
+        .returning(|_, limit| Ok((1..limit).map(|_| user(Role::User)).collect()));
+    let svc = service(repo);
+    for limit in [1, 2, 200] {
+        let page = svc.list(&admin(), None, limit).await.unwrap();
+        assert_eq!(page.items.len() as u64, limit);
+        assert_eq!(page.next_cursor, None, "limit {limit}");
+    }
+}
+
+#[test]
+fn the_service_debugs_without_its_ports() {
+    let text = format!("{:?}", service(MockUserRepository::new()));
+    assert_eq!(text, "AdminService { .. }");
+}
+
+#[tokio::test]
 async fn a_short_page_has_no_next_cursor_and_limits_are_bounded() {
     let mut repo = MockUserRepository::new();
     repo.expect_list()
