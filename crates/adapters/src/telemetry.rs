@@ -1,4 +1,4 @@
-//! Logging for both binaries: `RUST_LOG` filters (default `info`), output on stderr, colours
+//! Logging for both binaries: `RUST_LOG` filters (default [`DEFAULT_FILTER`]), output on stderr, colours
 //! only for a terminal and never under `NO_COLOR`.
 
 use std::ffi::OsStr;
@@ -6,9 +6,14 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+/// What is logged when `RUST_LOG` is unset: `info`, but PostgreSQL's notices (each start's
+/// "relation … already exists, skipping" from the migrations) only from `warn` up.
+pub const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
+
 /// Installs the global subscriber once; later calls do nothing.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

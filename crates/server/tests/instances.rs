@@ -8,56 +8,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+mod common;
+
+use common::Database;
 
 const SECRET: &str = "instances-3f9a1c7e5b2d8046a1f3c5e7b9d0a2c4";
 const LIMIT: usize = 7;
-
-/// A database of its own on the test PostgreSQL, dropped at the end.
-struct Database {
-    admin: DatabaseConnection,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create() -> Option<Self> {
-        let url = std::env::var("POSTGRES_TEST_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let admin = match warden_adapters::db::connect(&url, 1).await {
-            Ok(admin) => admin,
-            Err(e) if std::env::var("CI").is_err() => {
-                eprintln!(
-                    "SKIPPED the two-instance test: PostgreSQL at {url} is not reachable ({e})"
-                );
-                return None;
-            }
-            Err(e) => panic!("CI=true but PostgreSQL at {url} is not reachable: {e}"),
-        };
-        let name = format!("warden_instances_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_raw(Statement::from_string(
-                admin.get_database_backend(),
-                format!("CREATE DATABASE \"{name}\""),
-            ))
-            .await
-            .unwrap();
-        let (base, _) = url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        Some(Self { admin, name, url })
-    }
-
-    async fn drop_it(self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let _ = self
-            .admin
-            .execute_raw(Statement::from_string(
-                self.admin.get_database_backend(),
-                sql,
-            ))
-            .await;
-    }
-}
 
 /// The test Redis's URL, if it answers `PING`.
 fn redis_url() -> Option<String> {

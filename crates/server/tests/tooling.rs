@@ -6,6 +6,8 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
 /// A command for the binary in a fresh directory with none of the caller's `WARDEN_*`.
 fn server(dir: &std::path::Path) -> Command {
     std::fs::create_dir_all(dir).unwrap();
@@ -75,17 +77,17 @@ fn a_port_in_use_is_refused_before_a_database_file_is_made() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn the_start_up_line_says_where_what_and_how_without_credentials() {
-    let dir = fresh_dir("line");
-    let mut child = server(&dir)
+/// Starts the server with these variables and returns its log lines up to the start-up line
+/// (`None` if it never came), then stops it.
+fn lines_until_listening(dir: &std::path::Path, vars: &[(&str, &str)]) -> Option<Vec<String>> {
+    let mut child = server(dir)
         .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
-        .env("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")
         .env(
             "WARDEN_JWT__SECRET",
             "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
         )
         .env("NO_COLOR", "1")
+        .envs(vars.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -93,18 +95,32 @@ fn the_start_up_line_says_where_what_and_how_without_credentials() {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut seen = Vec::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("warden-api listening") {
-                let _ = tx.send(line);
+            let done = line.contains("warden-api listening");
+            seen.push(line);
+            if done {
+                let _ = tx.send(seen);
                 return;
             }
         }
     });
-    let line = rx.recv_timeout(Duration::from_secs(30));
+    let lines = rx.recv_timeout(Duration::from_secs(30)).ok();
     child.kill().unwrap();
     let _ = child.wait();
+    lines
+}
+
+#[test]
+fn the_start_up_line_says_where_what_and_how_without_credentials() {
+    let dir = fresh_dir("line");
+    let lines = lines_until_listening(
+        &dir,
+        &[("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")],
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    let line = line.expect("the start-up line");
+    let lines = lines.expect("the start-up line");
+    let line = lines.last().unwrap();
     assert!(line.contains("url=http://127.0.0.1:"), "{line}");
     assert!(
         line.contains("profile=\"development\"") || line.contains("profile=development"),
@@ -114,4 +130,30 @@ fn the_start_up_line_says_where_what_and_how_without_credentials() {
     assert!(line.contains("/docs"), "{line}");
     assert!(line.contains("this instance"), "{line}");
     assert!(!line.contains("s0m3-r4nd0m"), "{line}");
+}
+
+#[tokio::test]
+async fn a_second_start_on_postgresql_logs_no_notice_of_existing_tables() {
+    let Some(database) = common::Database::create().await else {
+        return;
+    };
+    let dir = fresh_dir("notices");
+    let vars = [("WARDEN_DATABASE__URL", database.url.as_str())];
+    let first = lines_until_listening(&dir, &vars);
+    let second = lines_until_listening(&dir, &vars);
+    let _ = std::fs::remove_dir_all(&dir);
+    database.drop_it().await;
+    assert!(first.is_some(), "the first start migrates and listens");
+    let second = second.expect("the second start listens");
+    let notices: Vec<&String> = second
+        .iter()
+        .filter(|l| l.contains("already exists") || l.contains("sqlx::postgres::notice"))
+        .collect();
+    assert!(notices.is_empty(), "{notices:#?}");
+    assert!(
+        second
+            .last()
+            .unwrap()
+            .contains("database=postgres postgres://")
+    );
 }
