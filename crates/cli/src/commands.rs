@@ -46,11 +46,20 @@ pub(crate) fn load_settings() -> Result<Settings, String> {
     Settings::load().map_err(|e| e.to_string())
 }
 
-/// Builds the same use cases the API runs on, after migrating the database.
+/// Builds the same use cases the API runs on, after migrating the database. A SQLite file that
+/// does not exist is refused rather than created: run elsewhere than the server, the tool would
+/// otherwise work on a new, empty database of its own. Only `warden migrate` creates one.
 ///
 /// # Errors
 /// The reason, naming the setting at fault.
 pub(crate) async fn services(settings: &Settings) -> Result<Services, String> {
+    if let Some(path) = warden_adapters::db::missing_sqlite_file(&settings.database.url) {
+        return Err(format!(
+            "database.url: there is no database at {}; point WARDEN_CONFIG (or \
+             WARDEN_DATABASE__URL) at the server's, or create it with `warden migrate`",
+            path.display()
+        ));
+    }
     Services::build(settings).await.map_err(|e| e.to_string())
 }
 

@@ -29,6 +29,13 @@ impl Sandbox {
         Self { dir }
     }
 
+    /// A sandbox whose database exists, as the server's would.
+    fn migrated() -> Self {
+        let sb = Self::new();
+        sb.run(&["migrate"]).ok();
+        sb
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
@@ -162,7 +169,7 @@ impl Run {
 
 #[test]
 fn migrate_applies_the_migrations() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let run = sb.run(&["migrate"]).ok();
     assert_eq!(run.stdout.trim(), "migrations applied");
     assert!(sb.path("w.db").is_file());
@@ -172,7 +179,7 @@ fn migrate_applies_the_migrations() {
 
 #[test]
 fn a_created_user_is_listed_with_the_api_fields_and_never_a_hash() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let created = sb
         .run_with(
             &[
@@ -238,7 +245,7 @@ fn a_created_user_is_listed_with_the_api_fields_and_never_a_hash() {
 
 #[test]
 fn a_second_account_with_the_same_email_in_any_case_is_refused() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("Ann@Example.com", "user");
     let run = sb.run_with(
         &[
@@ -259,7 +266,7 @@ fn a_second_account_with_the_same_email_in_any_case_is_refused() {
 
 #[test]
 fn a_weak_password_is_refused_with_the_reason() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let run = sb.run_with(
         &[
             "user",
@@ -284,7 +291,7 @@ fn a_weak_password_is_refused_with_the_reason() {
 
 #[test]
 fn a_password_cannot_be_given_on_the_command_line() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let base = [
         "user",
         "create",
@@ -326,7 +333,7 @@ fn a_password_cannot_be_given_on_the_command_line() {
 
 #[test]
 fn a_bad_role_is_one_line() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let reason = sb
         .run_with(
             &[
@@ -363,7 +370,7 @@ fn a_bad_role_is_one_line() {
 
 #[test]
 fn role_and_enabled_changes_show_in_the_list() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("root@example.com", "admin");
     sb.create("bob@example.com", "user");
 
@@ -393,7 +400,7 @@ fn role_and_enabled_changes_show_in_the_list() {
 
 #[test]
 fn the_last_enabled_admin_is_kept_until_another_exists() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("a@example.com", "admin");
     let refusal = "refused: it would leave no enabled admin";
     for args in [
@@ -448,7 +455,7 @@ fn the_last_enabled_admin_is_kept_until_another_exists() {
 
 #[test]
 fn delete_removes_the_account() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("root@example.com", "admin");
     sb.create("bob@example.com", "user");
     sb.run(&["user", "delete", "--email", "bob@example.com"])
@@ -464,7 +471,7 @@ fn delete_removes_the_account() {
 
 #[test]
 fn an_unknown_or_malformed_email_is_one_line() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     for args in [
         &[
             "user",
@@ -512,7 +519,7 @@ fn user_commands_stop_at_a_bad_configuration() {
 
 #[test]
 fn keys_generate_prints_an_hs256_secret_alone_that_the_settings_accept() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     // No configuration is read: a broken one does not matter.
     let run = sb
         .run_env(&["keys", "generate"], &[("WARDEN_JWT__SECRTE", "x")])
@@ -539,7 +546,7 @@ fn keys_generate_prints_an_hs256_secret_alone_that_the_settings_accept() {
 
 #[test]
 fn keys_generate_eddsa_prints_a_key_pair_that_loads_back() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let run = sb.run(&["keys", "generate", "--algorithm", "eddsa"]).ok();
     let out = &run.stdout;
     let private_end = "-----END PRIVATE KEY-----\n";
@@ -590,7 +597,7 @@ fn keys_generate_eddsa_prints_a_key_pair_that_loads_back() {
 
 #[test]
 fn config_check_prints_the_settings_with_the_secret_redacted() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let run = sb
         .run_env(&["config", "check"], &[("WARDEN_JWT__SECRET", GOOD_SECRET)])
         .ok();
@@ -604,7 +611,7 @@ fn config_check_prints_the_settings_with_the_secret_redacted() {
 
 #[test]
 fn config_check_names_a_misspelt_key() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let reason = sb
         .run_env(&["config", "check"], &[("WARDEN_JWT__SECRTE", "x")])
         .fails();
@@ -612,8 +619,30 @@ fn config_check_names_a_misspelt_key() {
 }
 
 #[test]
-fn config_example_prints_a_file_that_config_check_takes() {
+fn admin_commands_refuse_to_create_a_database_and_migrate_creates_it() {
     let sb = Sandbox::new();
+    for args in [
+        &["user", "list"][..],
+        &["apikey", "list"],
+        &["sessions", "purge"],
+    ] {
+        let reason = sb.run(args).fails();
+        assert!(
+            reason.starts_with("database.url: there is no database at ")
+                && reason.contains("w.db")
+                && reason.contains("warden migrate"),
+            "{args:?}: {reason}"
+        );
+        assert!(!sb.path("w.db").exists(), "{args:?} made a file");
+    }
+    sb.run(&["migrate"]).ok();
+    assert!(sb.path("w.db").exists());
+    sb.run(&["user", "list"]).ok();
+}
+
+#[test]
+fn config_example_prints_a_file_that_config_check_takes() {
+    let sb = Sandbox::migrated();
     let example = sb.run(&["config", "example"]).ok();
     assert!(example.stdout.contains("[server]") && example.stdout.contains("# secret = "));
     let path = std::env::temp_dir().join(format!("warden-example-{}.toml", std::process::id()));
@@ -633,7 +662,7 @@ fn config_example_prints_a_file_that_config_check_takes() {
 
 #[test]
 fn config_check_applies_the_api_s_own_rules() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let reason = sb
         .run_env(
             &["config", "check"],
@@ -648,7 +677,7 @@ fn config_check_applies_the_api_s_own_rules() {
 
 #[test]
 fn config_check_refuses_production_without_a_secret() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let reason = sb
         .run_env(&["config", "check"], &[("WARDEN_PROFILE", "production")])
         .fails();
@@ -657,7 +686,7 @@ fn config_check_refuses_production_without_a_secret() {
 
 #[test]
 fn config_check_never_prints_a_weak_secret_it_refuses() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let weak = "change-me-change-me-change-me-change-me";
     let run = sb.run_env(
         &["config", "check"],
@@ -675,7 +704,7 @@ fn config_check_never_prints_a_weak_secret_it_refuses() {
 
 #[test]
 fn config_check_warns_of_a_weak_secret_in_development_without_printing_it() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let weak = "a-string-secret-at-least-256-bits-long";
     let run = sb.run_env(&["config", "check"], &[("WARDEN_JWT__SECRET", weak)]);
     assert!(run.success, "{run:?}");
@@ -692,7 +721,7 @@ fn config_check_warns_of_a_weak_secret_in_development_without_printing_it() {
 
 #[test]
 fn config_check_hides_database_and_redis_passwords_in_every_spelling() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     for (key, url) in [
         ("WARDEN_DATABASE__URL", "postgres://app:Pw7-raw@at@db/w"),
         ("WARDEN_DATABASE__URL", "postgres://app:Pw7%40enc@db/w"),
@@ -726,7 +755,7 @@ fn config_check_hides_database_and_redis_passwords_in_every_spelling() {
 
 #[test]
 fn a_toml_syntax_error_names_the_key_and_position_but_not_the_secret() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let file = sb.path("warden.toml");
     std::fs::write(
         &file,
@@ -763,7 +792,7 @@ fn migrate_creates_the_sqlite_file_readable_by_its_owner_only() {
 
 #[test]
 fn apikey_create_prints_the_key_alone_and_list_never_shows_it() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("bot@example.com", "service");
     let made = sb
         .run(&[
@@ -818,7 +847,7 @@ fn apikey_create_prints_the_key_alone_and_list_never_shows_it() {
 
 #[test]
 fn apikey_create_refuses_bad_expiries_and_unknown_owners_in_one_line() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("bot@example.com", "user");
     for args in [
         &[
@@ -858,7 +887,7 @@ fn apikey_create_refuses_bad_expiries_and_unknown_owners_in_one_line() {
 
 #[test]
 fn user_unlock_needs_an_existing_user() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("locked@example.com", "user");
     let run = sb
         .run(&["user", "unlock", "--email", "locked@example.com"])
@@ -878,7 +907,7 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
     use warden_domain::ports::RefreshTokenRepository;
     use warden_domain::refresh::RefreshToken;
 
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     let user_id: Uuid = sb.create("purge@example.com", "user").parse().unwrap();
     let url = format!("sqlite://{}?mode=rwc", sb.path("w.db").display());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -920,7 +949,7 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
 
 #[test]
 fn user_create_refuses_a_look_alike_and_an_invisible_character_without_echoing_it() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::migrated();
     sb.create("admin@example.com", "admin");
     let create = |email: &str| {
         sb.run_with(

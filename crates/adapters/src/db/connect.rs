@@ -114,3 +114,15 @@ fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// The file a SQLite `url` names, when it names one that does not exist yet (opening it would
+/// create a new, empty database); `None` for PostgreSQL, in-memory databases and files that
+/// exist.
+pub fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("sqlite:") || is_in_memory(url) {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    (!path.exists()).then(|| path.to_path_buf())
+}
