@@ -74,19 +74,23 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
     let url = &settings.database.url;
     let shown = settings::redact_url(url);
     // A driver's message may quote the URL, or the part of it it could not use.
-    let failed = |action, e| StartupError::Database {
+    let failed = |action, e, hint| StartupError::Database {
         action,
         shown: shown.clone(),
-        source: Redacted::new(e, url),
+        hint,
+        source: Box::new(Redacted::new(e, url)),
     };
-    let db = db::connect_with(
-        url,
-        settings.database.max_connections,
-        settings.database_timeouts(),
-    )
-    .await
-    .map_err(|e| failed("open", e))?;
-    db::migrate(&db).await.map_err(|e| failed("migrate", e))?;
+    let timeouts = settings.database_timeouts();
+    let db = match db::connect_with(url, settings.database.max_connections, timeouts).await {
+        Ok(db) => db,
+        Err(e) => {
+            let hint = db::diagnose::hint(url, &e, timeouts.acquire).await;
+            return Err(failed("open", e, hint));
+        }
+    };
+    db::migrate(&db)
+        .await
+        .map_err(|e| failed("migrate", e, None))?;
     Ok(db)
 }
 

@@ -13,16 +13,22 @@ pub enum StartupError {
     /// The configuration is refused.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// `database.url` cannot be opened (`action` "open") or migrated ("migrate").
-    #[error("database.url: cannot {action} {shown}: {source}")]
+    /// `database.url` cannot be opened (`action` "open") or migrated ("migrate"). The message
+    /// gives the cause in words when it is known (`hint`), else the driver's.
+    #[error(
+        "database.url: cannot {action} {shown}: {}",
+        hint.as_deref().map_or_else(|| source.to_string(), str::to_owned)
+    )]
     Database {
         /// What failed.
         action: &'static str,
         /// The URL without its secrets.
         shown: String,
+        /// The cause, found by looking (see `db::diagnose`), when it is one of the known ones.
+        hint: Option<String>,
         /// The driver's error.
         #[source]
-        source: Redacted<sea_orm::DbErr>,
+        source: Box<Redacted<sea_orm::DbErr>>,
     },
     /// The SQLite file cannot be opened for the held readers.
     #[error("database.url: {0}")]

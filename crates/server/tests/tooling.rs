@@ -157,3 +157,62 @@ async fn a_second_start_on_postgresql_logs_no_notice_of_existing_tables() {
             .contains("database=postgres postgres://")
     );
 }
+
+/// The one line the server prints when it cannot start with this database URL.
+fn refusal(dir: &std::path::Path, url: &str) -> String {
+    let out = server(dir)
+        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+        .env("WARDEN_DATABASE__URL", url)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{url} started");
+    String::from_utf8_lossy(&out.stderr).trim_end().to_owned()
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_is_explained() {
+    let dir = fresh_dir("causes");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = refusal(&dir, &format!("postgres://app:Pw7-x@127.0.0.1:{closed}/db"));
+    assert!(
+        refused.ends_with(&format!(
+            "nothing listens on 127.0.0.1:{closed} (connection refused); is PostgreSQL running there?"
+        )),
+        "{refused}"
+    );
+    let missing_dir = refusal(&dir, "sqlite://no/such/dir/w.db?mode=rwc");
+    assert!(
+        missing_dir.ends_with(
+            "the directory no/such/dir does not exist; create it, or point database.url at another"
+        ),
+        "{missing_dir}"
+    );
+    assert!(!dir.join("no").exists());
+    // On the machine's PostgreSQL (CI has it): an unknown database and an unknown user.
+    if let Ok(url) = std::env::var("POSTGRES_TEST_URL") {
+        let (base, _) = url.rsplit_once('/').unwrap();
+        let unknown = refusal(&dir, &format!("{base}/warden_no_such_database"));
+        assert!(
+            unknown.contains("the database warden_no_such_database does not exist on "),
+            "{unknown}"
+        );
+        let (scheme, rest) = base.split_once("://").unwrap();
+        let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        let login = refusal(
+            &dir,
+            &format!("{scheme}://warden_no_such_user:Pw7-y@{host}/postgres"),
+        );
+        assert!(
+            login.contains("refused the login of user warden_no_such_user")
+                && !login.contains("Pw7"),
+            "{login}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

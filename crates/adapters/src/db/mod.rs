@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod connect;
+pub mod diagnose;
 pub mod entity;
 mod lockouts;
 pub mod migration;
