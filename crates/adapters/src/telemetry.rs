@@ -1,25 +1,35 @@
-//! Logging for both binaries: `RUST_LOG` filters (default [`DEFAULT_FILTER`]), output on stderr, colours
-//! only for a terminal and never under `NO_COLOR`.
+//! Logging for the server: `RUST_LOG` filters (default [`DEFAULT_FILTER`]), output on stderr as
+//! text (colours only for a terminal and never under `NO_COLOR`) or as JSON lines.
 
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::settings::LogFormat;
+
 /// What is logged when `RUST_LOG` is unset: `info`, but PostgreSQL's notices (each start's
 /// "relation … already exists, skipping" from the migrations) only from `warn` up.
 pub const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
 
-/// Installs the global subscriber once; later calls do nothing.
-pub fn init() {
+/// Installs the global subscriber once, writing `format` (`log.format`); later calls do
+/// nothing.
+pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(stderr_wants_colour())
-        .with_target(true)
-        .try_init();
+        .with_target(true);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(stderr_wants_colour()).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Whether log lines on stderr may carry ANSI colours: only when stderr is a terminal and

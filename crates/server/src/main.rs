@@ -17,11 +17,13 @@ struct Args {}
 #[tokio::main]
 async fn main() -> ExitCode {
     Args::parse();
-    telemetry::init();
     let app = match Settings::load() {
-        Ok(settings) => Application::build(settings)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(settings) => {
+            telemetry::init(settings.log.format);
+            Application::build(settings)
+                .await
+                .map_err(|e| e.to_string())
+        }
         Err(e) => Err(e.to_string()),
     };
     let app = match app {

@@ -216,3 +216,69 @@ fn a_database_that_cannot_be_opened_is_explained() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_with_the_access_fields() {
+    let dir = fresh_dir("json");
+    let mut child = server(&dir)
+        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+        .env("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")
+        .env(
+            "WARDEN_JWT__SECRET",
+            "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
+        )
+        .env("WARDEN_LOG__FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("a log line")
+    };
+    let parse = |line: &str| -> serde_json::Value {
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    };
+    let started = loop {
+        let line = parse(&next());
+        if line["message"] == "warden-api listening" {
+            break line;
+        }
+    };
+    let url = started["url"].as_str().unwrap().to_owned();
+    assert_eq!(started["level"], "INFO");
+    assert_eq!(started["profile"], "development");
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /health/live?api_key=wdn_secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+    let access = loop {
+        let line = parse(&next());
+        if line["target"] == "warden::access" {
+            break line;
+        }
+    };
+    child.kill().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(access["method"], "GET");
+    assert_eq!(access["path"], "/health/live");
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["client_ip"], "127.0.0.1");
+    assert!(access["latency_ms"].is_string() || access["latency_ms"].is_number());
+    assert!(!access.to_string().contains("wdn_secret"), "{access}");
+}

@@ -53,6 +53,27 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// `docs.*`.
     pub docs: DocsSettings,
+    /// `log.*`.
+    pub log: LogSettings,
+}
+
+/// `log.*`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` (for people) or `json` (one object per line, for collectors).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `server.*`.
