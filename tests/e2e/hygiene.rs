@@ -230,3 +230,39 @@ async fn a_trusted_proxy_of_every_address_is_warned_of_at_start() {
         assert!(captured_logs().contains(&expected), "{expected}");
     }
 }
+
+#[tokio::test]
+async fn a_request_id_is_taken_from_a_trusted_proxy_only_and_echoed() {
+    let id_of = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let behind_proxy = spawn_app_with(|s| {
+        s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let direct = spawn_app().await;
+    for (app, kept) in [(&behind_proxy, true), (&direct, false)] {
+        let resp = app
+            .client
+            .get(app.url("/health/live"))
+            .header("X-Request-Id", "proxy-7f3a:42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(id_of(&resp) == "proxy-7f3a:42", kept);
+        assert!(!id_of(&resp).is_empty());
+        // A malformed one is never kept, even from a trusted proxy.
+        let resp = app
+            .client
+            .get(app.url("/health/live"))
+            .header("X-Request-Id", "two words")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(id_of(&resp), "two words");
+    }
+}

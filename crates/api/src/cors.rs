@@ -13,7 +13,8 @@ use crate::middleware::problem_response;
 use crate::problem::Problem;
 
 /// What a browser may read from a response.
-const EXPOSED_HEADERS: &str = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
+const EXPOSED_HEADERS: &str =
+    "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-Request-Id";
 /// How long a browser may cache a preflight, seconds.
 const MAX_AGE: &str = "600";
 

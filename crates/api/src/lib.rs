@@ -26,6 +26,7 @@ pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
 pub mod redact;
+pub mod request_id;
 pub mod routes;
 pub mod security;
 pub mod serve;

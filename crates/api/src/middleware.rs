@@ -22,6 +22,7 @@ use crate::client_ip::{ClientIp, client_ip};
 use crate::cors::CorsPolicy;
 use crate::problem::{ApiError, BEARER_CHALLENGE, PROBLEM_JSON, Problem};
 use crate::rate_limit;
+use crate::request_id;
 use crate::serve::Stopping;
 
 /// The strict policy of every response but the docs page.
@@ -52,11 +53,31 @@ pub struct EdgeConfig {
     pub work_deadline: std::time::Duration,
 }
 
-/// The edge around the whole application.
+/// The edge around the whole application: everything below runs under the request's id
+/// ([`crate::request_id`]), which the response carries back.
 pub async fn edge<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    config: Arc<EdgeConfig>,
+) -> poem::Result<Response> {
+    let peer = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(std::net::SocketAddr::ip);
+    let trusted = peer.is_some_and(|ip| config.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    let id = request_id::assign(trusted, req.headers().get(request_id::HEADER));
+    let mut resp = request_id::scope(id.clone(), edge_within(ep, req, config, &id)).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(request_id::HEADER, value);
+    }
+    Ok(resp)
+}
+
+async fn edge_within<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
     config: Arc<EdgeConfig>,
+    id: &str,
 ) -> poem::Result<Response> {
     let started = Instant::now();
     let method = req.method().clone();
@@ -128,6 +149,7 @@ pub async fn edge<E: Endpoint>(
         status = resp.status().as_u16(),
         latency_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
         client_ip = %client,
+        request_id = id,
     );
     Ok(resp)
 }
@@ -139,9 +161,10 @@ fn gave_up(deadline: std::time::Duration) -> Response {
         deadline_ms = deadline.as_millis(),
         "a request ran past its deadline and was answered 503"
     );
+    let id = request_id::current().unwrap_or_default();
     problem_response(&Problem::new(
         503,
-        "The service did not complete the request in time; retry later",
+        format!("The service did not complete the request in time; retry later (error id {id})"),
     ))
 }
 
@@ -235,6 +258,12 @@ async fn error_response(e: poem::Error, path: &str) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large",
         _ if status.is_server_error() => "Internal error",
         _ => "The request is malformed",
+    };
+    let detail = if status.is_server_error() {
+        let id = request_id::current().unwrap_or_default();
+        format!("{detail} (error id {id})")
+    } else {
+        detail.to_owned()
     };
     let mut out = problem_response(&Problem::new(status.as_u16(), detail));
     let allow = if status == StatusCode::METHOD_NOT_ALLOWED {

@@ -105,9 +105,11 @@ impl ApiError {
     }
 }
 
-/// Logs an unexpected failure with its whole `source()` chain and returns what the client may see.
+/// Logs an unexpected failure with its whole `source()` chain and returns what the client may
+/// see: the request's id (the `X-Request-Id` of its response) names it in both.
 fn opaque(status: u16, e: &Error) -> Json<Problem> {
-    let id = uuid::Uuid::new_v4();
+    let id = crate::request_id::current()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_string());
     error!(error_id = %id, error = %e.with_causes(), "request failed");
     let what = if status == 503 {
         "Service unavailable"

@@ -94,3 +94,51 @@ async fn a_limited_answer_carries_the_budget() {
     resp.assert_header("ratelimit-remaining", budget.remaining.to_string());
     resp.assert_header("ratelimit-reset", "6");
 }
+
+fn request_id(resp: &poem::test::TestResponse) -> String {
+    resp.0
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("every response carries its request id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_an_untrusted_one_is_replaced() {
+    let client = Mocks::new().client().await;
+    let first = client.get("/health/live").send().await;
+    let second = client
+        .get("/health/live")
+        .header("X-Request-Id", "chosen-by-the-client")
+        .send()
+        .await;
+    let (a, b) = (request_id(&first), request_id(&second));
+    assert_ne!(a, b);
+    // No trusted proxy sent it: a client cannot name its request as another's.
+    assert_ne!(b, "chosen-by-the-client");
+}
+
+#[tokio::test]
+async fn a_5xx_problem_names_the_request_id_of_its_response() {
+    let mut mocks = Mocks::new().knowing_the_users();
+    mocks
+        .users
+        .expect_delete()
+        .return_once(|_| Err(warden_domain::Error::Internal("a bug".into())));
+    let resp = mocks
+        .client()
+        .await
+        .delete("/admin/users/00000000-0000-0000-0000-000000000063")
+        .header("Authorization", format!("Bearer {}", crate::ADMIN_TOKEN))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    let id = request_id(&resp);
+    let body = resp.json().await.value().deserialize::<serde_json::Value>();
+    assert_eq!(
+        body["detail"],
+        format!("Internal error (error id {id})"),
+        "{body}"
+    );
+}
