@@ -152,7 +152,8 @@ impl Services {
     /// # Errors
     /// A [`StartupError`] naming the setting at fault.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        settings.validate()?;
+        // The signing key is the caller's to check: the server does, the admin commands need none.
+        settings.validate_except_signing_key()?;
         for warning in settings.warnings() {
             warn!("{warning}");
         }

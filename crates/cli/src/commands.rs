@@ -38,12 +38,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// Loads and validates the configuration.
+/// Loads and validates the configuration, all but the signing key: no admin command signs or
+/// verifies a token.
 ///
 /// # Errors
 /// The reason, naming the setting at fault.
 pub(crate) fn load_settings() -> Result<Settings, String> {
-    Settings::load().map_err(|e| e.to_string())
+    Settings::load_for_admin().map_err(|e| e.to_string())
 }
 
 /// Builds the same use cases the API runs on, after migrating the database. A SQLite file that
@@ -99,7 +100,8 @@ fn generate_key(algorithm: Algorithm) {
 /// them; the JWT keys are then loaded as the server would, so that an unreadable or malformed
 /// key file is reported here too. What is allowed but unwise is printed on stderr as warnings.
 fn check_config() -> Result<(), String> {
-    let settings = load_settings()?;
+    // Everything the server checks, the signing key included.
+    let settings = Settings::load().map_err(|e| e.to_string())?;
     // The settings the API owns are checked by the API's own rules, as the server does.
     warden_server::api_config(&settings)
         .validate()

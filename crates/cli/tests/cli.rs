@@ -676,6 +676,35 @@ fn config_check_applies_the_api_s_own_rules() {
 }
 
 #[test]
+fn admin_commands_in_production_need_no_signing_key_and_config_check_still_does() {
+    let sb = Sandbox::new();
+    let production = [
+        ("WARDEN_PROFILE", "production"),
+        ("WARDEN_ARGON2__MEMORY_KIB", "19456"),
+        ("WARDEN_ARGON2__ITERATIONS", "2"),
+    ];
+    sb.run_env(&["migrate"], &production).ok();
+    sb.run_with(
+        &[
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &production,
+        &format!("{GOOD_PASSWORD}\n"),
+    )
+    .ok();
+    let listed = sb.run_env(&["user", "list"], &production).ok();
+    assert!(listed.stdout.contains("root@example.com"), "{listed:?}");
+    let reason = sb.run_env(&["config", "check"], &production).fails();
+    assert!(reason.starts_with("jwt.secret"), "{reason}");
+}
+
+#[test]
 fn config_check_refuses_production_without_a_secret() {
     let sb = Sandbox::migrated();
     let reason = sb

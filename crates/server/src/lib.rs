@@ -96,6 +96,7 @@ impl Application {
     /// # Errors
     /// A [`BuildError`] naming the setting at fault.
     pub async fn build(settings: Settings) -> Result<Self, BuildError> {
+        settings.validate().map_err(StartupError::from)?;
         let config = api_config(&settings);
         // The API's settings are checked, and the port taken, before anything is opened: a
         // port in use must not leave a new database file behind.

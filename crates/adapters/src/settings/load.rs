@@ -20,6 +20,24 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the setting at fault.
     pub fn load() -> Result<Self, ConfigError> {
+        let settings = Self::load_unchecked()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// [`Self::load`] for the admin commands, which sign nothing: every check but the signing
+    /// key's ([`Self::validate_signing_key`]).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting at fault.
+    pub fn load_for_admin() -> Result<Self, ConfigError> {
+        let settings = Self::load_unchecked()?;
+        settings.validate_except_signing_key()?;
+        Ok(settings)
+    }
+
+    /// The settings from the file and the environment, their types checked, their rules not.
+    fn load_unchecked() -> Result<Self, ConfigError> {
         let file = match std::env::var_os(CONFIG_PATH_VAR) {
             Some(path) => {
                 let path = PathBuf::from(path);
@@ -33,7 +51,7 @@ impl Settings {
             }
             None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
         };
-        Self::load_from(file.as_deref())
+        Self::extract(file.as_deref())
     }
 
     /// Loads from an optional TOML file and `WARDEN_*` variables, then checks the result.
@@ -41,16 +59,21 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the setting at fault.
     pub fn load_from(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings = Self::extract(file)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings from an optional file and the environment, their types checked.
+    fn extract(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed("WARDEN_").split("__").ignore(&["config"]));
-        let settings: Self = figment
+        figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(describe(&e)))?;
-        settings.validate()?;
-        Ok(settings)
+            .map_err(|e| ConfigError::Invalid(describe(&e)))
     }
 }
 
