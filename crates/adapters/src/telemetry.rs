@@ -20,6 +20,10 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr closed) is dropped. By default the
+        // subscriber reports that with `eprintln!`, which panics on the same closed stderr,
+        // inside the request being logged: every request would then be dropped unanswered.
+        .log_internal_errors(false)
         .with_target(true);
     let _ = match format {
         LogFormat::Text => builder.with_ansi(stderr_wants_colour()).try_init(),

@@ -13,6 +13,7 @@ pub(crate) fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_ansi(warden_adapters::telemetry::stderr_wants_colour())
         .with_target(true)
         .try_init();
