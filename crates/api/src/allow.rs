@@ -11,6 +11,8 @@ use crate::routes;
 
 /// One path of the document, split at `/`, and the `Allow` value of its methods.
 struct AllowedPath {
+    /// The path as the document writes it (`/admin/users/{id}`).
+    template: String,
     segments: Vec<Segment>,
     allow: HeaderValue,
 }
@@ -42,6 +44,7 @@ static TABLE: LazyLock<Vec<AllowedPath>> = LazyLock::new(|| {
             methods.dedup();
             AllowedPath {
                 segments: split(&path),
+                template: path,
                 allow: HeaderValue::from_str(&methods.join(", "))
                     .unwrap_or_else(|_| HeaderValue::from_static("")),
             }
@@ -70,6 +73,12 @@ fn find(path: &str) -> Option<&'static AllowedPath> {
                 Segment::Parameter(_) => !w.is_empty(),
             })
     })
+}
+
+/// The document's template of a request path (`/admin/users/{id}`), or `other` for a path the
+/// API does not have: a bounded label for metrics.
+pub fn route_template(path: &str) -> &'static str {
+    find(path).map_or("other", |p| p.template.as_str())
 }
 
 /// The `Allow` value for a request path, or `None` for a path the API does not have.

@@ -49,6 +49,7 @@ fn endpoint_stopping(state: Arc<AppState>, stopping: Stopping) -> impl Endpoint 
         ),
         rate_limits: state.rate_limits.clone(),
         work_deadline: config.work_deadline,
+        metrics: state.metrics.clone(),
     });
     route
         .around(move |ep, req| edge(ep, req, edge_config.clone()))
@@ -85,6 +86,33 @@ pub async fn run(
     serve(
         listener,
         endpoint_stopping(state, stopping),
+        limits,
+        stop,
+        stopper,
+    )
+    .await
+}
+
+/// Serves `GET /metrics` on its own listener, with the same connection limits as the API, until
+/// `stop` resolves.
+///
+/// # Errors
+/// When the server fails.
+pub async fn run_metrics(
+    listener: TcpListener,
+    metrics: Arc<crate::metrics::Metrics>,
+    config: &crate::config::ApiConfig,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let limits = ServeLimits {
+        max_connections: config.server.max_connections,
+        timeouts: config.connection_timeouts(),
+        grace: GRACE,
+    };
+    let (stopper, _) = Stopping::channel();
+    serve(
+        listener,
+        crate::metrics::endpoint(metrics),
         limits,
         stop,
         stopper,

@@ -22,6 +22,7 @@ pub mod cors;
 pub mod document;
 pub mod dto;
 pub mod failure;
+pub mod metrics;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
@@ -33,6 +34,6 @@ pub mod serve;
 pub mod state;
 pub mod strict_json;
 
-pub use app::{endpoint, openapi_json, run};
+pub use app::{endpoint, openapi_json, run, run_metrics};
 pub use config::ApiConfig;
 pub use state::{AppState, UseCases};

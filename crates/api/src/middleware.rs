@@ -51,6 +51,8 @@ pub struct EdgeConfig {
     /// How long a handler may work before the edge gives up with a 503: a database that stops
     /// answering in the middle of a query (a network cut) holds no request longer than this.
     pub work_deadline: std::time::Duration,
+    /// Where requests are counted, when `metrics.bind` is set.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// The edge around the whole application: everything below runs under the request's id
@@ -105,11 +107,15 @@ async fn edge_within<E: Endpoint>(
     let mut resp = if let Some(preflight) = config.cors.preflight(&req) {
         preflight
     } else {
-        let decision = match rate_limit::route_group(&method, path) {
+        let group = rate_limit::route_group(&method, path);
+        let decision = match group {
             Some(group) => Some(config.rate_limits.check(group, client).await),
             None => None,
         };
         let mut resp = if let Some(refused) = decision.filter(|d| !d.allowed) {
+            if let (Some(metrics), Some(group)) = (&config.metrics, group) {
+                metrics.refused(group);
+            }
             unread_body &= !body::drain(&mut req, &config.body, &config.stopping).await;
             rate_limit::too_many_requests(&refused)
         } else if let Err(refusal) = body::read(&mut req, &config.body, &config.stopping).await {
@@ -141,6 +147,14 @@ async fn edge_within<E: Endpoint>(
         body::close_connection(&mut resp);
     }
 
+    if let Some(metrics) = &config.metrics {
+        metrics.observe(
+            crate::allow::route_template(path),
+            &method,
+            resp.status().as_u16(),
+            started.elapsed(),
+        );
+    }
     info!(
         target: "warden::access",
         method = %method,

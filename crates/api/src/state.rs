@@ -38,6 +38,8 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The JWKS document, parsed once.
     pub jwks: serde_json::Value,
+    /// Where the edge counts requests, when metrics are on.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Why an [`AppState`] could not be made.
@@ -69,6 +71,14 @@ impl AppState {
             rate_limits,
             config,
             jwks,
+            metrics: None,
         })
+    }
+
+    /// The same state, counting requests in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use warden_adapters::{Profile, Services, Settings, StartupError};
 use warden_api::config::{ApiConfig, CorsConfig, ServerConfig};
+use warden_api::metrics::Metrics;
 use warden_api::{AppState, UseCases};
 
 /// What a request may spend beyond one pool wait and one statement: more statements, and a
@@ -64,8 +65,10 @@ pub enum BuildError {
     #[error(transparent)]
     Api(#[from] warden_api::state::StateError),
     /// The listen address.
-    #[error("server.bind: cannot listen on {bind}: {source}")]
+    #[error("{key}: cannot listen on {bind}: {source}")]
     Bind {
+        /// The setting: `server.bind` or `metrics.bind`.
+        key: &'static str,
         /// The address asked for.
         bind: std::net::SocketAddr,
         /// Why it could not be bound.
@@ -80,6 +83,13 @@ pub struct Application {
     state: Arc<AppState>,
     services: Services,
     summary: Summary,
+    metrics: Option<Exporter>,
+}
+
+/// The metrics listener and what it serves.
+struct Exporter {
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Application {
@@ -106,8 +116,25 @@ impl Application {
         let bind = settings.server.bind;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
-            .map_err(|source| BuildError::Bind { bind, source })?;
+            .map_err(|source| BuildError::Bind {
+                key: "server.bind",
+                bind,
+                source,
+            })?;
         let port = listener.local_addr().map_or(bind.port(), |a| a.port());
+        let metrics = match settings.metrics.bind {
+            Some(bind) => Some(Exporter {
+                listener: tokio::net::TcpListener::bind(bind)
+                    .await
+                    .map_err(|source| BuildError::Bind {
+                        key: "metrics.bind",
+                        bind,
+                        source,
+                    })?,
+                metrics: Arc::new(Metrics::new()),
+            }),
+            None => None,
+        };
         let summary = Summary::of(&settings, port);
         let services = Services::build(&settings).await?;
         let use_cases = UseCases {
@@ -123,12 +150,17 @@ impl Application {
             config,
             &services.jwks_json,
         )?;
+        let state = match &metrics {
+            Some(exporter) => state.with_metrics(exporter.metrics.clone()),
+            None => state,
+        };
         Ok(Self {
             listener,
             port,
             state: Arc::new(state),
             services,
             summary,
+            metrics,
         })
     }
 
@@ -140,6 +172,14 @@ impl Application {
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `metrics.bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics
+            .as_ref()
+            .and_then(|m| m.listener.local_addr().ok())
+            .map(|a| a.port())
     }
 
     /// What the start-up line says.
@@ -162,8 +202,23 @@ impl Application {
     /// When the server fails.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let chores = housekeeping::start(&self.services);
+        let exporting = self.metrics.map(|exporter| {
+            let config = self.state.config.clone();
+            tokio::spawn(async move {
+                let stop = std::future::pending::<()>();
+                if let Err(e) =
+                    warden_api::run_metrics(exporter.listener, exporter.metrics, &config, stop)
+                        .await
+                {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let served = warden_api::run(self.listener, self.state, stop).await;
         chores.stop();
+        if let Some(exporting) = exporting {
+            exporting.abort();
+        }
         served
     }
 }

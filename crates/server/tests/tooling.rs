@@ -282,3 +282,86 @@ fn json_logs_are_one_object_per_line_with_the_access_fields() {
     assert!(access["latency_ms"].is_string() || access["latency_ms"].is_number());
     assert!(!access.to_string().contains("wdn_secret"), "{access}");
 }
+
+/// One HTTP/1.1 GET, the whole answer as text.
+fn http_get(address: &str, target: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stream, &mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_by_route_template() {
+    let dir = fresh_dir("metrics");
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let mut child = server(&dir)
+        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+        .env("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")
+        .env(
+            "WARDEN_JWT__SECRET",
+            "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
+        )
+        .env("WARDEN_METRICS__BIND", &metrics_bind)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("warden-api listening") {
+                let _ = tx.send(line);
+                return;
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the start-up line");
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("url=http://"))
+        .unwrap()
+        .to_owned();
+    // The log pipe was closed after the start-up line: the server must keep answering.
+    let live = http_get(&url, "/health/live");
+    assert!(live.starts_with("HTTP/1.1 200"), "{live:?}");
+    http_get(&url, "/admin/users/00000000-0000-0000-0000-000000000001");
+    http_get(&url, "/no/such/thing/at/all");
+    let scraped = http_get(&metrics_bind, "/metrics");
+    let api_has_no_metrics = http_get(&url, "/metrics");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(
+        scraped.contains("application/openmetrics-text"),
+        "{scraped}"
+    );
+    for expected in [
+        "warden_http_requests_total{route=\"/health/live\",method=\"GET\",status=\"200\"} 1",
+        "warden_http_requests_total{route=\"/admin/users/{id}\",method=\"GET\",status=\"401\"} 1",
+        "warden_http_requests_total{route=\"other\",method=\"GET\",status=\"404\"} 1",
+        "warden_http_request_duration_seconds_bucket{le=",
+        "warden_build_info{version=",
+        "# EOF",
+    ] {
+        assert!(scraped.contains(expected), "{expected} not in {scraped}");
+    }
+    // Raw paths never become labels, and the API's own listener has no /metrics.
+    assert!(!scraped.contains("00000000-0000-0000-0000-000000000001"));
+    assert!(
+        api_has_no_metrics.starts_with("HTTP/1.1 404"),
+        "{api_has_no_metrics}"
+    );
+}

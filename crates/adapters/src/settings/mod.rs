@@ -21,8 +21,9 @@ pub use load::{CONFIG_PATH_VAR, DEFAULT_CONFIG_FILE};
 pub use rate::{Rate, RateError, RatePeriod};
 pub use schema::{
     ApiKeySettings, Argon2Settings, AuthSettings, CorsSettings, DatabaseSettings, DocsSettings,
-    JwtAlgorithm, JwtSettings, LockoutSettings, LogFormat, LogSettings, PasswordSettings, Profile,
-    RateLimitSettings, RedisSettings, RefreshSettings, ServerSettings, Settings,
+    JwtAlgorithm, JwtSettings, LockoutSettings, LogFormat, LogSettings, MetricsSettings,
+    PasswordSettings, Profile, RateLimitSettings, RedisSettings, RefreshSettings, ServerSettings,
+    Settings,
 };
 
 /// A configuration that cannot be used. The message names the setting and says why in one

@@ -55,6 +55,18 @@ pub struct Settings {
     pub docs: DocsSettings,
     /// `log.*`.
     pub log: LogSettings,
+    /// `metrics.*`.
+    pub metrics: MetricsSettings,
+}
+
+/// `metrics.*`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Where `GET /metrics` (Prometheus, OpenMetrics text) is served; unset means off. Keep it
+    /// off the public network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
 }
 
 /// `log.*`.
