@@ -3,6 +3,8 @@
 //!
 //! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
 //!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`);
+//! - prometheus-client's OpenMetrics parser reads the metrics the run produced
+//!   (`tests/outside/metrics.py`);
 //! - Debian's Chromium, driven by playwright-core, signs in through Swagger UI's Authorize and
 //!   calls `GET /users/me` from the page (`tests/outside/swagger_ui.mjs`);
 //! - openapi-spec-validator validates `/openapi.json` as OpenAPI 3;
@@ -28,6 +30,7 @@ const PACKAGES: &[&str] = &[
     "pyjwt[crypto]==2.15.1",
     "schemathesis==4.32.5",
     "openapi-spec-validator==0.9.0",
+    "prometheus-client==0.21.1",
 ];
 /// The browser driver, pinned; it drives Debian's Chromium as installed.
 const PLAYWRIGHT: &str = "playwright-core@1.64.1";
@@ -49,9 +52,11 @@ pub(crate) fn run() -> Result {
     fs::create_dir_all(&keys).map_err(|e| format!("could not create {}: {e}", keys.display()))?;
     let private_key = write_eddsa_key(&cli, &keys)?;
     let private_key = private_key.to_string_lossy().into_owned();
+    let metrics_bind = free_local_address()?;
     let own = [
         ("WARDEN_JWT__ALGORITHM", "EdDSA"),
         ("WARDEN_JWT__PRIVATE_KEY_FILE", private_key.as_str()),
+        ("WARDEN_METRICS__BIND", metrics_bind.as_str()),
     ];
     let vars = [&own[..], &server::UNLIMITED, &server::CHEAP_HASHING].concat();
     let server = Server::start_with(&server::binary_path("debug"), &vars)?;
@@ -88,6 +93,13 @@ pub(crate) fn run() -> Result {
                 .args(selection),
         )?;
     }
+    // Everything above went through the metrics: prometheus-client's parser reads them.
+    run_command(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/outside/metrics.py"))
+            .arg(format!("http://{metrics_bind}/metrics"))
+            .arg(server.url("")),
+    )?;
     server.stop();
     Ok(())
 }
@@ -102,6 +114,16 @@ fn validate_document(python: &Path, server: &Server) -> Result {
     fs::write(&path, &response.body)
         .map_err(|e| format!("could not write {}: {e}", path.display()))?;
     run_command(Command::new(python.with_file_name("openapi-spec-validator")).arg(&path))
+}
+
+/// An address on loopback that nothing listens on now.
+fn free_local_address() -> Result<String> {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("could not find a free port: {e}"))?;
+    let address = probe
+        .local_addr()
+        .map_err(|e| format!("could not find a free port: {e}"))?;
+    Ok(address.to_string())
 }
 
 /// The virtual environment's Python, made and filled on first use.
