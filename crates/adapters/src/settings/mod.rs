@@ -7,6 +7,7 @@
 //! `redact` (printing without secrets).
 
 mod edge;
+mod keys;
 mod load;
 mod rate;
 mod redact;
