@@ -77,37 +77,72 @@ fn a_port_in_use_is_refused_before_a_database_file_is_made() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Starts the server with these variables and returns its log lines up to the start-up line
-/// (`None` if it never came), then stops it.
-fn lines_until_listening(dir: &std::path::Path, vars: &[(&str, &str)]) -> Option<Vec<String>> {
-    let mut child = server(dir)
-        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
-        .env(
-            "WARDEN_JWT__SECRET",
-            "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
-        )
-        .env("NO_COLOR", "1")
-        .envs(vars.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+/// A running server and its log lines, as they come.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// Starts the server on a free port with a test signing key and these variables. With
+    /// `close_log_after_start`, its stderr is closed right after the start-up line, as when a
+    /// log collector goes away.
+    fn start(dir: &std::path::Path, vars: &[(&str, &str)], close_log_after_start: bool) -> Self {
+        let mut child = server(dir)
+            .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
+            .env(
+                "WARDEN_JWT__SECRET",
+                "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
+            )
+            .env("NO_COLOR", "1")
+            .envs(vars.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let started = line.contains("warden-api listening");
+                if tx.send(line).is_err() || (started && close_log_after_start) {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next log line, waiting at most 30 s.
+    fn next_line(&self) -> Option<String> {
+        self.lines.recv_timeout(Duration::from_secs(30)).ok()
+    }
+
+    /// The log lines up to and including the start-up line (`None` if it never came).
+    fn until_listening(&self) -> Option<Vec<String>> {
         let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        loop {
+            let line = self.next_line()?;
             let done = line.contains("warden-api listening");
             seen.push(line);
             if done {
-                let _ = tx.send(seen);
-                return;
+                return Some(seen);
             }
         }
-    });
-    let lines = rx.recv_timeout(Duration::from_secs(30)).ok();
-    child.kill().unwrap();
-    let _ = child.wait();
+    }
+
+    fn stop(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server with these variables and returns its log lines up to the start-up line
+/// (`None` if it never came), then stops it.
+fn lines_until_listening(dir: &std::path::Path, vars: &[(&str, &str)]) -> Option<Vec<String>> {
+    let running = Running::start(dir, vars, true);
+    let lines = running.until_listening();
+    running.stop();
     lines
 }
 
@@ -220,31 +255,15 @@ fn a_database_that_cannot_be_opened_is_explained() {
 #[test]
 fn json_logs_are_one_object_per_line_with_the_access_fields() {
     let dir = fresh_dir("json");
-    let mut child = server(&dir)
-        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
-        .env("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")
-        .env(
-            "WARDEN_JWT__SECRET",
-            "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
-        )
-        .env("WARDEN_LOG__FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let next = || {
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("a log line")
-    };
+    let running = Running::start(
+        &dir,
+        &[
+            ("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc"),
+            ("WARDEN_LOG__FORMAT", "json"),
+        ],
+        false,
+    );
+    let next = || running.next_line().expect("a log line");
     let parse = |line: &str| -> serde_json::Value {
         serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
     };
@@ -272,8 +291,7 @@ fn json_logs_are_one_object_per_line_with_the_access_fields() {
             break line;
         }
     };
-    child.kill().unwrap();
-    let _ = child.wait();
+    running.stop();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(access["method"], "GET");
     assert_eq!(access["path"], "/health/live");
@@ -302,32 +320,16 @@ fn metrics_are_served_on_their_own_listener_by_route_template() {
         .unwrap()
         .port();
     let metrics_bind = format!("127.0.0.1:{metrics_port}");
-    let mut child = server(&dir)
-        .env("WARDEN_SERVER__BIND", "127.0.0.1:0")
-        .env("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc")
-        .env(
-            "WARDEN_JWT__SECRET",
-            "s0m3-r4nd0m-l00k1ng-v4lu3-f0r-t3sts-Zq",
-        )
-        .env("WARDEN_METRICS__BIND", &metrics_bind)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("warden-api listening") {
-                let _ = tx.send(line);
-                return;
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the start-up line");
+    let running = Running::start(
+        &dir,
+        &[
+            ("WARDEN_DATABASE__URL", "sqlite://data.db?mode=rwc"),
+            ("WARDEN_METRICS__BIND", &metrics_bind),
+        ],
+        true,
+    );
+    let started = running.until_listening().expect("the start-up line");
+    let line = started.last().unwrap();
     let url = line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("url=http://"))
@@ -340,8 +342,7 @@ fn metrics_are_served_on_their_own_listener_by_route_template() {
     http_get(&url, "/no/such/thing/at/all");
     let scraped = http_get(&metrics_bind, "/metrics");
     let api_has_no_metrics = http_get(&url, "/metrics");
-    child.kill().unwrap();
-    let _ = child.wait();
+    running.stop();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
     assert!(
