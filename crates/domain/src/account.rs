@@ -7,9 +7,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::Error;
-use crate::auth::{AuthPolicy, AuthService, Checked, Guard, Ports, audit, caller_gone};
+use crate::auth::{AuthPolicy, AuthService, Checked, Guard, Ports, audit, end_sessions};
 use crate::password::PasswordPolicy;
-use crate::ports::UserChange;
 use crate::principal::Principal;
 use crate::user::{DisplayName, Email, Role, User};
 
@@ -95,17 +94,7 @@ impl AccountService {
             .check(new.expose_secret(), &context)
             .map_err(|v| Error::weak_password(&v))?;
         let hash = self.ports.hasher.hash(new).await?;
-        let change = UserChange {
-            password_hash: Some(hash),
-            end_sessions: true,
-            at: Some(self.ports.clock.now()),
-            ..UserChange::default()
-        };
-        self.ports
-            .users
-            .update(user.id, change)
-            .await
-            .map_err(caller_gone)?;
+        end_sessions(&self.ports, user.id, Some(hash)).await?;
         audit(PASSWORD_CHANGE, "success", Some(user), client_ip);
         Ok(())
     }

@@ -221,22 +221,36 @@ impl AuthService {
     /// the user is gone; storage failures.
     pub async fn logout(&self, caller: &Principal) -> Result<(), Error> {
         let user = caller.account()?;
-        let change = UserChange {
-            end_sessions: true,
-            at: Some(self.ports.clock.now()),
-            ..UserChange::default()
-        };
-        self.ports
-            .users
-            .update(user.id, change)
-            .await
-            .map_err(caller_gone)?;
-        Ok(())
+        end_sessions(&self.ports, user.id, None).await
     }
 }
 
+/// Ends every session of the caller `id` (bumps its session version), setting a new password
+/// hash in the same write when one is given.
+///
+/// # Errors
+/// [`Error::InvalidToken`] if the caller is gone; storage failures.
+pub(crate) async fn end_sessions(
+    ports: &Ports,
+    id: Uuid,
+    password_hash: Option<crate::user::PasswordHash>,
+) -> Result<(), Error> {
+    let change = UserChange {
+        password_hash,
+        end_sessions: true,
+        at: Some(ports.clock.now()),
+        ..UserChange::default()
+    };
+    ports
+        .users
+        .update(id, change)
+        .await
+        .map(|_| ())
+        .map_err(caller_gone)
+}
+
 /// A caller deleted while its request ran holds a dead credential: [`Error::InvalidToken`].
-pub(crate) fn caller_gone(e: Error) -> Error {
+fn caller_gone(e: Error) -> Error {
     match e {
         Error::NotFound => Error::InvalidToken,
         other => other,
