@@ -54,3 +54,24 @@ served = sum(
     if s.name == "warden_http_requests_total"
 )
 check(served > 100, f"the clients' requests were counted ({served:.0f})")
+
+
+def samples(family, suffix=""):
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for s in families[family].samples
+        if s.name == family + suffix
+    }
+
+
+logins = samples("warden_logins", "_total")
+check(families["warden_logins"].type == "counter", "login outcomes are a counter")
+check(logins.get((("outcome", "success"),), 0) > 0, f"the clients' logins were counted ({logins})")
+check(families["warden_lockouts"].type == "counter", "locks set are a counter")
+for name in ("warden_password_hash_seconds", "warden_password_hash_queue_wait_seconds"):
+    check(families[name].type == "histogram", f"{name} is a histogram")
+    counted = samples(name, "_count").get((), 0)
+    check(counted >= sum(logins.values()), f"{name} counted every login's hash ({counted:.0f})")
+pool = samples("warden_db_pool_connections").get(())
+most = samples("warden_db_pool_max_connections").get(())
+check(pool is not None and most and 0 < pool <= most, f"the pool's use is a gauge ({pool} of {most})")

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
@@ -21,12 +22,15 @@ use warden_domain::Error;
 use warden_domain::ports::PasswordHasher;
 use warden_domain::user::PasswordHash;
 
+use crate::metrics::HashTimings;
+
 /// argon2id with the configured cost. At most `concurrency` hashes run at once, each on one of
 /// as many threads of its own, so a burst of logins neither stalls the executor nor exhausts
 /// memory; the others wait in a queue.
 pub struct Argon2Hasher {
     params: Params,
     jobs: Sender<Job>,
+    timings: Option<HashTimings>,
 }
 
 /// One hash or verification, run on a hashing thread.
@@ -79,7 +83,20 @@ impl Argon2Hasher {
                 .spawn(move || hashing_thread(&receiver))
                 .map_err(|_| argon2::Error::OutOfMemory)?;
         }
-        Ok(Self { params, jobs })
+        Ok(Self {
+            params,
+            jobs,
+            timings: None,
+        })
+    }
+
+    /// The same hasher, recording each job's wait for a thread and its run in `timings`.
+    #[must_use]
+    pub fn timed(self, timings: HashTimings) -> Self {
+        Self {
+            timings: Some(timings),
+            ..self
+        }
     }
 
     /// Runs `f` on a hashing thread once one is free.
@@ -88,9 +105,16 @@ impl Argon2Hasher {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
         let (done, result) = oneshot::channel();
+        let timings = self.timings.clone();
+        let queued = Instant::now();
         self.jobs
             .send(Box::new(move || {
-                let _ = done.send(f());
+                let started = Instant::now();
+                let answer = f();
+                if let Some(timings) = timings {
+                    timings.observe(started - queued, started.elapsed());
+                }
+                let _ = done.send(answer);
             }))
             .map_err(|_| Error::internal("the hashing threads are gone".to_owned()))?;
         // A job that panicked drops its sender: an error here, not a hang.

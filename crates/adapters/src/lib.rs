@@ -13,6 +13,7 @@ pub mod digest;
 pub mod hasher;
 pub mod jwt;
 pub mod keys;
+pub mod metrics;
 pub mod rate_limit;
 pub mod redact;
 pub mod settings;
@@ -42,6 +43,7 @@ pub use startup_error::StartupError;
 use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
+use crate::metrics::{AdapterMetrics, AuthCounters, HashTimings};
 use crate::rate_limit::GcraLimiter;
 use crate::redact::Redacted;
 use crate::settings::JwtAlgorithm;
@@ -64,6 +66,8 @@ pub struct Services {
     pub rate_limits: Arc<dyn RateLimiter>,
     /// Whether storage (and Redis, when set) answer.
     pub readiness: Arc<dyn Readiness>,
+    /// The use cases' and the adapters' metrics, for the edge's registry.
+    pub metrics: AdapterMetrics,
 }
 
 /// Opens the database named by `database.url` and applies pending migrations.
@@ -161,8 +165,11 @@ impl Services {
         let (codec, deriver) = build_codec(settings)?;
         let jwks_json: Arc<str> = codec.jwks_json().into();
         let a = &settings.argon2;
+        let hashing = HashTimings::default();
         let hasher = Argon2Hasher::new(a.memory_kib, a.iterations, a.parallelism, a.concurrency())
-            .map_err(StartupError::Argon2)?;
+            .map_err(StartupError::Argon2)?
+            .timed(hashing.clone());
+        let counters = AuthCounters::default();
         let readers = db::SqliteReaders::open(
             &db,
             &settings.database.url,
@@ -183,6 +190,7 @@ impl Services {
             refresh_tokens: Arc::new(db::SeaOrmRefreshTokenRepository::new(db.clone())),
             digester: Arc::new(Sha256Digester),
             deriver: Arc::new(deriver),
+            observer: Arc::new(counters.clone()),
         };
         let p = &settings.password;
         let policy = AuthPolicy {
@@ -220,8 +228,10 @@ impl Services {
                 .map_err(|e| StartupError::Redis(Redacted::new(e, url)))?,
             None => GcraLimiter::in_memory(&settings.rate_limit),
         };
+        let metrics = AdapterMetrics::new(counters, hashing, db.clone(), rate_limits.clone());
         let rate_limits: Arc<dyn RateLimiter> = Arc::new(rate_limits);
         Ok(Self {
+            metrics,
             accounts: AccountService::new(&auth),
             auth,
             keys,

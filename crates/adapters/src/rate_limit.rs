@@ -226,6 +226,15 @@ impl GcraLimiter {
         ))
     }
 
+    /// `None` without Redis; otherwise whether the limits run on this instance's own counters
+    /// because Redis did not answer.
+    pub fn falling_back(&self) -> Option<bool> {
+        self.inner
+            .shared
+            .as_ref()
+            .map(|s| s.degraded.load(Ordering::Relaxed))
+    }
+
     fn with_shared(settings: &RateLimitSettings, shared: Option<Shared>) -> Self {
         Self {
             inner: Arc::new(Inner {

@@ -93,6 +93,11 @@ impl Metrics {
         }
     }
 
+    /// The registry, for the metrics of the layers below the edge.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// Records one answered request.
     pub(crate) fn observe(
         &self,

@@ -12,8 +12,8 @@ use crate::Error;
 use crate::lockout::LockoutPolicy;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    Clock, KeyDigester, LockoutRepository, PasswordHasher, Random, RefreshTokenRepository,
-    SecretDeriver, TokenCodec, UserChange, UserRepository,
+    Clock, KeyDigester, LockoutRepository, Observer, PasswordHasher, Random,
+    RefreshTokenRepository, SecretDeriver, TokenCodec, UserChange, UserRepository,
 };
 use crate::principal::{Permission, Principal};
 use crate::token::{Introspection, IssuedTokens, TokenLifetimes};
@@ -44,6 +44,8 @@ pub struct Ports {
     pub digester: Arc<dyn KeyDigester>,
     /// Derivation of a refresh token's successor.
     pub deriver: Arc<dyn SecretDeriver>,
+    /// Where outcomes are counted for metrics.
+    pub observer: Arc<dyn Observer>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -118,25 +120,32 @@ impl AuthService {
             .guard
             .check_password(subject, password.clone(), hash, client_ip)
             .await?;
-        let Some(user) = user else {
-            audit(LOGIN, "unknown_user", None, client_ip);
-            return Err(Error::InvalidCredentials);
-        };
-        let refusal = match checked {
-            Checked::Refused => Some("locked"),
-            Checked::Wrong => Some("wrong_password"),
-            Checked::Right if user.disabled => Some("disabled"),
-            Checked::Right => None,
+        let refusal = match (&user, checked) {
+            (_, Checked::Refused) => Some(LoginOutcome::Locked),
+            (None, _) => Some(LoginOutcome::UnknownUser),
+            (Some(_), Checked::Wrong) => Some(LoginOutcome::WrongPassword),
+            (Some(user), Checked::Right) if user.disabled => Some(LoginOutcome::Disabled),
+            (Some(_), Checked::Right) => None,
         };
         if let Some(outcome) = refusal {
-            audit(LOGIN, outcome, Some(&user), client_ip);
+            self.ports.observer.login(outcome);
+            audit(LOGIN, outcome.as_str(), user.as_ref(), client_ip);
             return Err(Error::InvalidCredentials);
         }
+        let Some(user) = user else {
+            return Err(Error::InvalidCredentials);
+        };
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password).await;
         }
         let tokens = self.start_session(&user).await?;
-        audit(LOGIN, "success", Some(&user), client_ip);
+        self.ports.observer.login(LoginOutcome::Success);
+        audit(
+            LOGIN,
+            LoginOutcome::Success.as_str(),
+            Some(&user),
+            client_ip,
+        );
         Ok((user, tokens))
     }
 
@@ -259,6 +268,35 @@ fn caller_gone(e: Error) -> Error {
 
 /// The audit event of the password grant.
 const LOGIN: &str = "login";
+
+/// How a password grant ended, as audited and counted. Every refusal is the same
+/// [`Error::InvalidCredentials`] to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoginOutcome {
+    /// Tokens were issued.
+    Success,
+    /// The account exists and the password is wrong.
+    WrongPassword,
+    /// The username names no account (or is no email).
+    UnknownUser,
+    /// A lock held, or the attempt came past the limit: no password was verified.
+    Locked,
+    /// The right password of a disabled account.
+    Disabled,
+}
+
+impl LoginOutcome {
+    /// The outcome's name in the audit log and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::WrongPassword => "wrong_password",
+            Self::UnknownUser => "unknown_user",
+            Self::Locked => "locked",
+            Self::Disabled => "disabled",
+        }
+    }
+}
 /// A stored user who may still act: enabled, and (for a token) of the current session version.
 ///
 /// # Errors

@@ -9,6 +9,7 @@ use tracing::field::{Field, Visit};
 
 use super::*;
 use crate::auth::guard::{MALFORMED_PROBE, fnv1a_128};
+use crate::testing::Tally;
 
 const WRONG: &str = "wrong guess 1234";
 const NEW: &str = "a different passphrase entirely 7";
@@ -22,6 +23,8 @@ struct Rig {
     clock: Arc<HandClock>,
     lockouts: Arc<MemLockouts>,
     hasher: Arc<YieldingHasher>,
+    /// What the service reported for metrics.
+    tally: Arc<Tally>,
     /// How many password changes reached storage.
     updates: Arc<AtomicUsize>,
 }
@@ -54,6 +57,8 @@ async fn rig(max_failures: u32, account_max_failures: u32) -> Rig {
     );
     ports.hasher = hasher.clone();
     ports.lockouts = lockouts.clone();
+    let tally = Arc::new(Tally::default());
+    ports.observer = tally.clone();
     let mut policy = policy(true);
     policy.lockout = LockoutPolicy {
         max_failures,
@@ -71,6 +76,7 @@ async fn rig(max_failures: u32, account_max_failures: u32) -> Rig {
         clock,
         lockouts,
         hasher,
+        tally,
         updates,
     }
 }
@@ -581,5 +587,42 @@ async fn every_attempt_is_audited_with_its_outcome_and_never_its_password() {
         lines
             .iter()
             .all(|l| !l.contains(STRONG) && !l.contains(WRONG))
+    );
+    // The metrics hear of every login's outcome, and of the IP lock the password change set
+    // (the second failure from 192.0.2.1, at the limit of 2).
+    assert_eq!(
+        r.tally.take(),
+        [
+            "login:unknown_user",
+            "login:wrong_password",
+            "lock:ip",
+            "login:locked",
+            "login:success"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_lock_is_reported_once_when_set_in_each_scope_and_not_while_it_holds() {
+    let r = rig(2, 3).await;
+    assert!(!r.alice(WRONG, ip(1)).await);
+    assert!(!r.alice(WRONG, ip(1)).await);
+    assert_eq!(
+        r.tally.take(),
+        ["login:wrong_password", "lock:ip", "login:wrong_password"]
+    );
+    // The lock holds: refused without a report of a new lock.
+    assert!(!r.alice(STRONG, ip(1)).await);
+    assert_eq!(r.tally.take(), ["login:locked"]);
+    // Another IP's failure is the account's third: the account's lock.
+    assert!(!r.alice(WRONG, ip(2)).await);
+    assert_eq!(r.tally.take(), ["lock:account", "login:wrong_password"]);
+    // A locked-out unknown username is counted as locked, not unknown.
+    let nobody = rig(1, 100).await;
+    assert!(!nobody.login("nobody@example.com", WRONG, ip(1)).await);
+    assert!(!nobody.login("nobody@example.com", WRONG, ip(1)).await);
+    assert_eq!(
+        nobody.tally.take(),
+        ["lock:ip", "login:unknown_user", "login:locked"]
     );
 }

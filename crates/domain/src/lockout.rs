@@ -26,6 +26,14 @@ impl LockScope {
             Self::Account => "account".to_owned(),
         }
     }
+
+    /// The kind of the scope, `ip` or `account`: a bounded label, without the address.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Ip(_) => "ip",
+            Self::Account => "account",
+        }
+    }
 }
 
 /// The failure count of one scope.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::api_key::ApiKey;
+use crate::auth::LoginOutcome;
 use crate::lockout::{LockScope, LockState};
 use crate::refresh::RefreshToken;
 use crate::token::{AccessClaims, TokenError};
@@ -314,5 +315,21 @@ pub trait Readiness: Send + Sync + 'static {
 impl std::fmt::Debug for dyn Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Readiness")
+    }
+}
+
+/// What the use cases report for an operator's metrics: only the kind of an outcome, never a
+/// credential, an email, an address or an id.
+pub trait Observer: Send + Sync + 'static {
+    /// A password grant ended with `outcome`.
+    fn login(&self, outcome: LoginOutcome);
+
+    /// An attempt set a lock in `scope`: the IP's lock out of one account, or the account's.
+    fn lock_set(&self, scope: &LockScope);
+}
+
+impl std::fmt::Debug for dyn Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
     }
 }

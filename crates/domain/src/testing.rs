@@ -12,12 +12,13 @@ use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
 use crate::Error;
-use crate::auth::{AuthPolicy, Ports};
+use crate::auth::{AuthPolicy, LoginOutcome, Ports};
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::password::PasswordPolicy;
 use crate::ports::{
     Clock, KeyDigester, LockoutRepository, MockClock, MockPasswordHasher, MockRandom,
-    MockTokenCodec, MockUserRepository, PasswordHasher, RefreshTokenRepository, SecretDeriver,
+    MockTokenCodec, MockUserRepository, Observer, PasswordHasher, RefreshTokenRepository,
+    SecretDeriver,
 };
 use crate::principal::Principal;
 use crate::refresh::RefreshToken;
@@ -265,6 +266,34 @@ pub fn ports(
         refresh_tokens,
         digester: Arc::new(PlainDigester),
         deriver: Arc::new(PlainDeriver),
+        observer: Arc::new(Tally::default()),
+    }
+}
+
+/// An observer that writes down what it was told, `login:<outcome>` and `lock:<scope>`.
+#[derive(Debug, Default)]
+pub struct Tally(pub Mutex<Vec<String>>);
+
+impl Tally {
+    /// What was observed so far, and forgets it.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Observer for Tally {
+    fn login(&self, outcome: LoginOutcome) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("login:{}", outcome.as_str()));
+    }
+
+    fn lock_set(&self, scope: &LockScope) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("lock:{}", scope.kind()));
     }
 }
 

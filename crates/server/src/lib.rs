@@ -122,21 +122,27 @@ impl Application {
                 source,
             })?;
         let port = listener.local_addr().map_or(bind.port(), |a| a.port());
-        let metrics = match settings.metrics.bind {
-            Some(bind) => Some(Exporter {
-                listener: tokio::net::TcpListener::bind(bind)
-                    .await
-                    .map_err(|source| BuildError::Bind {
+        let metrics =
+            match settings.metrics.bind {
+                Some(bind) => Some(tokio::net::TcpListener::bind(bind).await.map_err(
+                    |source| BuildError::Bind {
                         key: "metrics.bind",
                         bind,
                         source,
-                    })?,
-                metrics: Arc::new(Metrics::new()),
-            }),
-            None => None,
-        };
+                    },
+                )?),
+                None => None,
+            };
         let summary = Summary::of(&settings, port);
         let services = Services::build(&settings).await?;
+        let metrics = metrics.map(|listener| {
+            let mut metrics = Metrics::new();
+            services.metrics.register(metrics.registry_mut());
+            Exporter {
+                listener,
+                metrics: Arc::new(metrics),
+            }
+        });
         let use_cases = UseCases {
             auth: services.auth.clone(),
             accounts: services.accounts.clone(),

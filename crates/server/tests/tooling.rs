@@ -303,8 +303,15 @@ fn json_logs_are_one_object_per_line_with_the_access_fields() {
 
 /// One HTTP/1.1 GET, the whole answer as text.
 fn http_get(address: &str, target: &str) -> String {
+    http(
+        address,
+        &format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// One HTTP/1.1 request as written, the whole answer as text.
+fn http(address: &str, request: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
-    let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
     let mut answer = Vec::new();
     let _ = std::io::Read::read_to_end(&mut stream, &mut answer);
@@ -340,6 +347,16 @@ fn metrics_are_served_on_their_own_listener_by_route_template() {
     assert!(live.starts_with("HTTP/1.1 200"), "{live:?}");
     http_get(&url, "/admin/users/00000000-0000-0000-0000-000000000001");
     http_get(&url, "/no/such/thing/at/all");
+    let form = "grant_type=password&username=nobody%40example.com&password=not+the+one+at+all";
+    let login = http(
+        &url,
+        &format!(
+            "POST /auth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert!(login.starts_with("HTTP/1.1 400"), "{login}");
     let scraped = http_get(&metrics_bind, "/metrics");
     let api_has_no_metrics = http_get(&url, "/metrics");
     running.stop();
@@ -355,6 +372,11 @@ fn metrics_are_served_on_their_own_listener_by_route_template() {
         "warden_http_requests_total{route=\"other\",method=\"GET\",status=\"404\"} 1",
         "warden_http_request_duration_seconds_bucket{le=",
         "warden_build_info{version=",
+        "warden_logins_total{outcome=\"unknown_user\"} 1",
+        // The dummy hash made at start, then the login's verification.
+        "warden_password_hash_seconds_count 2",
+        "warden_password_hash_queue_wait_seconds_count 2",
+        "warden_db_pool_max_connections ",
         "# EOF",
     ] {
         assert!(scraped.contains(expected), "{expected} not in {scraped}");

@@ -126,3 +126,29 @@ pub fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = options.get_filename();
     (!path.exists()).then(|| path.to_path_buf())
 }
+
+/// How much of the pool is in use now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open, idle or lent.
+    pub open: u32,
+    /// Open connections waiting to be lent.
+    pub idle: u32,
+    /// The most the pool opens (`database.max_connections`).
+    pub max: u32,
+}
+
+/// What the pool behind `db` holds now.
+pub fn pool_use(db: &DatabaseConnection) -> PoolUse {
+    fn of<D: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<D>) -> PoolUse {
+        PoolUse {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => of(db.get_postgres_connection_pool()),
+        _ => of(db.get_sqlite_connection_pool()),
+    }
+}

@@ -16,7 +16,7 @@ use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
-pub use connect::{Timeouts, connect, connect_with, missing_sqlite_file};
+pub use connect::{PoolUse, Timeouts, connect, connect_with, missing_sqlite_file, pool_use};
 pub use lockouts::SeaOrmLockoutRepository;
 pub use read_model::SqliteReadModel;
 pub use readers::{Declined, SqliteReaders};

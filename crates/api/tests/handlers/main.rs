@@ -255,6 +255,7 @@ impl Mocks {
             refresh_tokens: Arc::new(self.refresh_tokens),
             digester: Arc::new(Reversed),
             deriver: Arc::new(Reversed),
+            observer: Arc::new(warden_domain::testing::Tally::default()),
         };
         let policy = AuthPolicy {
             password: PasswordPolicy::new(8, 128, 2).expect("a valid policy"),

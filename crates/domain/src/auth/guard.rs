@@ -130,6 +130,7 @@ impl Guard {
         if standing.sets_lock() {
             let lock = counted.locked(now, self.policy.base);
             self.ports.lockouts.put(subject, scope, lock).await?;
+            self.ports.observer.lock_set(scope);
         }
         Ok(standing.may_verify())
     }
