@@ -1,4 +1,5 @@
-//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside | faults | load`.
+//! Developer automation for Warden: `cargo xtask ci | openapi | bench | outside | faults | load
+//! | timing | dist`.
 //!
 //! A few small crates and no async runtime, so that it builds fast and needs nothing but
 //! cargo: ureq is the HTTP client of every task (`client`), serde_json and serde_urlencoded
@@ -7,6 +8,7 @@
 mod bench;
 mod ci;
 mod client;
+mod dist;
 mod faults;
 mod load;
 mod openapi;
@@ -40,8 +42,11 @@ commands:
   faults    stop the machine's PostgreSQL, then a Redis of its own, under load, and check
             the 503s, readiness, recovery and that no committed write is lost
   load      two instances on PostgreSQL and Redis: a minute of logins, refreshes and API-key
-            calls (zero 5xx, no lost rotation), then a login flood with memory sampled
+            calls (zero 5xx, no lost rotation), then a login flood with memory sampled;
+            --scale 1,2,4: bearer requests and logins summed over that many release instances
   timing    whether a failed login's time tells which emails exist, on SQLite and PostgreSQL
+  dist      the release bundle: stripped binaries, example configuration, systemd unit, docs
+            and checksums in target/dist/*.tar.gz, then its checks (sizes, systemd-analyze)
 ";
 
 fn main() -> ExitCode {
@@ -53,8 +58,9 @@ fn main() -> ExitCode {
         Some("openapi") => no_options("openapi", &rest).and_then(|()| openapi::run()),
         Some("bench") => bench::main(&rest),
         Some("outside") => no_options("outside", &rest).and_then(|()| outside::run()),
+        Some("dist") => no_options("dist", &rest).and_then(|()| dist::run()),
         Some("faults") => no_options("faults", &rest).and_then(|()| faults::run()),
-        Some("load") => no_options("load", &rest).and_then(|()| load::run()),
+        Some("load") => load::main(&rest),
         Some("timing") => no_options("timing", &rest).and_then(|()| timing::run()),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
