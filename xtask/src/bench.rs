@@ -6,6 +6,7 @@
 
 mod baseline;
 mod hash;
+pub(crate) mod scale;
 mod scenarios;
 mod servers;
 mod summary;
@@ -131,7 +132,8 @@ pub(crate) fn run(options: &Options) -> Result {
     let mut servers = Servers::start(options.baseline.as_deref())?;
     let token = sign_in(&servers.warden)?;
     let key = servers.warden.client().create_api_key(&token)?;
-    let mut rounds = scenarios(options, &token, &key);
+    let metered_token = sign_in(&servers.metered)?;
+    let mut rounds = scenarios(options, &token, &key, &metered_token);
     if let Some(base) = &servers.baseline {
         let base_token = sign_in(base)?;
         let base_key = base.client().create_api_key(&base_token)?;

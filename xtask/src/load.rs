@@ -33,7 +33,64 @@ const FLOOD_MAX_RSS_MIB: u64 = 200;
 const FLOOD_MAX_GROWTH_MIB: u64 = 64;
 const TIMEOUT: Duration = Duration::from_mins(1);
 
-pub(crate) fn run() -> Result {
+const USAGE: &str = "\
+usage: cargo xtask load [--scale COUNTS [--duration SECS]]
+
+  with no option  two debug instances: a minute of mixed load, then a login flood (CI)
+  --scale 1,2,4   release instances sharing PostgreSQL and Redis, at each count in turn:
+                  bearer-token requests, then logins, summed over the instances
+  --duration SECS how long each scaling scenario lasts (default 10)
+";
+
+/// The entry point of `cargo xtask load ARGS`.
+pub(crate) fn main(args: &[String]) -> Result {
+    let mut counts = None;
+    let mut duration = Duration::from_secs(10);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("`{arg}` needs a value\n\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--scale" => counts = Some(parse_counts(value()?)?),
+            "--duration" => {
+                let text = value()?;
+                match text.parse::<u64>() {
+                    Ok(secs) if secs > 0 => duration = Duration::from_secs(secs),
+                    _ => {
+                        return Err(format!(
+                            "`--duration` needs whole seconds above zero, not `{text}`"
+                        ));
+                    }
+                }
+            }
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            _ => return Err(format!("unknown load option `{arg}`\n\n{USAGE}")),
+        }
+    }
+    match counts {
+        Some(counts) => crate::bench::scale::run(&counts, duration),
+        None => run(),
+    }
+}
+
+/// `1,2,4` as counts of instances, each from 1 to 16.
+fn parse_counts(text: &str) -> Result<Vec<usize>> {
+    text.split(',')
+        .map(|n| match n.trim().parse::<usize>() {
+            Ok(n @ 1..=16) => Ok(n),
+            _ => Err(format!(
+                "`--scale` takes counts from 1 to 16 separated by commas, not `{n}`"
+            )),
+        })
+        .collect()
+}
+
+fn run() -> Result {
     run_command(cargo().args(["build", "-p", "warden-server"]))?;
     let database = Database::create("load")?;
     let redis = "redis://127.0.0.1:6379";
@@ -247,4 +304,19 @@ fn flood(server: &Server) -> Result {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_counts_are_whole_numbers_from_one_to_sixteen() {
+        assert_eq!(parse_counts("1,2,4").unwrap(), [1, 2, 4]);
+        assert_eq!(parse_counts("16").unwrap(), [16]);
+        assert!(parse_counts("0").is_err());
+        assert!(parse_counts("17").is_err());
+        assert!(parse_counts("1,,2").is_err());
+        assert!(parse_counts("two").is_err());
+    }
 }

@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn each_compared_round_is_followed_by_its_twin_on_the_baseline() {
         let options = Options::default();
-        let rounds = super::super::scenarios::scenarios(&options, "t", "k");
+        let rounds = super::super::scenarios::scenarios(&options, "t", "k", "m");
         let before = rounds.len();
         let rounds = interleave(rounds, &options, "bt", "bk");
         assert_eq!(rounds.len(), before + PAIRS.len() * (2 * PAIRED_RUNS - 1));

@@ -28,6 +28,10 @@ pub(super) const BARE: &str = "GET /health/live, no edge";
 pub(super) const PLAIN: &str = "GET /health/live, plain poem handler";
 pub(super) const LIMITED_MEMORY: &str = "GET /.well-known/jwks.json, limits in memory";
 pub(super) const LIMITED_REDIS: &str = "GET /.well-known/jwks.json, limits in Redis";
+pub(super) const HEALTH_METRICS_OFF: &str = "GET /health/live, metrics off (pair)";
+pub(super) const HEALTH_METRICS_ON: &str = "GET /health/live, metrics on (pair)";
+pub(super) const ME_METRICS_OFF: &str = "GET /users/me, metrics off (pair)";
+pub(super) const ME_METRICS_ON: &str = "GET /users/me, metrics on (pair)";
 
 /// Which server a scenario loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,10 @@ pub(super) enum Target {
     Shared,
     /// The `--baseline` build, with its limits in memory.
     Baseline,
+    /// Warden with its metrics listener on.
+    Metered,
+    /// The n-th of the instances `cargo xtask load --scale` starts.
+    Instance(usize),
 }
 
 /// One load pattern for wrk.
@@ -117,19 +125,36 @@ impl Scenario {
 }
 
 /// The rounds of the benchmark, in order; the scenarios of one round run at the same time.
-pub(super) fn scenarios(options: &Options, token: &str, key: &str) -> Vec<Vec<Scenario>> {
+pub(super) fn scenarios(
+    options: &Options,
+    token: &str,
+    key: &str,
+    metered_token: &str,
+) -> Vec<Vec<Scenario>> {
     let connections = options.connections;
+    let half = (connections / 2).max(1);
+    let bearer = format!("Bearer {token}");
     vec![
         vec![Scenario::get(HEALTH, "/health/live", connections)],
         // The same operation with none of the edge: the ratio is the price of the edge.
         vec![Scenario::get(BARE, "/health/live", connections).on(Target::Bare)],
         // For reference, the floor of the framework: a poem handler outside poem-openapi.
         vec![Scenario::get(PLAIN, "/plain/health/live", connections).on(Target::Bare)],
-        vec![
-            Scenario::get(ME, "/users/me", connections)
-                .header("Authorization", &format!("Bearer {token}")),
-        ],
+        vec![Scenario::get(ME, "/users/me", connections).header("Authorization", &bearer)],
         vec![Scenario::get(ME_KEY, "/users/me", connections).header("X-API-Key", key)],
+        // The price of the metrics: the same build with them off and on, loaded at once with
+        // half the connections each, so that both share the machine's every moment and the
+        // ratio of their rates is the ratio of their costs, whatever else the machine does.
+        vec![
+            Scenario::get(HEALTH_METRICS_OFF, "/health/live", half),
+            Scenario::get(HEALTH_METRICS_ON, "/health/live", half).on(Target::Metered),
+        ],
+        vec![
+            Scenario::get(ME_METRICS_OFF, "/users/me", half).header("Authorization", &bearer),
+            Scenario::get(ME_METRICS_ON, "/users/me", half)
+                .header("Authorization", &format!("Bearer {metered_token}"))
+                .on(Target::Metered),
+        ],
         // Logins alone give the login rate; then again beside a health probe, whose p99
         // shows whether hashing ever stalls the executor.
         vec![login(LOGIN, connections)],

@@ -5,14 +5,15 @@ use std::num::NonZeroUsize;
 use std::thread;
 
 use super::scenarios::{
-    BARE, HEALTH, HEALTH_UNDER_LOGIN, LIMITED_MEMORY, LIMITED_REDIS, LOGIN, LOGIN_WITH_PROBE, ME,
-    ME_KEY, PLAIN,
+    BARE, HEALTH, HEALTH_METRICS_OFF, HEALTH_METRICS_ON, HEALTH_UNDER_LOGIN, LIMITED_MEMORY,
+    LIMITED_REDIS, LOGIN, LOGIN_WITH_PROBE, ME, ME_KEY, ME_METRICS_OFF, ME_METRICS_ON, PLAIN,
 };
 use super::wrk::Outcome;
 use crate::Result;
 
 // The targets the summary checks.
-const ME_MIN_PERCENT_OF_HEALTH: f64 = 20.0;
+const ME_MIN_PERCENT_OF_HEALTH: f64 = 50.0;
+const METRICS_ON_MIN_PERCENT_OF_OFF: f64 = 95.0;
 const LOGIN_MIN_PERCENT_OF_CEILING: f64 = 80.0;
 const HEALTH_UNDER_LOGIN_MAX_P99_MS: f64 = 10.0;
 const KEY_MIN_PERCENT_OF_BEARER: f64 = 90.0;
@@ -46,6 +47,7 @@ pub(super) fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
     let key_percent = rate_percent(me_key, me);
     let edge_percent = rate_percent(health, bare);
     let plain_percent = rate_percent(health, plain);
+    let metered = metered(outcomes);
     let redis_extra_us = limited_redis
         .zip(limited_memory)
         .map(|(redis, memory)| (redis.report.p50_ms - memory.report.p50_ms) * 1_000.0);
@@ -74,6 +76,7 @@ pub(super) fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         "the whole stack vs plain poem: {}",
         percent_of(health, plain_percent, "of a plain poem handler (reference)")
     );
+    print_metered_rates(&metered);
     println!(
         "Redis limits add per request: {}",
         redis_extra_us.map_or_else(
@@ -103,6 +106,7 @@ pub(super) fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
         edge_percent.map(|p| (p >= EDGE_MIN_PERCENT_OF_BARE, format!("{p:.1}%"))),
         &[health, bare],
     );
+    print_metered_targets(&metered);
     print_target(
         &format!("login >= {LOGIN_MIN_PERCENT_OF_CEILING}% of the ceiling"),
         login_percent.map(|p| (p >= LOGIN_MIN_PERCENT_OF_CEILING, format!("{p:.1}%"))),
@@ -121,6 +125,45 @@ pub(super) fn summarise(outcomes: &[Outcome], hash_ms: f64) -> Result {
             "every response of `{}` must succeed, but some did not: the figures are not valid",
             invalid.join("`, `")
         ))
+    }
+}
+
+/// A route with the metrics on and off, loaded at once: (route, on, off).
+type Metered<'a> = (&'static str, Option<&'a Outcome>, Option<&'a Outcome>);
+
+fn metered(outcomes: &[Outcome]) -> [Metered<'_>; 2] {
+    let find = |name: &str| outcomes.iter().find(|outcome| outcome.name == name);
+    [
+        (
+            "/health/live",
+            find(HEALTH_METRICS_ON),
+            find(HEALTH_METRICS_OFF),
+        ),
+        ("/users/me", find(ME_METRICS_ON), find(ME_METRICS_OFF)),
+    ]
+}
+
+fn print_metered_rates(metered: &[Metered<'_>]) {
+    for &(route, on, off) in metered {
+        println!(
+            "{:<30}{}",
+            format!("{route}, metrics on:"),
+            percent_of(
+                on,
+                rate_percent(on, off),
+                "of the same with them off, loaded at once"
+            )
+        );
+    }
+}
+
+fn print_metered_targets(metered: &[Metered<'_>]) {
+    for &(route, on, off) in metered {
+        print_target(
+            &format!("{route} with metrics on >= {METRICS_ON_MIN_PERCENT_OF_OFF}% of off"),
+            rate_percent(on, off).map(|p| (p >= METRICS_ON_MIN_PERCENT_OF_OFF, format!("{p:.1}%"))),
+            &[on, off],
+        );
     }
 }
 

@@ -6,8 +6,7 @@ use std::fs;
 use std::io;
 use std::process::{Child, Command, Stdio};
 
-use super::scenarios::Scenario;
-use super::servers::Servers;
+use super::scenarios::{Scenario, Target};
 use crate::server::Server;
 use crate::{Result, display_command};
 
@@ -37,9 +36,15 @@ pub(super) struct Outcome {
     pub(super) report: WrkReport,
 }
 
+/// The servers a round's scenarios find by their target.
+pub(super) trait Fleet {
+    /// The server of `target`, if it runs.
+    fn get(&self, target: Target) -> Option<&Server>;
+}
+
 /// Starts one wrk per scenario at once, waits for all of them and parses their outputs.
 pub(super) fn run_round(
-    servers: &Servers,
+    servers: &dyn Fleet,
     round: &[Scenario],
     duration_secs: u64,
 ) -> Result<Vec<Outcome>> {
