@@ -15,6 +15,8 @@ use warden_domain::ports::TokenCodec;
 use warden_domain::token::{AccessClaims, TokenError};
 use warden_domain::user::Role;
 
+use crate::token_memo::{TokenMemo, unexpired};
+
 /// The `typ` of every access token (RFC 9068).
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// Clock skew tolerated on `exp` and `iat`, seconds.
@@ -88,6 +90,8 @@ pub struct JwtCodec {
     issuer: String,
     audience: String,
     jwks_json: String,
+    /// The tokens that verified, so that one seen again costs only its expiry check.
+    verified: TokenMemo,
 }
 
 impl std::fmt::Debug for JwtCodec {
@@ -148,6 +152,7 @@ impl JwtCodec {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             jwks_json: r#"{"keys":[]}"#.to_owned(),
+            verified: TokenMemo::default(),
         }
     }
 
@@ -199,6 +204,7 @@ impl JwtCodec {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             jwks_json,
+            verified: TokenMemo::default(),
         })
     }
 
@@ -264,6 +270,23 @@ impl TokenCodec for JwtCodec {
     }
 
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.get(token) {
+            return if unexpired(&claims, now, LEEWAY_SECONDS) {
+                Ok(claims)
+            } else {
+                Err(TokenError::Expired)
+            };
+        }
+        let claims = self.verify_afresh(token, now)?;
+        self.verified.insert(token, claims.clone());
+        Ok(claims)
+    }
+}
+
+impl JwtCodec {
+    /// Every check of a token not seen before: header, signature, claims; `now` in Unix seconds.
+    fn verify_afresh(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
         let header = decode_header(token).map_err(|e| refusal(&e))?;
         if header.alg != self.header.alg {
             return Err(TokenError::BadSignature);
@@ -288,7 +311,6 @@ impl TokenCodec for JwtCodec {
         // A token issued further in the future than the tolerated skew was not issued by us
         // under this clock: refuse it, as `exp` is refused past the same leeway. The time is
         // the one jsonwebtoken checks `exp` against.
-        let now = jsonwebtoken::get_current_timestamp();
         if u64::try_from(claims.iat).is_ok_and(|iat| iat > now + LEEWAY_SECONDS) {
             return Err(TokenError::Malformed);
         }

@@ -312,3 +312,42 @@ fn an_iat_in_the_future_is_accepted_up_to_the_leeway_and_refused_past_it() {
         Err(TokenError::Malformed)
     );
 }
+
+#[test]
+fn a_token_seen_again_is_answered_from_memory_and_an_altered_one_still_checked() {
+    let codec = JwtCodec::hs256(SECRET, "warden", "warden");
+    let token = sign(&codec, &claims(Duration::minutes(15)));
+    let first = codec.verify(&token).unwrap();
+    assert_eq!(codec.verified.len(), 1);
+    assert_eq!(codec.verify(&token).unwrap(), first);
+    assert_eq!(codec.verified.len(), 1);
+    // One character of the signature changed: not the remembered token, so checked and refused.
+    let mut altered = token.clone().into_bytes();
+    let last = altered.len() - 2;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    assert_eq!(codec.verify(&altered), Err(TokenError::BadSignature));
+    // Refused tokens are not remembered.
+    assert_eq!(codec.verified.len(), 1);
+    // Another codec (another key) remembers nothing of this one's tokens.
+    let other = JwtCodec::hs256(
+        b"another key of forty bytes, just as long",
+        "warden",
+        "warden",
+    );
+    assert_eq!(other.verify(&token), Err(TokenError::BadSignature));
+}
+
+#[test]
+fn a_remembered_token_expires_on_time() {
+    let codec = JwtCodec::hs256(SECRET, "warden", "warden");
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap();
+    // Valid for one more second at most, counting the leeway.
+    let mut c = claims(Duration::ZERO);
+    c.expires_at -= Duration::seconds(leeway - 1);
+    let token = sign(&codec, &c);
+    assert!(codec.verify(&token).is_ok());
+    assert_eq!(codec.verified.len(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(codec.verify(&token), Err(TokenError::Expired));
+}

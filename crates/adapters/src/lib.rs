@@ -20,6 +20,7 @@ pub mod settings;
 mod startup_error;
 pub mod system;
 pub mod telemetry;
+mod token_memo;
 
 use std::sync::Arc;
 
