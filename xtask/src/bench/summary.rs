@@ -16,7 +16,10 @@ const ME_MIN_PERCENT_OF_HEALTH: f64 = 50.0;
 const METRICS_ON_MIN_PERCENT_OF_OFF: f64 = 95.0;
 const LOGIN_MIN_PERCENT_OF_CEILING: f64 = 80.0;
 const HEALTH_UNDER_LOGIN_MAX_P99_MS: f64 = 10.0;
-const KEY_MIN_PERCENT_OF_BEARER: f64 = 90.0;
+// A key costs a SHA-256 and a read joined with its owner; a bearer token seen before costs
+// its expiry check and a read of the user (the codec remembers verified tokens). Until then
+// the two paths cost about the same and this bound was 90 %.
+const KEY_MIN_PERCENT_OF_BEARER: f64 = 75.0;
 const EDGE_MIN_PERCENT_OF_BARE: f64 = 85.0;
 
 /// Prints the results table, the derived figures and the targets.
