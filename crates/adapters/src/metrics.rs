@@ -32,10 +32,38 @@ struct ScopeLabels {
 }
 
 /// Login outcomes and locks set, as the use cases report them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct AuthCounters {
     logins: Family<OutcomeLabels, Counter>,
     locks: Family<ScopeLabels, Counter>,
+}
+
+impl Default for AuthCounters {
+    /// Every outcome and scope starts at 0, so that each series exists before its first event
+    /// (a rate over a series that appears only with its first lock is no rate at all).
+    fn default() -> Self {
+        let counters = Self {
+            logins: Family::default(),
+            locks: Family::default(),
+        };
+        for outcome in [
+            LoginOutcome::Success,
+            LoginOutcome::WrongPassword,
+            LoginOutcome::UnknownUser,
+            LoginOutcome::Locked,
+            LoginOutcome::Disabled,
+        ] {
+            counters.logins.get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            });
+        }
+        for scope in [LockScope::Ip([0, 0, 0, 0].into()), LockScope::Account] {
+            counters.locks.get_or_create(&ScopeLabels {
+                scope: scope.kind(),
+            });
+        }
+        counters
+    }
 }
 
 impl Observer for AuthCounters {
@@ -215,6 +243,8 @@ mod tests {
             "warden_logins_total{outcome=\"wrong_password\"} 2",
             "warden_logins_total{outcome=\"success\"} 1",
             "warden_lockouts_total{scope=\"ip\"} 1",
+            "warden_lockouts_total{scope=\"account\"} 0",
+            "warden_logins_total{outcome=\"disabled\"} 0",
             "warden_password_hash_queue_wait_seconds_count 1",
             "warden_password_hash_seconds_sum 0.04",
             "warden_db_pool_connections 1",
