@@ -53,12 +53,12 @@ impl Default for AuthCounters {
             LoginOutcome::Locked,
             LoginOutcome::Disabled,
         ] {
-            counters.logins.get_or_create(&OutcomeLabels {
+            let _ = counters.logins.get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),
             });
         }
         for scope in [LockScope::Ip([0, 0, 0, 0].into()), LockScope::Account] {
-            counters.locks.get_or_create(&ScopeLabels {
+            let _ = counters.locks.get_or_create(&ScopeLabels {
                 scope: scope.kind(),
             });
         }
