@@ -351,3 +351,33 @@ fn a_remembered_token_expires_on_time() {
     std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_eq!(codec.verify(&token), Err(TokenError::Expired));
 }
+
+#[test]
+fn many_threads_at_once_with_the_token_and_its_variants_each_get_their_own_verdict() {
+    let codec = std::sync::Arc::new(JwtCodec::hs256(SECRET, "warden", "warden"));
+    let token = sign(&codec, &claims(Duration::minutes(15)));
+    let threads: Vec<_> = (0..16)
+        .map(|n| {
+            let (codec, token) = (codec.clone(), token.clone());
+            std::thread::spawn(move || {
+                for round in 0..200 {
+                    // Odd threads alter one character of the signature, in a different place each time.
+                    let presented = if n % 2 == 1 {
+                        let mut bytes = token.clone().into_bytes();
+                        let at = bytes.len() - 1 - (n + round) % 20;
+                        bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+                        String::from_utf8(bytes).unwrap()
+                    } else {
+                        token.clone()
+                    };
+                    assert_eq!(codec.verify(&presented).is_ok(), n % 2 == 0, "thread {n}");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    // Only the real token was remembered.
+    assert_eq!(codec.verified.len(), 1);
+}
