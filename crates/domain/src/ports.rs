@@ -327,9 +327,3 @@ pub trait Observer: Send + Sync + 'static {
     /// An attempt set a lock in `scope`: the IP's lock out of one account, or the account's.
     fn lock_set(&self, scope: &LockScope);
 }
-
-impl std::fmt::Debug for dyn Observer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Observer")
-    }
-}
