@@ -120,20 +120,22 @@ impl AuthService {
             .guard
             .check_password(subject, password.clone(), hash, client_ip)
             .await?;
-        let refusal = match (&user, checked) {
-            (_, Checked::Refused) => Some(LoginOutcome::Locked),
-            (None, _) => Some(LoginOutcome::UnknownUser),
-            (Some(_), Checked::Wrong) => Some(LoginOutcome::WrongPassword),
-            (Some(user), Checked::Right) if user.disabled => Some(LoginOutcome::Disabled),
-            (Some(_), Checked::Right) => None,
+        let user = match (user, checked) {
+            (user, Checked::Refused) => Err((LoginOutcome::Locked, user)),
+            (None, _) => Err((LoginOutcome::UnknownUser, None)),
+            (user, Checked::Wrong) => Err((LoginOutcome::WrongPassword, user)),
+            (Some(user), Checked::Right) if user.disabled => {
+                Err((LoginOutcome::Disabled, Some(user)))
+            }
+            (Some(user), Checked::Right) => Ok(user),
         };
-        if let Some(outcome) = refusal {
-            self.ports.observer.login(outcome);
-            audit(LOGIN, outcome.as_str(), user.as_ref(), client_ip);
-            return Err(Error::InvalidCredentials);
-        }
-        let Some(user) = user else {
-            return Err(Error::InvalidCredentials);
+        let user = match user {
+            Ok(user) => user,
+            Err((outcome, user)) => {
+                self.ports.observer.login(outcome);
+                audit(LOGIN, outcome.as_str(), user.as_ref(), client_ip);
+                return Err(Error::InvalidCredentials);
+            }
         };
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password).await;
