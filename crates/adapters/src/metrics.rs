@@ -125,32 +125,33 @@ fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: i64) ->
 impl Collector for Gauges {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let pool = db::pool_use(&self.db);
-        let e = &mut encoder;
-        gauge(
-            e,
-            "db_pool_connections",
-            "Database connections open (idle or in use)",
-            pool.open.into(),
-        )?;
-        gauge(
-            e,
-            "db_pool_idle_connections",
-            "Open database connections not in use",
-            pool.idle.into(),
-        )?;
-        gauge(
-            e,
-            "db_pool_max_connections",
-            "The most database connections the pool opens",
-            pool.max.into(),
-        )?;
-        if let Some(falling_back) = self.limits.falling_back() {
-            gauge(
-                e,
+        let fallback = self.limits.falling_back().map(|on| {
+            (
                 "rate_limit_fallback",
                 "1 while Redis does not answer and the rate limits run on this instance's counters",
-                falling_back.into(),
-            )?;
+                i64::from(on),
+            )
+        });
+        let gauges = [
+            (
+                "db_pool_connections",
+                "Database connections open (idle or in use)",
+                pool.open,
+            ),
+            (
+                "db_pool_idle_connections",
+                "Open database connections not in use",
+                pool.idle,
+            ),
+            (
+                "db_pool_max_connections",
+                "The most database connections the pool opens",
+                pool.max,
+            ),
+        ]
+        .map(|(name, help, value)| (name, help, i64::from(value)));
+        for (name, help, value) in gauges.into_iter().chain(fallback) {
+            gauge(&mut encoder, name, help, value)?;
         }
         Ok(())
     }
