@@ -3,7 +3,7 @@
 //! Under `CI=true` a missing service fails the test; elsewhere it says what it skipped.
 
 use std::io::{Read as _, Write as _};
-use std::net::{Ipv6Addr, TcpListener, TcpStream};
+use std::net::{Ipv6Addr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,11 +51,7 @@ struct Instance {
 
 impl Instance {
     async fn start(database_url: &str, redis_url: &str, name: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::unused_port();
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let log = dir.join(format!("instance-{}-{name}.log", std::process::id()));
         let out = std::fs::File::create(&log).unwrap();

@@ -209,11 +209,7 @@ fn refusal(dir: &std::path::Path, url: &str) -> String {
 #[test]
 fn a_database_that_cannot_be_opened_is_explained() {
     let dir = fresh_dir("causes");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = common::unused_port();
     let refused = refusal(&dir, &format!("postgres://app:Pw7-x@127.0.0.1:{closed}/db"));
     assert!(
         refused.ends_with(&format!(
@@ -321,11 +317,7 @@ fn http(address: &str, request: &str) -> String {
 #[test]
 fn metrics_are_served_on_their_own_listener_by_route_template() {
     let dir = fresh_dir("metrics");
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let metrics_port = common::unused_port();
     let metrics_bind = format!("127.0.0.1:{metrics_port}");
     let running = Running::start(
         &dir,

@@ -1,4 +1,5 @@
-//! What the server's process tests share: a PostgreSQL database of their own.
+//! What the server's process tests share: a PostgreSQL database of their own, and a port
+//! nothing listens on.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
@@ -47,4 +48,14 @@ impl Database {
             ))
             .await;
     }
+}
+
+/// A loopback port that was free a moment ago: bound, read and released. Nothing listens on it
+/// until someone binds it again.
+pub(crate) fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
