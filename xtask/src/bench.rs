@@ -91,7 +91,10 @@ impl Options {
 }
 
 /// Parses a whole number above zero for `flag`.
-fn parse_positive<T: std::str::FromStr + Default + PartialEq>(flag: &str, text: &str) -> Result<T> {
+pub(crate) fn parse_positive<T: std::str::FromStr + Default + PartialEq>(
+    flag: &str,
+    text: &str,
+) -> Result<T> {
     match text.parse::<T>() {
         Ok(number) if number != T::default() => Ok(number),
         _ => Err(format!(

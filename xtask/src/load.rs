@@ -55,15 +55,7 @@ pub(crate) fn main(args: &[String]) -> Result {
         match arg.as_str() {
             "--scale" => counts = Some(parse_counts(value()?)?),
             "--duration" => {
-                let text = value()?;
-                match text.parse::<u64>() {
-                    Ok(secs) if secs > 0 => duration = Duration::from_secs(secs),
-                    _ => {
-                        return Err(format!(
-                            "`--duration` needs whole seconds above zero, not `{text}`"
-                        ));
-                    }
-                }
+                duration = Duration::from_secs(crate::bench::parse_positive(arg, value()?)?);
             }
             "-h" | "--help" => {
                 print!("{USAGE}");
