@@ -125,16 +125,23 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// argon2 with `params` into `out`, in this thread's memory.
+/// argon2 with `params` into `out`: in this thread's memory when the cost is at most `keep`
+/// blocks (the configured cost), else in memory of its own, handed back at once, so that an
+/// imported hash of a higher cost never leaves a thread holding its memory.
 fn hash_into(
     argon2: &Argon2<'_>,
     params: &Params,
+    keep: usize,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), argon2::Error> {
+    let count = params.block_count();
+    if count > keep {
+        let mut blocks = vec![Block::default(); count];
+        return argon2.hash_password_into_with_memory(password, salt, out, &mut blocks);
+    }
     BLOCKS.with_borrow_mut(|blocks| {
-        let count = params.block_count();
         if blocks.len() < count {
             blocks.resize(count, Block::default());
         }
@@ -154,6 +161,9 @@ pub enum HashError {
     /// Not a PHC string, or an output PHC cannot hold.
     #[error("argon2: malformed PHC string")]
     Phc(#[from] argon2::password_hash::phc::Error),
+    /// An imported hash of another algorithm that could not be verified.
+    #[error("imported hash: {0}")]
+    Foreign(#[from] crate::foreign::ForeignError),
     /// A stored hash without a salt or without an output.
     #[error("argon2: the hash has no salt or no output")]
     Incomplete,
@@ -170,7 +180,7 @@ fn hash_phc(params: &Params, password: &[u8]) -> Result<String, HashError> {
         .get_mut(..params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN))
         .ok_or(HashError::OutputLength)?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    hash_into(&argon2, params, password, &salt, out)?;
+    hash_into(&argon2, params, params.block_count(), password, &salt, out)?;
     let phc = Phc {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -182,8 +192,9 @@ fn hash_phc(params: &Params, password: &[u8]) -> Result<String, HashError> {
 }
 
 /// Whether `password` matches the PHC string, hashed with the string's own algorithm, version
-/// and parameters; the outputs are compared in constant time.
-fn verify_phc(password: &[u8], hash: &str) -> Result<bool, HashError> {
+/// and parameters, in this thread's memory up to `keep` blocks; the outputs are compared in
+/// constant time.
+fn verify_phc(password: &[u8], hash: &str, keep: usize) -> Result<bool, HashError> {
     let phc = Phc::new(hash)?;
     let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
         return Err(HashError::Incomplete);
@@ -200,8 +211,18 @@ fn verify_phc(password: &[u8], hash: &str) -> Result<bool, HashError> {
         .get_mut(..expected.len())
         .ok_or(HashError::OutputLength)?;
     let argon2 = Argon2::new(algorithm, version, params.clone());
-    hash_into(&argon2, &params, password, salt, out)?;
+    hash_into(&argon2, &params, keep, password, salt, out)?;
     Ok(Output::new(out)? == *expected)
+}
+
+/// Whether `password` matches a stored hash: argon2 of any library as PHC, anything else as
+/// an imported hash ([`crate::foreign`]).
+fn verify_any(password: &[u8], hash: &str, keep: usize) -> Result<bool, HashError> {
+    if hash.starts_with("$argon2") {
+        verify_phc(password, hash, keep)
+    } else {
+        Ok(crate::foreign::verify(password, hash)?)
+    }
 }
 
 #[async_trait]
@@ -217,8 +238,10 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     async fn verify(&self, password: SecretString, hash: PasswordHash) -> Result<bool, Error> {
+        let keep = self.params.block_count();
         self.bounded(move || {
-            verify_phc(password.expose_secret().as_bytes(), hash.expose()).map_err(Error::internal)
+            verify_any(password.expose_secret().as_bytes(), hash.expose(), keep)
+                .map_err(Error::internal)
         })
         .await?
     }
@@ -308,8 +331,8 @@ mod tests {
             .hash_password(b"correct horse")
             .unwrap()
             .to_string();
-        assert!(verify_phc(b"correct horse", &theirs).unwrap());
-        assert!(!verify_phc(b"correct horsf", &theirs).unwrap());
+        assert!(verify_phc(b"correct horse", &theirs, 64).unwrap());
+        assert!(!verify_phc(b"correct horsf", &theirs, 64).unwrap());
         // An argon2i hash of other parameters is verified with its own.
         let other = Argon2::new(
             Algorithm::Argon2i,
@@ -319,7 +342,7 @@ mod tests {
         .hash_password(b"old")
         .unwrap()
         .to_string();
-        assert!(verify_phc(b"old", &other).unwrap());
+        assert!(verify_phc(b"old", &other, 64).unwrap());
     }
 
     #[tokio::test]
@@ -355,6 +378,36 @@ mod tests {
         assert!(!cheap().needs_rehash(&old));
         assert!(current.verify(SecretString::from("pw"), old).await.unwrap());
         assert!(current.needs_rehash(&PasswordHash::new("$2b$12$bcrypt-style".into())));
+    }
+
+    #[tokio::test]
+    async fn a_costlier_imported_hash_is_verified_in_memory_the_thread_does_not_keep() {
+        use argon2::PasswordHasher as _;
+        // One thread, configured for 1 MiB: a hash of 4 MiB verifies, then the thread holds
+        // its configured 1024 blocks, not 4096.
+        let hasher = Argon2Hasher::new(1024, 1, 1, 1).unwrap();
+        let costly = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"imported")
+        .unwrap()
+        .to_string();
+        let own = hasher.hash(SecretString::from("own")).await.unwrap();
+        assert!(hasher.verify(SecretString::from("own"), own).await.unwrap());
+        let stored = PasswordHash::new(costly);
+        assert!(
+            hasher
+                .verify(SecretString::from("imported"), stored)
+                .await
+                .unwrap()
+        );
+        let kept = hasher
+            .bounded(|| BLOCKS.with_borrow(Vec::len))
+            .await
+            .unwrap();
+        assert_eq!(kept, 1024);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 
 pub mod db;
 pub mod digest;
+mod foreign;
 pub mod hasher;
 pub mod jwt;
 pub mod keys;

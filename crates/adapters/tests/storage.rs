@@ -12,10 +12,11 @@ use warden_adapters::db::{self, SeaOrmRefreshTokenRepository, SeaOrmUserReposito
 use warden_adapters::{Services, Settings};
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
+use warden_domain::import::{Given, ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{RefreshTokenRepository, UserChange, UserRepository};
 use warden_domain::principal::Principal;
 use warden_domain::refresh::RefreshToken;
-use warden_domain::user::{Email, PasswordHash, Role, User};
+use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
 
 /// A database for one test, dropped by [`TestDb::finish`].
 struct TestDb {
@@ -99,6 +100,7 @@ fn user(email: &str, role: Role) -> User {
         session_version: 0,
         created_at: now,
         updated_at: now,
+        email_verified_at: None,
     }
 }
 
@@ -1425,4 +1427,150 @@ async fn concurrent_targets(
         targets.push(("postgres", pg.db.clone(), Some(pg)));
     }
     (dir, targets)
+}
+
+const IMPORTED_HASH: &str = "$2b$04$..CA.uOD/eaGAOmJB.yMBuXETkX0fnYkrqZU3taFDwa1Pzblb2cVm";
+
+fn imported(email: &str, given: Given) -> ImportedUser {
+    let mut u = user(email, Role::User);
+    u.password_hash = PasswordHash::new(IMPORTED_HASH.to_owned());
+    ImportedUser { user: u, given }
+}
+
+#[tokio::test]
+async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing() {
+    use OnConflict::{Fail, Skip, Update};
+    use Placement::{AdminKept, Exists, Inserted, LookAlike, Skipped, Updated};
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        let root = user("root@example.com", Role::Admin);
+        let bob = User {
+            display_name: Some(DisplayName::parse("Bob").unwrap()),
+            ..user("bob@example.com", Role::User)
+        };
+        repo.insert(&root).await.unwrap();
+        repo.insert(&bob).await.unwrap();
+        let by = |e: &str| {
+            let repo = repo.clone();
+            let e = Email::parse(e).unwrap();
+            async move { repo.find_by_email(&e).await.unwrap() }
+        };
+
+        let batch = [
+            imported("new@example.com", Given::default()),
+            imported("BOB@example.com", Given::default()),
+            imported("b\u{043e}b@example.com", Given::default()),
+        ];
+        let placed = repo.import(&batch, Fail, false).await.unwrap();
+        assert_eq!(placed, [Inserted, Exists, LookAlike], "{}", t.name);
+        let new = by("new@example.com").await.unwrap();
+        assert_eq!(new.password_hash.expose(), IMPORTED_HASH);
+        assert_eq!(by("bob@example.com").await.unwrap().session_version, 0);
+
+        let dry = [imported("dry@example.com", Given::default())];
+        assert_eq!(repo.import(&dry, Fail, true).await.unwrap(), [Inserted]);
+        assert!(by("dry@example.com").await.is_none(), "{}", t.name);
+
+        let again = [imported("bob@example.com", Given::default())];
+        assert_eq!(repo.import(&again, Skip, false).await.unwrap(), [Skipped]);
+        assert_ne!(
+            by("bob@example.com").await.unwrap().password_hash.expose(),
+            IMPORTED_HASH
+        );
+
+        // An update takes the hash and the fields given, keeps the rest, ends the sessions.
+        let mut service = imported(
+            "bob@example.com",
+            Given {
+                role: true,
+                email_verified: true,
+                ..Given::default()
+            },
+        );
+        service.user.role = Role::Service;
+        service.user.email_verified_at = Some(service.user.updated_at);
+        assert_eq!(
+            repo.import(&[service], Update, false).await.unwrap(),
+            [Updated]
+        );
+        let updated = by("bob@example.com").await.unwrap();
+        assert_eq!(
+            (
+                updated.role,
+                updated.session_version,
+                updated.password_hash.expose()
+            ),
+            (Role::Service, 1, IMPORTED_HASH)
+        );
+        assert_eq!(updated.display_name.unwrap().as_str(), "Bob");
+        assert!(updated.email_verified_at.is_some());
+        assert_eq!(updated.id, bob.id);
+
+        // An enabled admin is neither demoted nor disabled, but takes a new hash.
+        let mut demote = imported(
+            "root@example.com",
+            Given {
+                role: true,
+                ..Given::default()
+            },
+        );
+        demote.user.role = Role::User;
+        let mut disable = imported(
+            "root@example.com",
+            Given {
+                disabled: true,
+                ..Given::default()
+            },
+        );
+        disable.user.disabled = true;
+        for attempt in [demote, disable] {
+            assert_eq!(
+                repo.import(&[attempt], Update, false).await.unwrap(),
+                [AdminKept]
+            );
+        }
+        let hash_only = imported("root@example.com", Given::default());
+        assert_eq!(
+            repo.import(&[hash_only], Update, false).await.unwrap(),
+            [Updated]
+        );
+        let root_now = by("root@example.com").await.unwrap();
+        assert_eq!((root_now.role, root_now.disabled), (Role::Admin, false));
+        assert_eq!(root_now.password_hash.expose(), IMPORTED_HASH);
+        t.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_imports_of_the_same_emails_at_once_store_each_account_once() {
+    for t in backends().await {
+        let repo = SeaOrmUserRepository::new(t.db.clone());
+        let batch = |tag: &str| -> Vec<ImportedUser> {
+            (0..200)
+                .map(|n| {
+                    let mut u = imported(&format!("race{n}@example.com"), Given::default());
+                    u.user.display_name = Some(DisplayName::parse(tag).unwrap());
+                    u
+                })
+                .collect()
+        };
+        let (a, b) = (batch("a"), batch("b"));
+        let (ra, rb) = (repo.clone(), repo.clone());
+        let first = tokio::spawn(async move { ra.import(&a, OnConflict::Fail, false).await });
+        let second = tokio::spawn(async move { rb.import(&b, OnConflict::Fail, false).await });
+        let (first, second) = (
+            first.await.unwrap().unwrap(),
+            second.await.unwrap().unwrap(),
+        );
+        for (n, pair) in first.iter().zip(&second).enumerate() {
+            let inserted = [*pair.0, *pair.1]
+                .iter()
+                .filter(|p| **p == Placement::Inserted)
+                .count();
+            assert_eq!(inserted, 1, "{} race{n}: {pair:?}", t.name);
+        }
+        let stored = repo.list(None, 1000).await.unwrap();
+        assert_eq!(stored.len(), 200, "{}", t.name);
+        t.finish().await;
+    }
 }

@@ -19,6 +19,7 @@ fn user(name: Option<&str>) -> User {
         session_version: 0,
         created_at: T,
         updated_at: T,
+        email_verified_at: None,
     }
 }
 

@@ -113,6 +113,7 @@ mod tests {
             session_version: 0,
             created_at: t,
             updated_at: t,
+            email_verified_at: None,
         }
     }
 

@@ -143,6 +143,7 @@ pub(crate) async fn new_user(
         session_version: 0,
         created_at: now,
         updated_at: now,
+        email_verified_at: None,
     };
     ports.users.insert(&user).await?;
     Ok(user)

@@ -23,6 +23,7 @@ fn user(role: Role) -> User {
         session_version: 0,
         created_at: t,
         updated_at: t,
+        email_verified_at: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn owner(disabled: bool) -> User {
         session_version: 0,
         created_at: NOW,
         updated_at: NOW,
+        email_verified_at: None,
     }
 }
 

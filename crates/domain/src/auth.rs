@@ -138,7 +138,7 @@ impl AuthService {
             }
         };
         if self.ports.hasher.needs_rehash(&user.password_hash) {
-            self.rehash(&user, password).await;
+            self.rehash(&user, password, client_ip).await;
         }
         let tokens = self.start_session(&user).await?;
         self.ports.observer.login(LoginOutcome::Success);
@@ -151,14 +151,19 @@ impl AuthService {
         Ok((user, tokens))
     }
 
-    /// Redoes a hash made with older parameters; a failure is logged and the login goes on.
-    async fn rehash(&self, user: &User, password: SecretString) {
+    /// Redoes a hash made with older parameters, or by another system (an import), which is
+    /// audited as `password.upgraded`; a failure is logged and the login goes on.
+    async fn rehash(&self, user: &User, password: SecretString, client_ip: IpAddr) {
         let result = match self.ports.hasher.hash(password).await {
             Ok(hash) => self.ports.users.update_password_hash(user.id, &hash).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            warn!(user_id = %user.id, error = %e, "could not upgrade a password hash");
+        match result {
+            Ok(()) if !user.password_hash.is_argon2id() => {
+                audit(PASSWORD_UPGRADED, "success", Some(user), client_ip);
+            }
+            Ok(()) => {}
+            Err(e) => warn!(user_id = %user.id, error = %e, "could not upgrade a password hash"),
         }
     }
 
@@ -270,6 +275,8 @@ fn caller_gone(e: Error) -> Error {
 
 /// The audit event of the password grant.
 const LOGIN: &str = "login";
+/// The audit event of an imported hash replaced by argon2id at a login.
+const PASSWORD_UPGRADED: &str = "password.upgraded";
 
 /// How a password grant ended, as audited and counted. Every refusal is the same
 /// [`Error::InvalidCredentials`] to the client.

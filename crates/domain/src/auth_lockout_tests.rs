@@ -626,3 +626,59 @@ async fn a_lock_is_reported_once_when_set_in_each_scope_and_not_while_it_holds()
         ["lock:ip", "login:unknown_user", "login:locked"]
     );
 }
+
+#[tokio::test]
+async fn an_imported_hash_replaced_at_login_is_audited_as_upgraded_and_a_stale_argon2id_is_not() {
+    const BCRYPT: &str = "$2b$04$..CA.uOD/eaGAOmJB.yMBuXETkX0fnYkrqZU3taFDwa1Pzblb2cVm";
+    let stale = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$b3V0cHV0b3V0cHV0";
+    let mut expected = Vec::new();
+    for (stored, upgraded) in [(BCRYPT, true), (stale, false)] {
+        AuditLog::capture();
+        let user = User {
+            password_hash: PasswordHash::new(stored.to_owned()),
+            ..stored_user(STRONG)
+        };
+        let id = user.id;
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(user.clone())));
+        users
+            .expect_update_password_hash()
+            .withf(move |uid, h| *uid == id && h.expose() == format!("hash:{STRONG}"))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
+        hasher
+            .expect_verify()
+            .returning(|p, _| Ok(p.expose_secret() == STRONG));
+        hasher.expect_needs_rehash().return_const(true);
+        let mut tokens = MockTokenCodec::new();
+        tokens
+            .expect_sign()
+            .returning(|_| Ok(SecretString::from("t")));
+        let svc = service_with(users, hasher, tokens, true).await;
+        svc.login("alice@example.com", SecretString::from(STRONG), ip(1))
+            .await
+            .unwrap();
+        if upgraded {
+            expected.push(format!(
+                "event=password.upgraded outcome=success user_id={id} client_ip=192.0.2.1"
+            ));
+        }
+        expected.push(format!(
+            "event=login outcome=success user_id={id} client_ip=192.0.2.1"
+        ));
+        let lines = AuditLog::lines();
+        assert_eq!(lines, expected, "{stored}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.contains(stored) && !l.contains(STRONG))
+        );
+        expected.clear();
+    }
+}

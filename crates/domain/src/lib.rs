@@ -17,6 +17,8 @@ pub mod api_key;
 pub mod auth;
 pub mod credential_policy;
 pub mod error;
+pub mod foreign_hash;
+pub mod import;
 pub mod lockout;
 pub mod password;
 pub mod ports;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::api_key::ApiKey;
 use crate::auth::LoginOutcome;
+use crate::import::{ImportedUser, OnConflict, Placement};
 use crate::lockout::{LockScope, LockState};
 use crate::refresh::RefreshToken;
 use crate::token::{AccessClaims, TokenError};
@@ -60,6 +61,20 @@ pub trait UserRepository: Send + Sync + 'static {
     /// # Errors
     /// [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
     async fn delete(&self, id: Uuid) -> Result<(), Error>;
+
+    /// Stores imported users in one transaction, in order: each is inserted or, when its email
+    /// has an account, handled as `on_conflict` says; one whose email looks like another
+    /// account's is refused, and an update never demotes or disables an enabled admin. With
+    /// `dry_run` the transaction is rolled back. Returns where each user went, in order.
+    ///
+    /// # Errors
+    /// Storage failures; nothing of the batch is written then.
+    async fn import(
+        &self,
+        users: &[ImportedUser],
+        on_conflict: OnConflict,
+        dry_run: bool,
+    ) -> Result<Vec<Placement>, Error>;
 }
 
 /// A change to a stored user; `None` leaves a field as it is.

@@ -310,6 +310,7 @@ pub fn stored_user(password: &str) -> User {
         session_version: 3,
         created_at: NOW,
         updated_at: NOW,
+        email_verified_at: None,
     }
 }
 

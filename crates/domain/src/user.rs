@@ -248,6 +248,11 @@ impl PasswordHash {
     pub fn expose(&self) -> &str {
         secrecy::ExposeSecret::expose_secret(&self.0)
     }
+
+    /// Whether it is argon2id, Warden's own algorithm, rather than a hash an import brought.
+    pub fn is_argon2id(&self) -> bool {
+        self.expose().starts_with("$argon2id$")
+    }
 }
 
 impl fmt::Debug for PasswordHash {
@@ -278,6 +283,8 @@ pub struct User {
     pub created_at: OffsetDateTime,
     /// When the account last changed.
     pub updated_at: OffsetDateTime,
+    /// When the address was shown to be the user's, if it was.
+    pub email_verified_at: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub mod user {
         pub created_at: TimeDateTimeWithTimeZone,
         /// Last change.
         pub updated_at: TimeDateTimeWithTimeZone,
+        /// When the address was verified, if it was.
+        pub email_verified_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

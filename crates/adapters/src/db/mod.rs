@@ -9,6 +9,7 @@ pub mod migration;
 mod read_model;
 mod readers;
 mod refresh_tokens;
+mod user_import;
 mod users;
 
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};

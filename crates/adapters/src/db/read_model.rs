@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::api_key::ApiKey;
+use warden_domain::import::{ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{ApiKeyRepository, UserChange, UserRepository};
 use warden_domain::user::{Email, PasswordHash, User};
 
@@ -135,6 +136,20 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
         Self: 'async_trait,
     {
         self.inner.delete(id)
+    }
+
+    fn import<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        users: &'life1 [ImportedUser],
+        on_conflict: OnConflict,
+        dry_run: bool,
+    ) -> Pending<'async_trait, Vec<Placement>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        self.inner.import(users, on_conflict, dry_run)
     }
 }
 

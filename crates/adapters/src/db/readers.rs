@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::entity::{api_key, user};
 
 /// The columns of `users`, in the order [`user_at`] reads them.
-const USER_COLUMNS: [&str; 11] = [
+const USER_COLUMNS: [&str; 12] = [
     "id",
     "email",
     "email_normalized",
@@ -36,6 +36,7 @@ const USER_COLUMNS: [&str; 11] = [
     "session_version",
     "created_at",
     "updated_at",
+    "email_verified_at",
 ];
 
 static USER_BY_ID: LazyLock<String> = LazyLock::new(|| {
@@ -166,6 +167,7 @@ fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<user::Model> {
         session_version: row.get(first + 8)?,
         created_at: time_at(row, first + 9)?,
         updated_at: time_at(row, first + 10)?,
+        email_verified_at: optional_time_at(row, first + 11)?,
     })
 }
 

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use warden_domain::Error;
+use warden_domain::import::{ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{UserChange, UserRepository};
 use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
 
@@ -86,7 +87,7 @@ impl SeaOrmUserRepository {
     }
 }
 
-fn is_enabled_admin(m: &user::Model) -> bool {
+pub(super) fn is_enabled_admin(m: &user::Model) -> bool {
     m.role == Role::Admin.as_str() && !m.disabled
 }
 
@@ -104,13 +105,14 @@ pub(super) fn to_domain(m: user::Model) -> Result<User, Error> {
         session_version: m.session_version,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        email_verified_at: m.email_verified_at,
     })
 }
 
 /// A unique violation of the email or of its skeleton (`ux_users_email`,
 /// `ux_users_email_skeleton`; SQLite names the column) is a taken address: a look-alike of an
 /// existing account gets the same answer as the account's own address.
-fn insert_error(e: DbErr) -> Error {
+pub(super) fn insert_error(e: DbErr) -> Error {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(m))
             if m.contains("email_normalized")
@@ -138,6 +140,7 @@ impl UserRepository for SeaOrmUserRepository {
             session_version: Set(u.session_version),
             created_at: Set(u.created_at),
             updated_at: Set(u.updated_at),
+            email_verified_at: Set(u.email_verified_at),
         };
         Entity::insert(row)
             .exec_without_returning(&self.db)
@@ -223,6 +226,15 @@ impl UserRepository for SeaOrmUserRepository {
         let updated = am.update(&txn).await.map_err(storage_error)?;
         txn.commit().await.map_err(storage_error)?;
         to_domain(updated)
+    }
+
+    async fn import(
+        &self,
+        users: &[ImportedUser],
+        on_conflict: OnConflict,
+        dry_run: bool,
+    ) -> Result<Vec<Placement>, Error> {
+        super::user_import::import(&self.db, users, on_conflict, dry_run).await
     }
 
     async fn delete(&self, id: Uuid) -> Result<(), Error> {

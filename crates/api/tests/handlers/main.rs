@@ -101,6 +101,7 @@ fn user(id: u128, email: &str, role: Role) -> User {
         session_version: 3,
         created_at: NOW,
         updated_at: NOW,
+        email_verified_at: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod m20260101_000003_create_login_throttles;
 mod m20260101_000004_create_refresh_tokens;
 mod m20261207_000001_login_throttles_for_any_subject;
 mod m20261207_000002_users_email_skeleton;
+mod m20261207_000003_users_email_verified;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000004_create_refresh_tokens::Migration),
             Box::new(m20261207_000001_login_throttles_for_any_subject::Migration),
             Box::new(m20261207_000002_users_email_skeleton::Migration),
+            Box::new(m20261207_000003_users_email_verified::Migration),
         ]
     }
 }

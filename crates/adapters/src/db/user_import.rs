@@ -1,0 +1,151 @@
+//! Imported users, one batch in one transaction: the accounts the batch's emails (or their
+//! look-alikes) name are read first, then the new ones are inserted in one statement and the
+//! updates made, then the transaction commits, or rolls back for a dry run.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
+};
+use warden_domain::Error;
+use warden_domain::import::{ImportedUser, OnConflict, Placement};
+use warden_domain::user::Role;
+
+use super::entity::user::{ActiveModel, Column, Entity, Model};
+use super::storage_error;
+use super::users::{insert_error, is_enabled_admin};
+
+/// How many times a batch is tried when an account with one of its emails appeared between
+/// its read and its insert (a registration at the same moment).
+const ATTEMPTS: usize = 3;
+
+/// Places a batch as [`warden_domain::ports::UserRepository::import`] says.
+pub(super) async fn import(
+    db: &DatabaseConnection,
+    users: &[ImportedUser],
+    on_conflict: OnConflict,
+    dry_run: bool,
+) -> Result<Vec<Placement>, Error> {
+    let skeletons: Vec<String> = users.iter().map(|u| u.user.email.skeleton()).collect();
+    let mut attempt = 1;
+    loop {
+        let txn = db.begin().await.map_err(storage_error)?;
+        match place(&txn, users, &skeletons, on_conflict).await {
+            Ok(placed) => {
+                if dry_run {
+                    txn.rollback().await.map_err(storage_error)?;
+                } else {
+                    txn.commit().await.map_err(storage_error)?;
+                }
+                return Ok(placed);
+            }
+            Err(Error::EmailTaken) if attempt < ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e),
+        }
+        // The transaction was dropped, so rolled back: the batch is read again.
+    }
+}
+
+/// Reads the accounts the batch names, then inserts and updates within `txn`.
+async fn place(
+    txn: &DatabaseTransaction,
+    users: &[ImportedUser],
+    skeletons: &[String],
+    on_conflict: OnConflict,
+) -> Result<Vec<Placement>, Error> {
+    let emails = users.iter().map(|u| u.user.email.normalized().to_owned());
+    let existing = Entity::find()
+        .filter(
+            Condition::any()
+                .add(Column::EmailNormalized.is_in(emails))
+                .add(Column::EmailSkeleton.is_in(skeletons.iter().cloned())),
+        )
+        .all(txn)
+        .await
+        .map_err(storage_error)?;
+    let by_email: HashMap<&str, &Model> = existing
+        .iter()
+        .map(|m| (m.email_normalized.as_str(), m))
+        .collect();
+    let by_skeleton: HashMap<&str, &Model> = existing
+        .iter()
+        .filter_map(|m| m.email_skeleton.as_deref().map(|s| (s, m)))
+        .collect();
+    let mut placed = Vec::with_capacity(users.len());
+    let mut inserts = Vec::new();
+    for (imported, skeleton) in users.iter().zip(skeletons) {
+        let placement = if let Some(row) = by_email.get(imported.user.email.normalized()) {
+            match on_conflict {
+                OnConflict::Fail => Placement::Exists,
+                OnConflict::Skip => Placement::Skipped,
+                OnConflict::Update => update(txn, row, imported).await?,
+            }
+        } else if by_skeleton.contains_key(skeleton.as_str()) {
+            Placement::LookAlike
+        } else {
+            inserts.push(new_row(imported, skeleton));
+            Placement::Inserted
+        };
+        placed.push(placement);
+    }
+    if !inserts.is_empty() {
+        Entity::insert_many(inserts)
+            .exec_without_returning(txn)
+            .await
+            .map_err(insert_error)?;
+    }
+    Ok(placed)
+}
+
+/// The row of a new account.
+fn new_row(imported: &ImportedUser, skeleton: &str) -> ActiveModel {
+    let u = &imported.user;
+    ActiveModel {
+        id: Set(u.id),
+        email: Set(u.email.as_str().to_owned()),
+        email_normalized: Set(u.email.normalized().to_owned()),
+        email_skeleton: Set(Some(skeleton.to_owned())),
+        display_name: Set(u.display_name.as_ref().map(|d| d.as_str().to_owned())),
+        role: Set(u.role.as_str().to_owned()),
+        disabled: Set(u.disabled),
+        password_hash: Set(u.password_hash.expose().to_owned()),
+        session_version: Set(u.session_version),
+        created_at: Set(u.created_at),
+        updated_at: Set(u.updated_at),
+        email_verified_at: Set(u.email_verified_at),
+    }
+}
+
+/// The existing account takes the line's hash and the fields it gave, and its sessions end;
+/// an enabled admin is never demoted or disabled this way.
+async fn update(
+    txn: &DatabaseTransaction,
+    row: &Model,
+    imported: &ImportedUser,
+) -> Result<Placement, Error> {
+    let (u, given) = (&imported.user, imported.given);
+    let demotes = given.role && u.role != Role::Admin;
+    if is_enabled_admin(row) && (demotes || (given.disabled && u.disabled)) {
+        return Ok(Placement::AdminKept);
+    }
+    let mut am: ActiveModel = row.clone().into();
+    am.password_hash = Set(u.password_hash.expose().to_owned());
+    if given.role {
+        am.role = Set(u.role.as_str().to_owned());
+    }
+    if given.display_name {
+        am.display_name = Set(u.display_name.as_ref().map(|d| d.as_str().to_owned()));
+    }
+    if given.disabled {
+        am.disabled = Set(u.disabled);
+    }
+    if given.email_verified {
+        let kept = row.email_verified_at.or(u.email_verified_at);
+        am.email_verified_at = Set(u.email_verified_at.and(kept));
+    }
+    am.session_version = Set(row.session_version + 1);
+    am.updated_at = Set(u.updated_at);
+    am.update(txn).await.map_err(storage_error)?;
+    Ok(Placement::Updated)
+}
