@@ -30,6 +30,7 @@ enum Body {
     None,
     Json(&'static str),
     Form(&'static str),
+    Ndjson(&'static str),
 }
 
 /// One operation and what each caller gets.
@@ -114,7 +115,16 @@ const TABLE: &[Rule] = &[
     ),
     rule("DELETE", "/admin/users/{id}", Body::None, [U, F, F, T]),
     rule("POST", "/admin/users/{id}/unlock", Body::None, [U, F, F, T]),
+    rule(
+        "POST",
+        "/admin/users/import",
+        Body::Ndjson(IMPORTED),
+        [U, F, F, T],
+    ),
 ];
+
+/// One user to import, with a bcrypt hash.
+const IMPORTED: &str = r#"{"email": "imp{n}@example.com", "password_hash": "$2b$04$76b/syOEPwyP82YJkmT.mO47Ko.C9N6gLh/su51kBejLqQqWLk9bm"}"#;
 
 /// A made-up id for `{id}`: no user's, no key's.
 const MADE_UP_ID: &str = "01970000-0000-7000-8000-000000000000";
@@ -151,6 +161,9 @@ fn request(app: &TestApp, rule: &Rule, n: usize) -> RequestBuilder {
             .body(fill(template)),
         Body::Form(template) => builder
             .header("content-type", "application/x-www-form-urlencoded")
+            .body(fill(template)),
+        Body::Ndjson(template) => builder
+            .header("content-type", "application/x-ndjson")
             .body(fill(template)),
     }
 }

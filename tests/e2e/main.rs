@@ -10,6 +10,7 @@ mod edge;
 mod fuzz;
 mod helpers;
 mod hygiene;
+mod import;
 mod limits;
 mod lockout;
 mod lookalikes;

@@ -64,15 +64,25 @@ fn split(path: &str) -> Vec<Segment> {
         .collect()
 }
 
+/// The document's path a request path is, as the router picks it: where a literal segment and
+/// a parameter both match (`/admin/users/import` and `/admin/users/{id}`), the literal one.
 fn find(path: &str) -> Option<&'static AllowedPath> {
     let wanted: Vec<&str> = path.split('/').collect();
-    TABLE.iter().find(|p| {
-        p.segments.len() == wanted.len()
-            && p.segments.iter().zip(&wanted).all(|(s, w)| match s {
-                Segment::Literal(l) => l == w,
-                Segment::Parameter(_) => !w.is_empty(),
-            })
-    })
+    TABLE
+        .iter()
+        .filter(|p| {
+            p.segments.len() == wanted.len()
+                && p.segments.iter().zip(&wanted).all(|(s, w)| match s {
+                    Segment::Literal(l) => l == w,
+                    Segment::Parameter(_) => !w.is_empty(),
+                })
+        })
+        .max_by_key(|p| {
+            p.segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Literal(_)))
+                .count()
+        })
 }
 
 /// The document's template of a request path (`/admin/users/{id}`), or `other` for a path the
@@ -114,6 +124,10 @@ mod tests {
             Some("DELETE, GET, HEAD, PATCH")
         );
         assert_eq!(allow("/admin/users/x/unlock").as_deref(), Some("POST"));
+        // A literal segment is its own path, as the router takes it, whatever its order.
+        assert_eq!(allow("/admin/users/import").as_deref(), Some("POST"));
+        assert_eq!(route_template("/admin/users/import"), "/admin/users/import");
+        assert_eq!(route_template("/admin/users/imports"), "/admin/users/{id}");
         assert_eq!(allow("/no/such/path"), None);
         assert_eq!(allow("/admin/users//unlock"), None);
         assert_eq!(

@@ -5,6 +5,7 @@ use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::api_key::ApiKey;
+use warden_domain::import::ImportReport;
 use warden_domain::user::{Role, User};
 
 /// A role on the wire.
@@ -105,6 +106,59 @@ impl From<ApiKey> for ApiKeyDto {
             last_used_at: k.last_used_at,
         }
     }
+}
+
+/// A line an import refused.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ImportRefusal")]
+pub struct ImportRefusalDto {
+    /// The line's number, from 1.
+    pub line: u64,
+    /// Why; never the line's text.
+    pub reason: String,
+}
+
+/// What an import did, or with `dry_run` would do.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ImportReport")]
+pub struct ImportReportDto {
+    /// New accounts.
+    pub imported: u64,
+    /// Existing accounts updated (`on_conflict=update`).
+    pub updated: u64,
+    /// Lines skipped for an existing account (`on_conflict=skip`).
+    pub skipped: u64,
+    /// Lines refused.
+    pub refused: u64,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Each refused line, in order.
+    pub refusals: Vec<ImportRefusalDto>,
+}
+
+impl From<&ImportReport> for ImportReportDto {
+    fn from(r: &ImportReport) -> Self {
+        Self {
+            imported: r.imported,
+            updated: r.updated,
+            skipped: r.skipped,
+            refused: r.refused,
+            dry_run: r.dry_run,
+            refusals: r
+                .refusals
+                .iter()
+                .map(|f| ImportRefusalDto {
+                    line: f.line,
+                    reason: f.reason.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An import's report as `POST /admin/users/import` writes it, for the CLI's `--json`.
+pub fn import_report_json(report: &ImportReport) -> serde_json::Value {
+    ImportReportDto::from(report).to_json().unwrap_or_default()
 }
 
 /// Users as the API writes them, for the CLI's `--json`: one wire shape for both.

@@ -100,6 +100,8 @@ status_sets! {
     OneUser = [401, 403, 404, 422, 429, 500, 503];
     /// `PATCH /admin/users/{id}`.
     PatchUser = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503];
+    /// `POST /admin/users/import`.
+    ImportUsers = [400, 401, 403, 413, 415, 422, 429, 500, 503];
     /// `DELETE /admin/users/{id}`.
     DeleteUser = [401, 403, 404, 409, 422, 429, 500, 503];
     /// `POST /api-keys`.

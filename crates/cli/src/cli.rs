@@ -2,8 +2,11 @@
 //!
 //! No argument takes a password: `user create` reads it from stdin or asks on the terminal.
 
+use std::path::PathBuf;
+
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use warden_domain::import::OnConflict;
 use warden_domain::user::{Role, UnknownRole};
 
 /// Warden's admin tool: migrations, users, keys and configuration.
@@ -83,6 +86,35 @@ pub(crate) enum UserCommand {
     Delete(ByEmail),
     /// Clear every lockout of an account (per client IP and account-wide).
     Unlock(ByEmail),
+    /// Import users with the password hashes they have, from JSON Lines (one user a line:
+    /// email, password_hash, and optionally role, display_name, disabled, email_verified,
+    /// created_at); each is rehashed with argon2id at its first login.
+    Import(ImportUsers),
+    /// Write every user, password hash included, as JSON Lines (the import's format) to a new
+    /// file readable by its owner only.
+    Export {
+        /// Where to write; an existing file is replaced whole.
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+/// The arguments of `user import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportUsers {
+    /// The JSON Lines file, or `-` for stdin.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Check every line and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// What a line whose email has an account does: refused (fail), skipped, or the account
+    /// takes the line's hash and fields, and its sessions end (update).
+    #[arg(long, value_name = "skip|update|fail", default_value = "fail", value_parser = parse_on_conflict)]
+    pub on_conflict: OnConflict,
+    /// Print the report as JSON instead of the one-line summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The `apikey` commands.
@@ -176,6 +208,11 @@ pub(crate) enum ConfigCommand {
     Check,
     /// Print a commented warden.toml with every setting at its default.
     Example,
+}
+
+/// Parses a conflict policy as the domain names it.
+fn parse_on_conflict(s: &str) -> Result<OnConflict, String> {
+    s.parse()
 }
 
 /// Parses a role as the domain names it.

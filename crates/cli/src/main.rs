@@ -7,6 +7,7 @@ mod commands;
 mod logging;
 mod output;
 mod password;
+mod transfer;
 mod user;
 
 use std::process::ExitCode;

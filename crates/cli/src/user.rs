@@ -46,6 +46,8 @@ pub(crate) async fn run(command: UserCommand) -> Result<(), String> {
             Ok(())
         }
         UserCommand::Delete(who) => delete(&services().await?, &who.email).await,
+        UserCommand::Import(args) => crate::transfer::import(&services().await?, args).await,
+        UserCommand::Export { file } => crate::transfer::export(&services().await?, &file).await,
         UserCommand::Unlock(who) => {
             let services = services().await?;
             let user = find(&services, &who.email).await?;

@@ -1010,3 +1010,216 @@ fn user_create_refuses_a_look_alike_and_an_invisible_character_without_echoing_i
     );
     assert_eq!(sb.users().len(), 1);
 }
+
+/// Hashes of "correct horse battery staple" by passlib (bcrypt, PBKDF2) and Django.
+const BCRYPT: &str = "$2b$04$76b/syOEPwyP82YJkmT.mO47Ko.C9N6gLh/su51kBejLqQqWLk9bm";
+const PASSLIB_PBKDF2: &str =
+    "$pbkdf2-sha256$1000$5Dxn7P0fw5gTgjBmLOW8dw$Pc/02E0Z1Bidas99YoP68OGNLNeXmo/wI.wAJEJ0UFI";
+const DJANGO: &str =
+    "pbkdf2_sha256$1000$S8Ch4wF8vLDieuiOMCwYoa$iPmLoDIaBv8Cp/cBTukQyJkTsMioaGLJIlB4ADhOut4=";
+
+fn import_line(email: &str, hash: &str, extra: &str) -> String {
+    format!(r#"{{"email":"{email}","password_hash":"{hash}"{extra}}}"#)
+}
+
+#[test]
+fn import_writes_good_lines_refuses_bad_ones_by_number_and_a_dry_run_writes_nothing() {
+    let sb = Sandbox::migrated();
+    let plaintext = "Sup3r-secret-password";
+    let lines = [
+        import_line("ann@example.com", BCRYPT, r#","role":"admin""#),
+        import_line("bad@example.com", plaintext, ""),
+        import_line(
+            "bob@example.com",
+            PASSLIB_PBKDF2,
+            r#","display_name":"Bob""#,
+        ),
+        import_line("eve@example.com", BCRYPT, r#","role":"root""#),
+        import_line("cat@example.com", DJANGO, r#","disabled":true"#),
+        import_line("dan@example.com", &BCRYPT.replace("$04$", "$16$"), ""),
+        r#"{"email":"fay@example.com","password_hash":"#.to_owned(),
+    ];
+    std::fs::write(sb.path("users.jsonl"), lines.join("\n")).unwrap();
+    let refused = [
+        "line 2: password_hash is not a supported hash",
+        "line 4: role must be admin, service or user",
+        "line 6: password_hash is over a bound: bcrypt cost must be at most 15",
+        "line 7: the line is truncated JSON",
+        "warden: 4 lines were refused",
+    ];
+    let dry = sb.run(&["user", "import", "--file", "users.jsonl", "--dry-run"]);
+    assert!(!dry.success);
+    assert_eq!(
+        dry.stdout,
+        "imported 3, skipped 0, refused 4 (dry run: nothing written)\n"
+    );
+    let stderr: Vec<&str> = dry.stderr.lines().collect();
+    assert_eq!(stderr.len(), refused.len(), "{stderr:?}");
+    for (line, expected) in stderr.iter().zip(refused) {
+        assert!(line.starts_with(expected), "{line}");
+    }
+    assert!(!dry.stderr.contains(plaintext) && !dry.stderr.contains("$16$"));
+    assert!(sb.users().is_empty());
+
+    let real = sb.run(&["user", "import", "--file", "users.jsonl"]);
+    assert_eq!(real.stdout, "imported 3, skipped 0, refused 4\n");
+    assert_eq!(real.stderr, dry.stderr);
+    let users = sb.users();
+    assert_eq!(users.len(), 3);
+    let ann = sb.user("ann@example.com").unwrap();
+    assert_eq!(ann["role"], "admin");
+    assert_eq!(sb.user("bob@example.com").unwrap()["display_name"], "Bob");
+    assert_eq!(sb.user("cat@example.com").unwrap()["disabled"], true);
+
+    // Again from stdin, skipping what exists: nothing new, and the report as JSON.
+    let again = sb.run_with(
+        &[
+            "user",
+            "import",
+            "--file",
+            "-",
+            "--on-conflict",
+            "skip",
+            "--json",
+        ],
+        &[],
+        &lines.join("\n"),
+    );
+    let report: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        (&report["imported"], &report["skipped"], &report["refused"]),
+        (&Value::from(0), &Value::from(3), &Value::from(4))
+    );
+    assert_eq!(report["refusals"][0]["line"], 2);
+    // Without skip, an existing email is a refused line.
+    std::fs::write(
+        sb.path("one.jsonl"),
+        import_line("ANN@example.com", BCRYPT, ""),
+    )
+    .unwrap();
+    let exists = sb.run(&["user", "import", "--file", "one.jsonl"]);
+    assert!(
+        exists
+            .stderr
+            .starts_with("line 1: an account with this email exists")
+    );
+    assert_eq!(sb.users().len(), 3);
+}
+
+#[test]
+fn import_update_takes_the_new_hash_and_keeps_what_the_line_omits() {
+    let sb = Sandbox::migrated();
+    let id = sb.create("ann@example.com", "user");
+    std::fs::write(
+        sb.path("u.jsonl"),
+        import_line("ann@example.com", DJANGO, r#","role":"service""#),
+    )
+    .unwrap();
+    let run = sb
+        .run(&[
+            "user",
+            "import",
+            "--file",
+            "u.jsonl",
+            "--on-conflict",
+            "update",
+        ])
+        .ok();
+    assert_eq!(run.stdout, "imported 0, skipped 0, refused 0, updated 1\n");
+    let ann = sb.user("ann@example.com").unwrap();
+    assert_eq!(
+        (ann["id"].as_str().unwrap(), &ann["role"]),
+        (id.as_str(), &Value::from("service"))
+    );
+    sb.run(&["user", "export", "--file", "all.jsonl"]);
+    let exported = std::fs::read_to_string(sb.path("all.jsonl")).unwrap();
+    assert!(exported.contains(DJANGO), "{exported}");
+    let bad = sb
+        .run(&[
+            "user",
+            "import",
+            "--file",
+            "u.jsonl",
+            "--on-conflict",
+            "replace",
+        ])
+        .fails();
+    assert!(bad.contains("skip, update or fail"), "{bad}");
+    let missing = sb
+        .run(&["user", "import", "--file", "nowhere.jsonl"])
+        .fails();
+    assert!(
+        missing.starts_with("cannot read nowhere.jsonl"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn export_writes_a_private_file_that_imports_back_the_same_users() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sb = Sandbox::migrated();
+    sb.create("root@example.com", "admin");
+    let lines = [
+        import_line(
+            "ann@example.com",
+            BCRYPT,
+            r#","display_name":"Ann","email_verified":true"#,
+        ),
+        import_line(
+            "bob@example.com",
+            PASSLIB_PBKDF2,
+            r#","role":"service","disabled":true,"created_at":"2024-02-03T04:05:06Z""#,
+        ),
+    ];
+    std::fs::write(sb.path("in.jsonl"), lines.join("\n")).unwrap();
+    sb.run(&["user", "import", "--file", "in.jsonl"]).ok();
+    // An existing file is replaced whole, and ends readable by its owner only.
+    std::fs::write(sb.path("out.jsonl"), "old").unwrap();
+    let run = sb.run(&["user", "export", "--file", "out.jsonl"]);
+    assert!(run.success, "{run:?}");
+    assert_eq!(run.stdout, "exported 3 users to out.jsonl\n");
+    assert!(
+        run.stderr.contains("holds every user's password hash"),
+        "{run:?}"
+    );
+    let mode = std::fs::metadata(sb.path("out.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let exported = std::fs::read_to_string(sb.path("out.jsonl")).unwrap();
+    let rows: Vec<Value> = exported
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    let bob = rows
+        .iter()
+        .find(|r| r["email"] == "bob@example.com")
+        .unwrap();
+    assert_eq!(bob["password_hash"], PASSLIB_PBKDF2);
+    assert_eq!(
+        (&bob["role"], &bob["disabled"]),
+        (&Value::from("service"), &Value::from(true))
+    );
+    assert_eq!(bob["created_at"], "2024-02-03T04:05:06Z");
+    let ann = rows
+        .iter()
+        .find(|r| r["email"] == "ann@example.com")
+        .unwrap();
+    assert_eq!(
+        (&ann["email_verified"], &ann["display_name"]),
+        (&Value::from(true), &Value::from("Ann"))
+    );
+
+    let other = Sandbox::migrated();
+    std::fs::copy(sb.path("out.jsonl"), other.path("in.jsonl")).unwrap();
+    other.run(&["user", "import", "--file", "in.jsonl"]).ok();
+    other.run(&["user", "export", "--file", "back.jsonl"]);
+    let back = std::fs::read_to_string(other.path("back.jsonl")).unwrap();
+    let mut a: Vec<&str> = exported.lines().collect();
+    let mut b: Vec<&str> = back.lines().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b, "the same users, hashes and times");
+}

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::account::{NewAccount, new_user};
 use crate::auth::Ports;
+use crate::import::{Import, ImportOptions};
 use crate::password::PasswordPolicy;
 use crate::ports::UserChange;
 use crate::principal::{Permission, Principal};
@@ -116,6 +117,14 @@ impl AdminService {
                 None => return Ok(all),
             }
         }
+    }
+
+    /// Starts an import of users with the hashes they have ([`Import`]).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`].
+    pub fn import(&self, caller: &Principal, options: ImportOptions) -> Result<Import, Error> {
+        Import::start(caller, &self.ports, options)
     }
 
     /// One user by id.

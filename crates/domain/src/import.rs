@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::Error;
 use crate::auth::Ports;
 use crate::foreign_hash;
-use crate::principal::{Permission, Principal};
+use crate::principal::{Credential, Permission, Principal};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
 /// Users written in one transaction.
@@ -68,6 +68,10 @@ pub struct ImportOptions {
 
 /// Which optional fields a line gave: an update changes those and keeps the rest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one flag per optional field of a line, each independent of the others"
+)]
 pub struct Given {
     /// `role`.
     pub role: bool,
@@ -151,12 +155,16 @@ impl std::fmt::Debug for Import {
 }
 
 impl Import {
-    /// Starts an import as `caller`.
+    /// Starts an import as `caller`: an admin by bearer token, or the operator. Not by API
+    /// key: a leaked key must not be able to plant accounts with passwords its holder knows.
     ///
     /// # Errors
-    /// [`Error::Forbidden`] for a caller who may not manage users.
+    /// [`Error::Forbidden`] for a caller who may not manage users, or who holds an API key.
     pub fn start(caller: &Principal, ports: &Ports, options: ImportOptions) -> Result<Self, Error> {
         caller.authorize(Permission::ManageUsers)?;
+        if caller.credential() == Credential::ApiKey {
+            return Err(Error::Forbidden);
+        }
         Ok(Self {
             ports: ports.clone(),
             options,
@@ -169,13 +177,13 @@ impl Import {
         })
     }
 
-    /// Takes line `number` (from 1): `Err` is a line that could not be read (too long, not
-    /// UTF-8), refused with that reason. Blank lines are passed over.
+    /// Takes line `number` (from 1), its bytes without the `\n`; a reader may cut a line
+    /// longer than [`MAX_LINE_BYTES`] anywhere past that bound. Blank lines are passed over.
     ///
     /// # Errors
     /// Storage failures of a batch; the batches before it stay written.
-    pub async fn line(&mut self, number: u64, line: Result<&str, &str>) -> Result<(), Error> {
-        let parsed = line.map_err(str::to_owned).and_then(|text| {
+    pub async fn line(&mut self, number: u64, raw: &[u8]) -> Result<(), Error> {
+        let parsed = text_of(raw).and_then(|text| {
             let text = text.trim_start_matches('\u{feff}').trim();
             if text.is_empty() {
                 return Ok(None);
@@ -301,11 +309,16 @@ pub fn export_line(user: &User) -> String {
     .to_string()
 }
 
-/// A line as a user, or why not; `now` is the default creation time and the latest allowed.
-fn parse_line(text: &str, now: OffsetDateTime) -> Result<ImportedUser, String> {
-    if text.len() > MAX_LINE_BYTES {
+/// The text of a line within its bound, or why it cannot be read.
+fn text_of(raw: &[u8]) -> Result<&str, String> {
+    if raw.len() > MAX_LINE_BYTES {
         return Err(format!("the line is longer than {MAX_LINE_BYTES} bytes"));
     }
+    std::str::from_utf8(raw).map_err(|_| "the line is not UTF-8".to_owned())
+}
+
+/// A line as a user, or why not; `now` is the default creation time and the latest allowed.
+fn parse_line(text: &str, now: OffsetDateTime) -> Result<ImportedUser, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         if e.is_eof() {
             "the line is truncated JSON".to_owned()

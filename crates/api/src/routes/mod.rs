@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod health;
+pub mod import;
 pub mod users;
 
 /// Tags grouping the operations in the document.
@@ -26,6 +27,7 @@ pub type Api = (
     auth::AuthApi,
     users::UsersApi,
     admin::AdminApi,
+    import::ImportApi,
     api_keys::ApiKeysApi,
     health::HealthApi,
 );
@@ -36,6 +38,7 @@ pub fn api() -> Api {
         auth::AuthApi,
         users::UsersApi,
         admin::AdminApi,
+        import::ImportApi,
         api_keys::ApiKeysApi,
         health::HealthApi,
     )
