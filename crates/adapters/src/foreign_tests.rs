@@ -1,3 +1,5 @@
+//! Hashes made by the Python libraries verified by the crates, and a hash over a bound never run.
+
 use secrecy::SecretString;
 use warden_domain::foreign_hash::inspect;
 use warden_domain::ports::PasswordHasher as _;

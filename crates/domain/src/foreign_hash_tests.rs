@@ -1,3 +1,6 @@
+//! Every imported format read, each cost bound just inside and just outside, and every
+//! broken part refused without quoting the hash.
+
 use super::*;
 
 const BCRYPT_TAIL: &str = "..CA.uOD/eaGAOmJB.yMBuXETkX0fnYkrqZU3taFDwa1Pzblb2cVm";

@@ -1,3 +1,6 @@
+//! The import: each kind of bad line refused alone and unquoted, batches, duplicates and
+//! look-alikes within one file, what storage placed, and who may import.
+
 use std::sync::{Arc, Mutex};
 
 use super::*;
