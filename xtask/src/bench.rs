@@ -6,6 +6,7 @@
 
 mod baseline;
 mod hash;
+mod import;
 pub(crate) mod scale;
 mod scenarios;
 mod servers;
@@ -26,6 +27,8 @@ usage: cargo xtask bench [--duration SECS] [--connections N] [--baseline BINARY]
                      logins use at most 16, the health probe during logins at most 4
   --baseline BINARY  also load another warden-api build (say, one of the last release)
                      with the same scenarios in the same run, and compare the two
+  --import-only      only the import: 100,000 users through `warden user import` into
+                     SQLite and PostgreSQL, in users per second (the full bench ends with it)
 ";
 
 /// The command-line options of `cargo xtask bench`.
@@ -37,6 +40,8 @@ pub(crate) struct Options {
     pub connections: u32,
     /// Another `warden-api` binary to measure beside this build.
     pub baseline: Option<PathBuf>,
+    /// Only the import's rates, no load.
+    pub import_only: bool,
 }
 
 impl Default for Options {
@@ -45,6 +50,7 @@ impl Default for Options {
             duration_secs: 10,
             connections: 64,
             baseline: None,
+            import_only: false,
         }
     }
 }
@@ -82,6 +88,7 @@ impl Options {
                     }
                     options.baseline = Some(path);
                 }
+                "--import-only" => options.import_only = true,
                 "-h" | "--help" => return Ok(None),
                 _ => return Err(format!("unknown bench option `{arg}`\n\n{USAGE}")),
             }
@@ -129,6 +136,9 @@ pub(crate) fn run(options: &Options) -> Result {
         "--bins",
         "--examples",
     ]))?;
+    if options.import_only {
+        return import_verdict();
+    }
     let hash_ms = hash::measure_hash_ms()?;
     wrk::ensure_wrk()?;
 
@@ -154,7 +164,34 @@ pub(crate) fn run(options: &Options) -> Result {
     if options.baseline.is_some() {
         baseline::compare(&outcomes);
     }
-    summary
+    summary?;
+    import_verdict()
+}
+
+/// Measures the import into SQLite and PostgreSQL and prints each rate, SQLite's against its
+/// target.
+fn import_verdict() -> Result {
+    println!();
+    println!(
+        "import of {} users (release `warden user import`):",
+        import::USERS
+    );
+    let rates = import::measure()?;
+    let target = import::SQLITE_MIN_PER_SEC;
+    let verdict = if rates.sqlite >= target {
+        "PASS"
+    } else {
+        "MISS"
+    };
+    println!(
+        "import into SQLite:           {:.0} users/s  {verdict} (target >= {target:.0})",
+        rates.sqlite
+    );
+    println!(
+        "import into PostgreSQL:       {:.0} users/s (reported)",
+        rates.postgres
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -171,8 +208,11 @@ mod tests {
                 duration_secs: 3,
                 connections: 8,
                 baseline: None,
+                import_only: false,
             })
         );
+        let import_only = Options::parse(&args(&["--import-only"])).unwrap().unwrap();
+        assert!(import_only.import_only);
         assert!(Options::parse(&args(&["--baseline", "/no/such/binary"])).is_err());
         let me = std::env::current_exe().unwrap();
         let with_baseline = Options::parse(&args(&["--baseline", me.to_str().unwrap()])).unwrap();

@@ -3,6 +3,8 @@
 //!
 //! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
 //!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`);
+//! - users whose hashes passlib, pwdlib, argon2-cffi, bcrypt, Django and werkzeug made are
+//!   imported, sign in and are upgraded to argon2id (`tests/outside/import_hashes.py`);
 //! - prometheus-client's OpenMetrics parser reads the metrics the run produced
 //!   (`tests/outside/metrics.py`);
 //! - Debian's Chromium, driven by playwright-core, signs in through Swagger UI's Authorize and
@@ -31,6 +33,14 @@ const PACKAGES: &[&str] = &[
     "schemathesis==4.32.5",
     "openapi-spec-validator==0.9.0",
     "prometheus-client==0.21.1",
+    // The libraries whose hashes `warden user import` takes (tests/outside/import_hashes.py);
+    // bcrypt 4.3 is the last that passlib 1.7.4 works with.
+    "passlib[bcrypt,argon2]==1.7.4",
+    "pwdlib[argon2,bcrypt]==0.4.2",
+    "bcrypt==4.3.0",
+    "argon2-cffi==25.1.0",
+    "django==5.2.20",
+    "werkzeug==3.1.9",
 ];
 /// The browser driver, pinned; it drives Debian's Chromium as installed.
 const PLAYWRIGHT: &str = "playwright-core@1.64.1";
@@ -74,6 +84,16 @@ pub(crate) fn run() -> Result {
     // The operations that end the caller's sessions go last, on their own: run among the
     // others, they would leave every later authenticated request a 401.
     let token = admin_token(&cli, &server)?;
+    // Hashes made by passlib, pwdlib, argon2-cffi, bcrypt, Django and werkzeug, imported over
+    // HTTP and by the CLI, signed in with and upgraded.
+    run_command(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/outside/import_hashes.py"))
+            .arg(server.url(""))
+            .arg(&token)
+            .arg(&cli)
+            .arg(database_url(&server)),
+    )?;
     let ending = ["/auth/logout", "/users/me/password"];
     let everything_else: Vec<&str> = ending.iter().flat_map(|p| ["--exclude-path", p]).collect();
     let only_those: Vec<&str> = ending.iter().flat_map(|p| ["--include-path", p]).collect();
@@ -82,6 +102,9 @@ pub(crate) fn run() -> Result {
             Command::new(python.with_file_name("schemathesis"))
                 // Its cache of crashes goes where it runs: keep it out of the source tree.
                 .current_dir(target_dir())
+                // The serializer of JSON Lines, for the import.
+                .env("PYTHONPATH", workspace_root().join("tests/outside"))
+                .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
                 .arg("--config-file")
                 .arg(workspace_root().join("tests/outside/schemathesis.toml"))
                 .arg("run")
@@ -196,12 +219,17 @@ fn write_eddsa_key(cli: &Path, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Creates the admin with the CLI on the server's database and signs in over HTTP.
-fn admin_token(cli: &Path, server: &Server) -> Result<String> {
-    let database = format!(
+/// The server's SQLite database, for the CLI.
+fn database_url(server: &Server) -> String {
+    format!(
         "sqlite://{}?mode=rwc",
         server.dir().join("warden.db").display()
-    );
+    )
+}
+
+/// Creates the admin with the CLI on the server's database and signs in over HTTP.
+fn admin_token(cli: &Path, server: &Server) -> Result<String> {
+    let database = database_url(server);
     let mut create = Command::new(cli);
     create
         .args(["user", "create", "--email", ADMIN_EMAIL, "--role", "admin"])
