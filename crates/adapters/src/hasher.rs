@@ -215,10 +215,15 @@ fn verify_phc(password: &[u8], hash: &str, keep: usize) -> Result<bool, HashErro
     Ok(Output::new(out)? == *expected)
 }
 
-/// Whether `password` matches a stored hash: argon2 of any library as PHC, anything else as
-/// an imported hash ([`crate::foreign`]).
-fn verify_any(password: &[u8], hash: &str, keep: usize) -> Result<bool, HashError> {
+/// Whether `password` matches a stored hash: one of the configured parameters (`current`) at
+/// once; argon2 of any other parameters or library as PHC once its costs are within the
+/// import's bounds; anything else as an imported hash ([`crate::foreign`]), bounds included.
+fn verify_any(password: &[u8], hash: &str, keep: usize, current: bool) -> Result<bool, HashError> {
+    if current {
+        return verify_phc(password, hash, keep);
+    }
     if hash.starts_with("$argon2") {
+        warden_domain::foreign_hash::inspect(hash).map_err(crate::foreign::ForeignError::from)?;
         verify_phc(password, hash, keep)
     } else {
         Ok(crate::foreign::verify(password, hash)?)
@@ -239,9 +244,15 @@ impl PasswordHasher for Argon2Hasher {
 
     async fn verify(&self, password: SecretString, hash: PasswordHash) -> Result<bool, Error> {
         let keep = self.params.block_count();
+        let current = !self.needs_rehash(&hash);
         self.bounded(move || {
-            verify_any(password.expose_secret().as_bytes(), hash.expose(), keep)
-                .map_err(Error::internal)
+            verify_any(
+                password.expose_secret().as_bytes(),
+                hash.expose(),
+                keep,
+                current,
+            )
+            .map_err(Error::internal)
         })
         .await?
     }
@@ -408,6 +419,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(kept, 1024);
+    }
+
+    #[tokio::test]
+    async fn an_argon2_hash_of_other_parameters_over_a_bound_is_never_run() {
+        // t=11 is over the import's bound of 10: refused before argon2 runs.
+        let over = "$argon2id$v=19$m=1024,t=11,p=1$AAECAwQFBgcICQoLDA0ODw$\
+                    AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+        let r = cheap()
+            .verify(SecretString::from("pw"), PasswordHash::new(over.to_owned()))
+            .await;
+        assert!(r.is_err());
+        // The same hash is the configured one's shape for a hasher of those parameters.
+        let own = Argon2Hasher::new(1024, 11, 1, 1).unwrap();
+        let made = own.hash(SecretString::from("pw")).await.unwrap();
+        assert!(
+            own.verify(SecretString::from("pw"), made.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            cheap()
+                .verify(SecretString::from("pw"), made)
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]

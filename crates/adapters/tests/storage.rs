@@ -189,9 +189,29 @@ async fn updates_apply_and_can_end_sessions() {
         let reread = repo.find_by_id(u.id).await.unwrap().unwrap();
         assert_eq!(reread.session_version, 1, "{}", t.name);
 
-        repo.update_password_hash(u.id, &PasswordHash::new("rehashed".into()))
-            .await
-            .unwrap();
+        // A rehash replaces only the hash it verified: not one changed meanwhile.
+        let (verified, rehashed) = (
+            PasswordHash::new("new-hash".into()),
+            PasswordHash::new("rehashed".into()),
+        );
+        let stale = PasswordHash::new("stale".into());
+        assert!(
+            !repo
+                .update_password_hash(u.id, &stale, &rehashed)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !repo
+                .update_password_hash(Uuid::now_v7(), &verified, &rehashed)
+                .await
+                .unwrap()
+        );
+        assert!(
+            repo.update_password_hash(u.id, &verified, &rehashed)
+                .await
+                .unwrap()
+        );
         let reread = repo.find_by_id(u.id).await.unwrap().unwrap();
         assert_eq!(
             (reread.password_hash.expose(), reread.session_version),
@@ -1506,7 +1526,7 @@ async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing
         assert!(updated.email_verified_at.is_some());
         assert_eq!(updated.id, bob.id);
 
-        // An enabled admin is neither demoted nor disabled, but takes a new hash.
+        // An enabled admin is never changed: not demoted, not disabled, not given a password.
         let mut demote = imported(
             "root@example.com",
             Given {
@@ -1532,11 +1552,12 @@ async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing
         let hash_only = imported("root@example.com", Given::default());
         assert_eq!(
             repo.import(&[hash_only], Update, false).await.unwrap(),
-            [Updated]
+            [AdminKept]
         );
         let root_now = by("root@example.com").await.unwrap();
         assert_eq!((root_now.role, root_now.disabled), (Role::Admin, false));
-        assert_eq!(root_now.password_hash.expose(), IMPORTED_HASH);
+        assert_eq!(root_now.password_hash.expose(), root.password_hash.expose());
+        assert_eq!(root_now.session_version, 0);
         t.finish().await;
     }
 }

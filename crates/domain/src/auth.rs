@@ -154,15 +154,22 @@ impl AuthService {
     /// Redoes a hash made with older parameters, or by another system (an import), which is
     /// audited as `password.upgraded`; a failure is logged and the login goes on.
     async fn rehash(&self, user: &User, password: SecretString, client_ip: IpAddr) {
+        let old = &user.password_hash;
         let result = match self.ports.hasher.hash(password).await {
-            Ok(hash) => self.ports.users.update_password_hash(user.id, &hash).await,
+            Ok(new) => {
+                self.ports
+                    .users
+                    .update_password_hash(user.id, old, &new)
+                    .await
+            }
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) if !user.password_hash.is_argon2id() => {
+            Ok(true) if !old.is_argon2id() => {
                 audit(PASSWORD_UPGRADED, "success", Some(user), client_ip);
             }
-            Ok(()) => {}
+            // Replaced, or changed by another request meanwhile: nothing to say.
+            Ok(_) => {}
             Err(e) => warn!(user_id = %user.id, error = %e, "could not upgrade a password hash"),
         }
     }

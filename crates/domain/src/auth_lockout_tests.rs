@@ -632,7 +632,13 @@ async fn an_imported_hash_replaced_at_login_is_audited_as_upgraded_and_a_stale_a
     const BCRYPT: &str = "$2b$04$..CA.uOD/eaGAOmJB.yMBuXETkX0fnYkrqZU3taFDwa1Pzblb2cVm";
     let stale = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$b3V0cHV0b3V0cHV0";
     let mut expected = Vec::new();
-    for (stored, upgraded) in [(BCRYPT, true), (stale, false)] {
+    // A replaced legacy hash is audited; a stale argon2id is not, nor a legacy hash that another
+    // request changed meanwhile (storage replaced nothing).
+    for (stored, replaced, upgraded) in [
+        (BCRYPT, true, true),
+        (stale, true, false),
+        (BCRYPT, false, false),
+    ] {
         AuditLog::capture();
         let user = User {
             password_hash: PasswordHash::new(stored.to_owned()),
@@ -645,9 +651,11 @@ async fn an_imported_hash_replaced_at_login_is_audited_as_upgraded_and_a_stale_a
             .returning(move |_| Ok(Some(user.clone())));
         users
             .expect_update_password_hash()
-            .withf(move |uid, h| *uid == id && h.expose() == format!("hash:{STRONG}"))
+            .withf(move |uid, old, new| {
+                *uid == id && old.expose() == stored && new.expose() == format!("hash:{STRONG}")
+            })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(move |_, _, _| Ok(replaced));
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()

@@ -267,9 +267,13 @@ async fn a_stale_hash_is_redone_at_login() {
         .returning(move |_| Ok(Some(user.clone())));
     users
         .expect_update_password_hash()
-        .withf(move |uid, h| *uid == id && h.expose() == format!("hash:{STRONG}"))
+        .withf(move |uid, old, new| {
+            *uid == id
+                && old.expose() == format!("hash:{STRONG}")
+                && new.expose() == format!("hash:{STRONG}")
+        })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(true));
     let mut hasher = fake_hasher();
     hasher.checkpoint();
     hasher

@@ -21,9 +21,12 @@ pub const MAX_ARGON2_TIME: u64 = 10;
 pub const MAX_ARGON2_LANES: u64 = 8;
 /// The highest scrypt N imported (2^20).
 pub const MAX_SCRYPT_N: u64 = 1 << 20;
-/// The largest scrypt block size r imported: werkzeug's own, and 1 GiB of memory at the
-/// highest N.
+/// The largest scrypt block size r imported: werkzeug's own.
 pub const MAX_SCRYPT_R: u64 = 8;
+/// The most memory one scrypt verification may take, 128 · N · r bytes: argon2's bound, so
+/// that N at its bound goes with r of at most 2 (werkzeug's default, N 2^15 and r 8, takes
+/// 32 MiB).
+pub const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 /// The most scrypt lanes p imported.
 pub const MAX_SCRYPT_P: u64 = 4;
 
@@ -143,6 +146,15 @@ pub fn inspect(hash: &str) -> Result<ForeignHash, HashRefusal> {
     }
 }
 
+/// A decimal number as PHC writes one: no sign and no leading zero (argon2's parser refuses
+/// `m=019456`, which would otherwise pass here and fail at every login).
+fn decimal(text: &str, what: &'static str) -> Result<u64, HashRefusal> {
+    if text.len() > 1 && text.starts_with('0') {
+        return Err(HashRefusal::Malformed(what));
+    }
+    number(text, what)
+}
+
 /// A decimal number of at most [`MAX_DIGITS`] digits, no sign.
 fn number(text: &str, what: &'static str) -> Result<u64, HashRefusal> {
     if text.is_empty() || text.len() > MAX_DIGITS || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -162,10 +174,15 @@ fn bounded(value: u64, what: &'static str, max: u64) -> Result<u64, HashRefusal>
     Ok(value)
 }
 
-/// [`number`] then [`bounded`], as a `u32` (every bound fits one).
-fn cost(text: &str, what: &'static str, max: u64) -> Result<u32, HashRefusal> {
-    let value = bounded(number(text, what)?, what, max)?;
+/// [`bounded`], as a `u32` (every bound fits one).
+fn within(value: u64, what: &'static str, max: u64) -> Result<u32, HashRefusal> {
+    let value = bounded(value, what, max)?;
     u32::try_from(value).map_err(|_| HashRefusal::OverBound { what, max })
+}
+
+/// A [`number`] [`within`] its bound.
+fn cost(text: &str, what: &'static str, max: u64) -> Result<u32, HashRefusal> {
+    within(number(text, what)?, what, max)
 }
 
 /// Bytes of base64 in `engine`, of a length within `lengths`.
@@ -235,7 +252,7 @@ fn argon2(rest: &str) -> Result<ForeignHash, HashRefusal> {
     let mut costs = params.split(',');
     let mut next = |key: &str, what: &'static str, max: u64| match costs.next() {
         Some(pair) => match pair.strip_prefix(key) {
-            Some(value) => cost(value, what, max),
+            Some(value) => within(decimal(value, what)?, what, max),
             None => Err(HashRefusal::Malformed("the argon2 parameters (m, t, p)")),
         },
         None => Err(HashRefusal::Malformed("the argon2 parameters (m, t, p)")),
@@ -385,6 +402,16 @@ fn werkzeug_scrypt(rest: &str) -> Result<ForeignHash, HashRefusal> {
     let log_n = u8::try_from(n.trailing_zeros()).map_err(|_| HashRefusal::Malformed("scrypt N"))?;
     let r = cost(r, "scrypt r", MAX_SCRYPT_R)?;
     let p = cost(p, "scrypt p", MAX_SCRYPT_P)?;
+    // scrypt itself requires N < 2^(16 r); the crate refuses the rest at every login.
+    if u32::from(log_n) >= 16 * r {
+        return Err(HashRefusal::Malformed("scrypt N (below 2^(16 r))"));
+    }
+    if 128 * n * u64::from(r) > MAX_SCRYPT_MEMORY {
+        return Err(HashRefusal::OverBound {
+            what: "scrypt memory (128 N r bytes)",
+            max: MAX_SCRYPT_MEMORY,
+        });
+    }
     let salt = text_salt(salt)?;
     let expected = hex_bytes(hash, 64, "the hash")?;
     Ok(ForeignHash::Scrypt {

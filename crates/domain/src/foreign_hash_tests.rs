@@ -148,6 +148,10 @@ fn argon2_variants_versions_and_parts() {
         format!("$argon2id$v=19$m=1024,t=2${ARGON2_SALT}${ARGON2_OUT}"),
         format!("$argon2id$v=19$m=1024,t=2,p=1,k=1${ARGON2_SALT}${ARGON2_OUT}"),
         format!("$argon2id$v=19$m=+1024,t=2,p=1${ARGON2_SALT}${ARGON2_OUT}"),
+        // A leading zero, which argon2's own parser refuses.
+        format!("$argon2id$v=19$m=01024,t=2,p=1${ARGON2_SALT}${ARGON2_OUT}"),
+        format!("$argon2id$v=19$m=1024,t=02,p=1${ARGON2_SALT}${ARGON2_OUT}"),
+        format!("$argon2id$v=19$m=1024,t=2,p=01${ARGON2_SALT}${ARGON2_OUT}"),
         format!("$argon2id$v=19$m=1024,t=2,p=1$!{ARGON2_SALT}${ARGON2_OUT}"),
         format!("$argon2id$v=19$m=1024,t=2,p=1${ARGON2_SALT}=${ARGON2_OUT}"),
         // A salt of 7 bytes, an output of 9.
@@ -279,12 +283,23 @@ fn pbkdf2_parts_must_be_whole() {
 
 #[test]
 fn scrypt_costs_are_bounded_each() {
-    assert_eq!(checked(&scrypt_of(1 << 20, 8, 4)), Ok(()));
+    assert_eq!(checked(&scrypt_of(1 << 20, 2, 4)), Ok(()));
     assert_eq!(checked(&scrypt_of(2, 1, 1)), Ok(()));
     assert_eq!(
-        checked(&scrypt_of(1 << 21, 8, 1)),
+        checked(&scrypt_of(1 << 21, 1, 1)),
         over("scrypt N", 1 << 20)
     );
+    // Memory, 128 N r: 256 MiB is the most.
+    let memory = "scrypt memory (128 N r bytes)";
+    assert_eq!(checked(&scrypt_of(1 << 20, 3, 1)), over(memory, 1 << 28));
+    assert_eq!(checked(&scrypt_of(1 << 18, 8, 1)), Ok(()));
+    assert_eq!(checked(&scrypt_of(1 << 19, 8, 1)), over(memory, 1 << 28));
+    // scrypt's own rule, N < 2^(16 r): 2^15 with r 1 is the most.
+    assert_eq!(checked(&scrypt_of(1 << 15, 1, 1)), Ok(()));
+    assert!(matches!(
+        checked(&scrypt_of(1 << 16, 1, 1)),
+        Err(HashRefusal::Malformed(_))
+    ));
     assert_eq!(checked(&scrypt_of(32_768, 9, 1)), over("scrypt r", 8));
     assert_eq!(checked(&scrypt_of(32_768, 8, 5)), over("scrypt p", 4));
     let Ok(ForeignHash::Scrypt {

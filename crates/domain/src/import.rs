@@ -105,7 +105,7 @@ pub enum Placement {
     Exists,
     /// Another account's email looks like this one.
     LookAlike,
-    /// The update would demote or disable an enabled admin, which import never does.
+    /// The account is an enabled admin, which an import never changes.
     AdminKept,
 }
 
@@ -284,8 +284,8 @@ impl Import {
                 ),
                 Placement::AdminKept => self.refuse(
                     *line,
-                    "import does not demote or disable an enabled admin (change the role \
-                     with the user commands)"
+                    "import does not change an enabled admin (change it with the user \
+                     commands)"
                         .to_owned(),
                 ),
             }

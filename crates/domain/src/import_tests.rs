@@ -332,7 +332,7 @@ async fn where_storage_put_each_user_is_counted_or_refused_by_its_line() {
         vec![
             (4, "an account with this"),
             (5, "the email looks like"),
-            (6, "import does not demo")
+            (6, "import does not chan")
         ]
     );
     assert!(!report.dry_run);

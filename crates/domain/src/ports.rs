@@ -43,11 +43,18 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Storage failures only.
     async fn list(&self, after: Option<Uuid>, limit: u64) -> Result<Vec<User>, Error>;
 
-    /// Replaces the password hash without ending sessions (a rehash with new parameters).
+    /// Replaces the password hash without ending sessions (a rehash with new parameters, or of
+    /// an imported hash), only if it is still `old`: a rehash never overwrites a password
+    /// changed meanwhile. `Ok(false)` when the user is gone or its hash is no longer `old`.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the user is gone; storage failures.
-    async fn update_password_hash(&self, id: Uuid, hash: &PasswordHash) -> Result<(), Error>;
+    /// Storage failures.
+    async fn update_password_hash(
+        &self,
+        id: Uuid,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, Error>;
 
     /// Applies a change, bumping the session version when it asks, atomically refusing with
     /// [`Error::LastAdmin`] if afterwards no enabled admin would remain. Returns the new user.
@@ -64,7 +71,7 @@ pub trait UserRepository: Send + Sync + 'static {
 
     /// Stores imported users in one transaction, in order: each is inserted or, when its email
     /// has an account, handled as `on_conflict` says; one whose email looks like another
-    /// account's is refused, and an update never demotes or disables an enabled admin. With
+    /// account's is refused, and an update never changes an enabled admin. With
     /// `dry_run` the transaction is rolled back. Returns where each user went, in order.
     ///
     /// # Errors

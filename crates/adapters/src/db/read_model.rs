@@ -105,17 +105,19 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
         self.inner.list(after, limit)
     }
 
-    fn update_password_hash<'life0, 'life1, 'async_trait>(
+    fn update_password_hash<'life0, 'life1, 'life2, 'async_trait>(
         &'life0 self,
         id: Uuid,
-        hash: &'life1 PasswordHash,
-    ) -> Pending<'async_trait, ()>
+        old: &'life1 PasswordHash,
+        new: &'life2 PasswordHash,
+    ) -> Pending<'async_trait, bool>
     where
         'life0: 'async_trait,
         'life1: 'async_trait,
+        'life2: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.update_password_hash(id, hash)
+        self.inner.update_password_hash(id, old, new)
     }
 
     fn update<'life0, 'async_trait>(

@@ -8,13 +8,13 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set, TransactionTrait,
 };
+use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::import::{ImportedUser, OnConflict, Placement};
-use warden_domain::user::Role;
 
 use super::entity::user::{ActiveModel, Column, Entity, Model};
 use super::storage_error;
-use super::users::{insert_error, is_enabled_admin};
+use super::users::{SeaOrmUserRepository, insert_error, is_enabled_admin};
 
 /// How many times a batch is tried when an account with one of its emails appeared between
 /// its read and its insert (a registration at the same moment).
@@ -31,6 +31,11 @@ pub(super) async fn import(
     let mut attempt = 1;
     loop {
         let txn = db.begin().await.map_err(storage_error)?;
+        // Taken first: SQLite's write lock (a read before the first write would meet a commit
+        // of another connection as SQLITE_BUSY_SNAPSHOT), PostgreSQL's on the enabled admins.
+        SeaOrmUserRepository::lock_for_admin_check(&txn, Uuid::nil())
+            .await
+            .map_err(storage_error)?;
         match place(&txn, users, &skeletons, on_conflict).await {
             Ok(placed) => {
                 if dry_run {
@@ -41,6 +46,11 @@ pub(super) async fn import(
                 return Ok(placed);
             }
             Err(Error::EmailTaken) if attempt < ATTEMPTS => attempt += 1,
+            Err(Error::EmailTaken) => {
+                return Err(Error::Unavailable(
+                    "a batch met concurrent registrations of its emails each time".into(),
+                ));
+            }
             Err(e) => return Err(e),
         }
         // The transaction was dropped, so rolled back: the batch is read again.
@@ -118,17 +128,16 @@ fn new_row(imported: &ImportedUser, skeleton: &str) -> ActiveModel {
 }
 
 /// The existing account takes the line's hash and the fields it gave, and its sessions end;
-/// an enabled admin is never demoted or disabled this way.
+/// an enabled admin is never changed this way (its password would be the importer's to know).
 async fn update(
     txn: &DatabaseTransaction,
     row: &Model,
     imported: &ImportedUser,
 ) -> Result<Placement, Error> {
-    let (u, given) = (&imported.user, imported.given);
-    let demotes = given.role && u.role != Role::Admin;
-    if is_enabled_admin(row) && (demotes || (given.disabled && u.disabled)) {
+    if is_enabled_admin(row) {
         return Ok(Placement::AdminKept);
     }
+    let (u, given) = (&imported.user, imported.given);
     let mut am: ActiveModel = row.clone().into();
     am.password_hash = Set(u.password_hash.expose().to_owned());
     if given.role {

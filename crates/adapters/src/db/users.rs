@@ -31,7 +31,10 @@ impl SeaOrmUserRepository {
     /// Serialises changes that could remove an admin: on PostgreSQL by locking every enabled
     /// admin row (in id order, so two such transactions never deadlock) and then the target;
     /// on SQLite by taking the write lock at once with a no-op write.
-    async fn lock_for_admin_check(txn: &DatabaseTransaction, id: Uuid) -> Result<(), DbErr> {
+    pub(super) async fn lock_for_admin_check(
+        txn: &DatabaseTransaction,
+        id: Uuid,
+    ) -> Result<(), DbErr> {
         match txn.get_database_backend() {
             DatabaseBackend::Postgres => {
                 Entity::find()
@@ -181,17 +184,20 @@ impl UserRepository for SeaOrmUserRepository {
             .collect()
     }
 
-    async fn update_password_hash(&self, id: Uuid, hash: &PasswordHash) -> Result<(), Error> {
+    async fn update_password_hash(
+        &self,
+        id: Uuid,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, Error> {
         let done = Entity::update_many()
-            .col_expr(Column::PasswordHash, Expr::value(hash.expose().to_owned()))
+            .col_expr(Column::PasswordHash, Expr::value(new.expose().to_owned()))
             .filter(Column::Id.eq(id))
+            .filter(Column::PasswordHash.eq(old.expose()))
             .exec(&self.db)
             .await
             .map_err(storage_error)?;
-        if done.rows_affected == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(())
+        Ok(done.rows_affected == 1)
     }
 
     async fn update(&self, id: Uuid, change: UserChange) -> Result<User, Error> {
