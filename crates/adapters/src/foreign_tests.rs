@@ -75,3 +75,38 @@ fn a_stored_hash_over_a_bound_is_never_run() {
         Err(ForeignError::Refused(_))
     ));
 }
+
+#[tokio::test]
+async fn what_the_reading_accepts_at_its_edges_the_crates_verify_without_error() {
+    let zeros = |n: usize| "0".repeat(n);
+    let b64 = |n: usize| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(vec![7_u8; n])
+    };
+    let edges = [
+        // argon2: the least and the most salt and output, the least memory per lane.
+        format!("$argon2id$v=19$m=8,t=1,p=1${}${}", b64(8), b64(10)),
+        format!("$argon2i$v=16$m=64,t=1,p=8${}${}", b64(48), b64(64)),
+        format!("$argon2d$v=19$m=1024,t=1,p=1${}${}", b64(16), b64(32)),
+        // bcrypt at its least cost.
+        "$2y$04$..CA.uOD/eaGAOmJB.yMBuXETkX0fnYkrqZU3taFDwa1Pzblb2cVm".to_owned(),
+        // PBKDF2 at one iteration, each digest and format.
+        format!("$pbkdf2-sha512$1${}${}", b64(1), b64(64).replace('+', ".")),
+        format!("pbkdf2_sha256$1$s${}", {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode([1_u8; 32])
+        }),
+        format!("pbkdf2:sha512:1$s${}", zeros(128)),
+        // scrypt at N's most for r = 1 (N < 2^(16 r)), and the least N.
+        format!("scrypt:32768:1:1$s${}", zeros(128)),
+        format!("scrypt:2:1:4$s${}", zeros(128)),
+    ];
+    let hasher = Argon2Hasher::new(1024, 1, 1, 1).unwrap();
+    for hash in edges {
+        assert!(inspect(&hash).is_ok(), "{hash}: {:?}", inspect(&hash));
+        let verified = hasher
+            .verify(SecretString::from("pw"), PasswordHash::new(hash.clone()))
+            .await;
+        assert!(matches!(verified, Ok(false)), "{hash}: {verified:?}");
+    }
+}
