@@ -257,42 +257,6 @@ async fn a_malformed_username_still_costs_one_verification() {
     assert!(matches!(err, Error::InvalidCredentials));
 }
 
-#[tokio::test]
-async fn a_stale_hash_is_redone_at_login() {
-    let user = stored_user(STRONG);
-    let id = user.id;
-    let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_email()
-        .returning(move |_| Ok(Some(user.clone())));
-    users
-        .expect_update_password_hash()
-        .withf(move |uid, old, new| {
-            *uid == id
-                && old.expose() == format!("hash:{STRONG}")
-                && new.expose() == format!("hash:{STRONG}")
-        })
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    let mut hasher = fake_hasher();
-    hasher.checkpoint();
-    hasher
-        .expect_hash()
-        .returning(|p| Ok(PasswordHash::new(format!("hash:{}", p.expose_secret()))));
-    hasher
-        .expect_verify()
-        .returning(|p, h| Ok(h.expose() == format!("hash:{}", p.expose_secret())));
-    hasher.expect_needs_rehash().return_const(true);
-    let mut tokens = MockTokenCodec::new();
-    tokens
-        .expect_sign()
-        .returning(|_| Ok(SecretString::from("t")));
-    let svc = service_with(users, hasher, tokens, true).await;
-    svc.login("alice@example.com", SecretString::from(STRONG), ip(1))
-        .await
-        .unwrap();
-}
-
 fn claims_for(user: &User, session_version: i64) -> AccessClaims {
     AccessClaims {
         subject: user.id,

@@ -30,9 +30,6 @@ pub const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 /// The most scrypt lanes p imported.
 pub const MAX_SCRYPT_P: u64 = 4;
 
-/// The most digits a cost may have; more is no number any bound allows.
-const MAX_DIGITS: usize = 10;
-
 /// Why a hash is not imported. The message names the rule, never the input.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HashRefusal {
@@ -148,16 +145,18 @@ pub fn inspect(hash: &str) -> Result<ForeignHash, HashRefusal> {
 
 /// A decimal number as PHC writes one: no sign and no leading zero (argon2's parser refuses
 /// `m=019456`, which would otherwise pass here and fail at every login).
+/// (Zero itself is no cost either.)
 fn decimal(text: &str, what: &'static str) -> Result<u64, HashRefusal> {
-    if text.len() > 1 && text.starts_with('0') {
+    if text.starts_with('0') {
         return Err(HashRefusal::Malformed(what));
     }
     number(text, what)
 }
 
-/// A decimal number of at most [`MAX_DIGITS`] digits, no sign.
+/// A decimal number, digits only (Rust's parser would take a `+`); empty, or past `u64`, is
+/// malformed.
 fn number(text: &str, what: &'static str) -> Result<u64, HashRefusal> {
-    if text.is_empty() || text.len() > MAX_DIGITS || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HashRefusal::Malformed(what));
     }
     text.parse().map_err(|_| HashRefusal::Malformed(what))
@@ -356,14 +355,16 @@ fn django_pbkdf2(rest: &str) -> Result<ForeignHash, HashRefusal> {
     })
 }
 
+/// werkzeug's `method$salt$hash`, after the algorithm's name.
+fn werkzeug_parts(rest: &str) -> Result<[&str; 3], HashRefusal> {
+    let parts: Vec<&str> = rest.split('$').collect();
+    <[&str; 3]>::try_from(parts)
+        .map_err(|_| HashRefusal::Malformed("a werkzeug hash has a method, a salt and a hash"))
+}
+
 /// werkzeug's `pbkdf2:sha256:iterations$salt$hex`, after `pbkdf2:`.
 fn werkzeug_pbkdf2(rest: &str) -> Result<ForeignHash, HashRefusal> {
-    let parts: Vec<&str> = rest.split('$').collect();
-    let [method, salt, hash] = parts[..] else {
-        return Err(HashRefusal::Malformed(
-            "a werkzeug hash has a method, a salt and a hash",
-        ));
-    };
+    let [method, salt, hash] = werkzeug_parts(rest)?;
     let Some((digest, rounds)) = method.split_once(':') else {
         return Err(HashRefusal::Malformed(
             "the werkzeug method (pbkdf2:sha256:iterations)",
@@ -383,12 +384,7 @@ fn werkzeug_pbkdf2(rest: &str) -> Result<ForeignHash, HashRefusal> {
 
 /// werkzeug's `scrypt:N:r:p$salt$hex` (a 64-byte key), after `scrypt:`.
 fn werkzeug_scrypt(rest: &str) -> Result<ForeignHash, HashRefusal> {
-    let parts: Vec<&str> = rest.split('$').collect();
-    let [method, salt, hash] = parts[..] else {
-        return Err(HashRefusal::Malformed(
-            "a werkzeug hash has a method, a salt and a hash",
-        ));
-    };
+    let [method, salt, hash] = werkzeug_parts(rest)?;
     let costs: Vec<&str> = method.split(':').collect();
     let [n, r, p] = costs[..] else {
         return Err(HashRefusal::Malformed("the werkzeug method (scrypt:N:r:p)"));

@@ -80,6 +80,8 @@ fn bcrypt_parts_must_be_whole() {
         // A salt whose last character carries bits a salt of 16 bytes cannot have.
         format!("$2b$12${}f{}", &BCRYPT_TAIL[..21], &BCRYPT_TAIL[22..]),
         format!("$2b$12${}é", &BCRYPT_TAIL[..51]),
+        // 53 bytes with a two-byte character across the salt's end: refused, never split.
+        format!("$2b$12${}é{}", &BCRYPT_TAIL[..21], &BCRYPT_TAIL[..30]),
     ] {
         assert!(
             matches!(checked(&bad), Err(HashRefusal::Malformed(_))),
@@ -183,8 +185,17 @@ fn pbkdf2_iterations_are_bounded_in_every_format() {
             checked(&format(0)),
             Err(HashRefusal::Malformed(_))
         ));
-        // Digits past any bound are over it, not a wrapped number.
-        assert!(checked(&format(99_999_999_999)).is_err());
+        // Digits past any bound are over it, and past u64 malformed, never a wrapped number.
+        assert_eq!(
+            checked(&format(99_999_999_999)),
+            over("PBKDF2 iterations", 2_000_000)
+        );
+        let huge = format(1).replacen("$1$", &format!("${}$", "9".repeat(21)), 1);
+        let huge = huge.replacen(":1$", &format!(":{}$", "9".repeat(21)), 1);
+        assert!(
+            matches!(checked(&huge), Err(HashRefusal::Malformed(_))),
+            "{huge}"
+        );
     }
 }
 

@@ -417,6 +417,17 @@ async fn only_a_caller_who_manages_users_may_import() {
     assert!(Import::start(&Principal::operator(), &ports, ImportOptions::default()).is_ok());
 }
 
+#[tokio::test]
+async fn an_import_shows_its_options_and_counts_in_debug_output() {
+    let (users, _) = storage(inserted);
+    let mut import = start(users, ImportOptions::default());
+    run(&mut import, &[line("a@example.com")]).await;
+    let shown = format!("{import:?}");
+    assert!(shown.starts_with("Import {"), "{shown}");
+    assert!(shown.contains("on_conflict: Fail"), "{shown}");
+    assert!(!shown.contains(BCRYPT), "{shown}");
+}
+
 #[test]
 fn on_conflict_reads_its_three_names_only() {
     assert_eq!("skip".parse(), Ok(OnConflict::Skip));

@@ -14,7 +14,7 @@ use warden_domain::import::{ImportedUser, OnConflict, Placement};
 
 use super::entity::user::{ActiveModel, Column, Entity, Model};
 use super::storage_error;
-use super::users::{SeaOrmUserRepository, insert_error, is_enabled_admin};
+use super::users::{SeaOrmUserRepository, insert_error, is_enabled_admin, new_row};
 
 /// How many times a batch is tried when an account with one of its emails appeared between
 /// its read and its insert (a registration at the same moment).
@@ -94,7 +94,7 @@ async fn place(
         } else if by_skeleton.contains_key(skeleton.as_str()) {
             Placement::LookAlike
         } else {
-            inserts.push(new_row(imported, skeleton));
+            inserts.push(new_row(&imported.user, skeleton.clone()));
             Placement::Inserted
         };
         placed.push(placement);
@@ -106,25 +106,6 @@ async fn place(
             .map_err(insert_error)?;
     }
     Ok(placed)
-}
-
-/// The row of a new account.
-fn new_row(imported: &ImportedUser, skeleton: &str) -> ActiveModel {
-    let u = &imported.user;
-    ActiveModel {
-        id: Set(u.id),
-        email: Set(u.email.as_str().to_owned()),
-        email_normalized: Set(u.email.normalized().to_owned()),
-        email_skeleton: Set(Some(skeleton.to_owned())),
-        display_name: Set(u.display_name.as_ref().map(|d| d.as_str().to_owned())),
-        role: Set(u.role.as_str().to_owned()),
-        disabled: Set(u.disabled),
-        password_hash: Set(u.password_hash.expose().to_owned()),
-        session_version: Set(u.session_version),
-        created_at: Set(u.created_at),
-        updated_at: Set(u.updated_at),
-        email_verified_at: Set(u.email_verified_at),
-    }
 }
 
 /// The existing account takes the line's hash and the fields it gave, and its sessions end;

@@ -112,6 +112,24 @@ pub(super) fn to_domain(m: user::Model) -> Result<User, Error> {
     })
 }
 
+/// The row of a new account, with its email's skeleton (computed once by the caller).
+pub(super) fn new_row(u: &User, skeleton: String) -> ActiveModel {
+    ActiveModel {
+        id: Set(u.id),
+        email: Set(u.email.as_str().to_owned()),
+        email_normalized: Set(u.email.normalized().to_owned()),
+        email_skeleton: Set(Some(skeleton)),
+        display_name: Set(u.display_name.as_ref().map(|d| d.as_str().to_owned())),
+        role: Set(u.role.as_str().to_owned()),
+        disabled: Set(u.disabled),
+        password_hash: Set(u.password_hash.expose().to_owned()),
+        session_version: Set(u.session_version),
+        created_at: Set(u.created_at),
+        updated_at: Set(u.updated_at),
+        email_verified_at: Set(u.email_verified_at),
+    }
+}
+
 /// A unique violation of the email or of its skeleton (`ux_users_email`,
 /// `ux_users_email_skeleton`; SQLite names the column) is a taken address: a look-alike of an
 /// existing account gets the same answer as the account's own address.
@@ -131,21 +149,7 @@ pub(super) fn insert_error(e: DbErr) -> Error {
 #[async_trait]
 impl UserRepository for SeaOrmUserRepository {
     async fn insert(&self, u: &User) -> Result<(), Error> {
-        let row = ActiveModel {
-            id: Set(u.id),
-            email: Set(u.email.as_str().to_owned()),
-            email_normalized: Set(u.email.normalized().to_owned()),
-            email_skeleton: Set(Some(u.email.skeleton())),
-            display_name: Set(u.display_name.as_ref().map(|d| d.as_str().to_owned())),
-            role: Set(u.role.as_str().to_owned()),
-            disabled: Set(u.disabled),
-            password_hash: Set(u.password_hash.expose().to_owned()),
-            session_version: Set(u.session_version),
-            created_at: Set(u.created_at),
-            updated_at: Set(u.updated_at),
-            email_verified_at: Set(u.email_verified_at),
-        };
-        Entity::insert(row)
+        Entity::insert(new_row(u, u.email.skeleton()))
             .exec_without_returning(&self.db)
             .await
             .map_err(insert_error)?;
