@@ -197,6 +197,22 @@ async fn only_an_admin_s_bearer_token_may_import_and_a_refusal_writes_nothing() 
         .await
         .unwrap();
     assert_problem(json_body, 415).await;
+    // The media type in any case, with a charset, is JSON Lines; a near miss is not.
+    for (spelling, status) in [
+        ("Application/X-NDJSON", 200),
+        ("application/x-ndjson; charset=utf-8", 200),
+        ("application/x-ndjsonl", 415),
+        ("text/plain", 415),
+    ] {
+        let r = app
+            .with_token(Method::POST, "/admin/users/import?dry_run=true", &admin)
+            .header("content-type", spelling)
+            .body(line.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{spelling}");
+    }
     let bad_query = app.with_token(
         Method::POST,
         "/admin/users/import?on_conflict=replace",

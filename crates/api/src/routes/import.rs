@@ -1,9 +1,10 @@
 //! `POST /admin/users/import`: users with the password hashes they have, as JSON Lines, within
 //! `server.max_body_bytes` (the `warden user import` command streams files of any size).
 
-use poem::Request;
+use poem::{FromRequest as _, Request, RequestBody};
 use poem_openapi::param::Query;
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::{Binary, Json, ParsePayload, Payload};
+use poem_openapi::registry::MetaSchemaRef;
 use poem_openapi::{ApiRequest, ApiResponse, Enum, OpenApi};
 use warden_domain::import::{ImportOptions, OnConflict};
 
@@ -21,8 +22,34 @@ pub struct ImportApi;
 #[derive(ApiRequest)]
 enum Lines {
     /// JSON Lines.
-    #[oai(content_type = "application/x-ndjson")]
-    Ndjson(Binary<Vec<u8>>),
+    Ndjson(JsonLines),
+}
+
+/// A body of JSON Lines: `application/x-ndjson` in any case, with parameters (a charset) or
+/// without; the bytes as they came (the import reads them line by line).
+struct JsonLines(Vec<u8>);
+
+impl Payload for JsonLines {
+    const CONTENT_TYPE: &'static str = "application/x-ndjson";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type
+            .split(';')
+            .next()
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(Self::CONTENT_TYPE))
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        <Binary<Vec<u8>> as Payload>::schema_ref()
+    }
+}
+
+impl ParsePayload for JsonLines {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Self(Vec::<u8>::from_request(request, body).await?))
+    }
 }
 
 /// What an existing email does.
@@ -76,7 +103,7 @@ impl ImportApi {
             dry_run: dry_run.0.unwrap_or(false),
         };
         let mut import = state(req)?.services.admin.import(&caller, options)?;
-        let Lines::Ndjson(bytes) = body;
+        let Lines::Ndjson(JsonLines(bytes)) = body;
         for (n, raw) in bytes.split(|b| *b == b'\n').enumerate() {
             import
                 .line(n as u64 + 1, raw.strip_suffix(b"\r").unwrap_or(raw))
