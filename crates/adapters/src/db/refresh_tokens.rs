@@ -28,16 +28,34 @@ use super::entity::refresh_token::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
 use super::{owner_gone_or_storage_error, storage_error};
 
+/// The most rows one statement of a purge deletes: each statement is a short transaction of
+/// its own, so that a purge of millions of rows never runs one statement past
+/// `database.statement_timeout_ms`, nor holds its locks that long.
+const PURGE_BATCH: u64 = 5_000;
+
 /// Refresh tokens stored through sea-orm.
 #[derive(Clone, Debug)]
 pub struct SeaOrmRefreshTokenRepository {
     db: DatabaseConnection,
+    purge_batch: u64,
 }
 
 impl SeaOrmRefreshTokenRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            purge_batch: PURGE_BATCH,
+        }
+    }
+
+    /// The same repository, purging at most `rows` rows a statement (at least one).
+    #[must_use]
+    pub fn with_purge_batch(self, rows: u64) -> Self {
+        Self {
+            purge_batch: Ord::max(rows, 1),
+            ..self
+        }
     }
 }
 
@@ -184,16 +202,28 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
                     .ne(Expr::col((Entity, Column::SessionVersion))),
             )
             .to_owned();
-        Ok(Entity::delete_many()
-            .filter(
-                Condition::any()
-                    .add(Column::ExpiresAt.lte(now))
-                    .add(Column::RevokedAt.is_not_null())
-                    .add(Expr::exists(ended_sessions)),
-            )
-            .exec(&self.db)
-            .await
-            .map_err(storage_error)?
-            .rows_affected)
+        let dead = Condition::any()
+            .add(Column::ExpiresAt.lte(now))
+            .add(Column::RevokedAt.is_not_null())
+            .add(Expr::exists(ended_sessions));
+        let mut purged = 0;
+        loop {
+            let batch = Query::select()
+                .column(Column::Id)
+                .from(Entity)
+                .cond_where(dead.clone())
+                .limit(self.purge_batch)
+                .to_owned();
+            let deleted = Entity::delete_many()
+                .filter(Column::Id.in_subquery(batch))
+                .exec(&self.db)
+                .await
+                .map_err(storage_error)?
+                .rows_affected;
+            purged += deleted;
+            if deleted < self.purge_batch {
+                return Ok(purged);
+            }
+        }
     }
 }
