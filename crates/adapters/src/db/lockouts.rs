@@ -13,18 +13,31 @@ use warden_domain::ports::LockoutRepository;
 
 use super::entity::login_throttle::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
-use super::storage_error;
+use super::{purge, storage_error};
 
 /// Lockout counts stored through sea-orm.
 #[derive(Clone, Debug)]
 pub struct SeaOrmLockoutRepository {
     db: DatabaseConnection,
+    purge_batch: u64,
 }
 
 impl SeaOrmLockoutRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            purge_batch: purge::BATCH,
+        }
+    }
+
+    /// The same repository, purging at most `rows` rows a statement (at least one).
+    #[must_use]
+    pub fn with_purge_batch(self, rows: u64) -> Self {
+        Self {
+            purge_batch: Ord::max(rows, 1),
+            ..self
+        }
     }
 }
 
@@ -145,21 +158,29 @@ impl LockoutRepository for SeaOrmLockoutRepository {
     }
 
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
-        let users = Query::select()
-            .expr(Expr::val(1))
-            .from(user::Entity)
-            .and_where(Expr::col((user::Entity, user::Column::Id)).equals((Entity, Column::UserId)))
-            .to_owned();
-        let done = Entity::delete_many()
-            .filter(Expr::not_exists(users))
-            .filter(
-                Column::LockedUntilMicros
-                    .is_null()
-                    .or(Column::LockedUntilMicros.lte(micros(now))),
-            )
-            .exec(&self.db)
-            .await
-            .map_err(storage_error)?;
-        Ok(done.rows_affected)
+        // A subject's rows with no user behind them and no lock in force.
+        purge::in_batches(&self.db, self.purge_batch, |batch| {
+            let users = Query::select()
+                .expr(Expr::val(1))
+                .from(user::Entity)
+                .and_where(
+                    Expr::col((user::Entity, user::Column::Id)).equals((Entity, Column::UserId)),
+                )
+                .to_owned();
+            let doomed = Query::select()
+                .columns([Column::UserId, Column::Scope])
+                .from(Entity)
+                .and_where(Expr::not_exists(users))
+                .and_where(
+                    Expr::col(Column::LockedUntilMicros)
+                        .is_null()
+                        .or(Expr::col(Column::LockedUntilMicros).lte(micros(now))),
+                )
+                .limit(batch)
+                .to_owned();
+            let key = Expr::tuple([Expr::col(Column::UserId), Expr::col(Column::Scope)]);
+            Entity::delete_many().filter(key.in_subquery(doomed))
+        })
+        .await
     }
 }

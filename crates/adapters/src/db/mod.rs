@@ -6,6 +6,7 @@ pub mod diagnose;
 pub mod entity;
 mod lockouts;
 pub mod migration;
+mod purge;
 mod read_model;
 mod readers;
 mod refresh_tokens;

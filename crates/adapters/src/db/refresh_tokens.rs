@@ -26,12 +26,7 @@ use warden_domain::refresh::RefreshToken;
 
 use super::entity::refresh_token::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
-use super::{owner_gone_or_storage_error, storage_error};
-
-/// The most rows one statement of a purge deletes: each statement is a short transaction of
-/// its own, so that a purge of millions of rows never runs one statement past
-/// `database.statement_timeout_ms`, nor holds its locks that long.
-const PURGE_BATCH: u64 = 5_000;
+use super::{owner_gone_or_storage_error, purge, storage_error};
 
 /// Refresh tokens stored through sea-orm.
 #[derive(Clone, Debug)]
@@ -45,7 +40,7 @@ impl SeaOrmRefreshTokenRepository {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
-            purge_batch: PURGE_BATCH,
+            purge_batch: purge::BATCH,
         }
     }
 
@@ -206,24 +201,15 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
             .add(Column::ExpiresAt.lte(now))
             .add(Column::RevokedAt.is_not_null())
             .add(Expr::exists(ended_sessions));
-        let mut purged = 0;
-        loop {
-            let batch = Query::select()
+        purge::in_batches(&self.db, self.purge_batch, |batch| {
+            let doomed = Query::select()
                 .column(Column::Id)
                 .from(Entity)
                 .cond_where(dead.clone())
-                .limit(self.purge_batch)
+                .limit(batch)
                 .to_owned();
-            let deleted = Entity::delete_many()
-                .filter(Column::Id.in_subquery(batch))
-                .exec(&self.db)
-                .await
-                .map_err(storage_error)?
-                .rows_affected;
-            purged += deleted;
-            if deleted < self.purge_batch {
-                return Ok(purged);
-            }
-        }
+            Entity::delete_many().filter(Column::Id.in_subquery(doomed))
+        })
+        .await
     }
 }
