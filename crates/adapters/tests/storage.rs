@@ -442,9 +442,7 @@ async fn lockout_counts_upsert_clear_and_are_purged_without_their_user() {
         locks.clear_all(u.id).await.unwrap();
         assert_eq!(locks.get(u.id, &other).await.unwrap(), LockState::default());
 
-        // Purging keeps users' counts and locks in force, and drops every other count, here
-        // one row a statement.
-        let locks = locks.with_purge_batch(1);
+        // Purging keeps users' counts and locks in force, and drops every other count.
         let at = now();
         let unlocked = LockState {
             failures: 4,
@@ -856,8 +854,6 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
             t.name
         );
 
-        // Two rows a statement: the four dead rows go in three statements, the last short.
-        let tokens = tokens.with_purge_batch(2);
         assert_eq!(tokens.purge(now).await.unwrap(), 4, "{}", t.name);
         assert_eq!(tokens.purge(now).await.unwrap(), 0, "{}", t.name);
         for (row, kept) in [

@@ -19,25 +19,12 @@ use super::{purge, storage_error};
 #[derive(Clone, Debug)]
 pub struct SeaOrmLockoutRepository {
     db: DatabaseConnection,
-    purge_batch: u64,
 }
 
 impl SeaOrmLockoutRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self {
-            db,
-            purge_batch: purge::BATCH,
-        }
-    }
-
-    /// The same repository, purging at most `rows` rows a statement (at least one).
-    #[must_use]
-    pub fn with_purge_batch(self, rows: u64) -> Self {
-        Self {
-            purge_batch: Ord::max(rows, 1),
-            ..self
-        }
+        Self { db }
     }
 }
 
@@ -159,7 +146,7 @@ impl LockoutRepository for SeaOrmLockoutRepository {
 
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
         // A subject's rows with no user behind them and no lock in force.
-        purge::in_batches(&self.db, self.purge_batch, |batch| {
+        purge::in_batches(&self.db, purge::BATCH, |batch| {
             let users = Query::select()
                 .expr(Expr::val(1))
                 .from(user::Entity)

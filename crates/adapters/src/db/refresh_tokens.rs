@@ -32,25 +32,12 @@ use super::{owner_gone_or_storage_error, purge, storage_error};
 #[derive(Clone, Debug)]
 pub struct SeaOrmRefreshTokenRepository {
     db: DatabaseConnection,
-    purge_batch: u64,
 }
 
 impl SeaOrmRefreshTokenRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self {
-            db,
-            purge_batch: purge::BATCH,
-        }
-    }
-
-    /// The same repository, purging at most `rows` rows a statement (at least one).
-    #[must_use]
-    pub fn with_purge_batch(self, rows: u64) -> Self {
-        Self {
-            purge_batch: Ord::max(rows, 1),
-            ..self
-        }
+        Self { db }
     }
 }
 
@@ -201,7 +188,7 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
             .add(Column::ExpiresAt.lte(now))
             .add(Column::RevokedAt.is_not_null())
             .add(Expr::exists(ended_sessions));
-        purge::in_batches(&self.db, self.purge_batch, |batch| {
+        purge::in_batches(&self.db, purge::BATCH, |batch| {
             let doomed = Query::select()
                 .column(Column::Id)
                 .from(Entity)
