@@ -115,6 +115,26 @@ const TABLE: &[Rule] = &[
     ),
     rule("DELETE", "/admin/users/{id}", Body::None, [U, F, F, T]),
     rule("POST", "/admin/users/{id}/unlock", Body::None, [U, F, F, T]),
+    rule("GET", "/users/me/sessions", Body::None, [U, T, T, T]),
+    rule("DELETE", "/users/me/sessions", Body::None, [U, T, T, T]),
+    rule(
+        "DELETE",
+        "/users/me/sessions/{id}",
+        Body::None,
+        [U, T, T, T],
+    ),
+    rule(
+        "GET",
+        "/admin/users/{id}/sessions",
+        Body::None,
+        [U, F, F, T],
+    ),
+    rule(
+        "DELETE",
+        "/admin/users/{id}/sessions/{sid}",
+        Body::None,
+        [U, F, F, T],
+    ),
     rule(
         "POST",
         "/admin/users/import",
@@ -151,7 +171,10 @@ async fn fresh_token(app: &TestApp, email: &str) -> String {
 
 fn request(app: &TestApp, rule: &Rule, n: usize) -> RequestBuilder {
     let method = Method::from_bytes(rule.method.as_bytes()).unwrap();
-    let path = rule.path.replace("{id}", MADE_UP_ID);
+    let path = rule
+        .path
+        .replace("{id}", MADE_UP_ID)
+        .replace("{sid}", MADE_UP_ID);
     let builder = app.client.request(method, app.url(&path));
     let fill = |template: &str| template.replace("{n}", &n.to_string());
     match rule.body {

@@ -15,6 +15,7 @@ mod limits;
 mod lockout;
 mod lookalikes;
 mod races;
+mod session_endpoints;
 mod sessions;
 mod slow_clients;
 mod tokens;

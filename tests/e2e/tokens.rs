@@ -10,11 +10,38 @@ use crate::helpers::{SECRET, assert_unauthorized, spawn_app, spawn_app_with};
 
 const INVALID: &str = "Bearer error=\"invalid_token\"";
 
-fn claims(sub: &str, iss: &str, aud: &str, exp_offset: i64) -> Value {
+/// Whom a hand-made token names: a user (`sub`) and a session of it (`sid`).
+struct Subject {
+    sub: String,
+    sid: String,
+}
+
+impl Subject {
+    /// The user and the live session of a token the server issued.
+    fn of(token: &str) -> Self {
+        let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(token)
+            .unwrap()
+            .claims;
+        Self {
+            sub: claims["sub"].as_str().unwrap().to_owned(),
+            sid: claims["sid"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A subject with a live session's id but another `sub`.
+    fn as_user(&self, sub: &str) -> Self {
+        Self {
+            sub: sub.to_owned(),
+            sid: self.sid.clone(),
+        }
+    }
+}
+
+fn claims(who: &Subject, iss: &str, aud: &str, exp_offset: i64) -> Value {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     json!({
-        "iss": iss, "aud": aud, "sub": sub, "exp": now + exp_offset, "iat": now,
-        "jti": uuid::Uuid::new_v4().to_string(), "role": "admin", "sv": 0
+        "iss": iss, "aud": aud, "sub": who.sub, "exp": now + exp_offset, "iat": now,
+        "jti": uuid::Uuid::new_v4().to_string(), "role": "admin", "sv": 0, "sid": who.sid
     })
 }
 
@@ -28,8 +55,8 @@ fn sign(typ: Option<&str>, claims: &Value, key: &[u8]) -> String {
 async fn a_well_formed_token_with_the_right_key_is_accepted() {
     // The control case: the forgeries below differ from this in one way each.
     let app = spawn_app().await;
-    let (user, _) = app.user_with_token("olga@example.com").await;
-    let sub = user["id"].as_str().unwrap();
+    let (_, issued) = app.user_with_token("olga@example.com").await;
+    let sub = &Subject::of(&issued);
     let token = sign(
         Some("at+jwt"),
         &claims(sub, "warden", "warden", 600),
@@ -41,8 +68,8 @@ async fn a_well_formed_token_with_the_right_key_is_accepted() {
 #[tokio::test]
 async fn forged_expired_and_mismatched_tokens_get_401_invalid_token() {
     let app = spawn_app().await;
-    let (user, good) = app.user_with_token("pam@example.com").await;
-    let sub = user["id"].as_str().unwrap();
+    let (_, good) = app.user_with_token("pam@example.com").await;
+    let sub = &Subject::of(&good);
     let key = SECRET.as_bytes();
 
     let mut tampered = good.clone();
@@ -106,7 +133,12 @@ async fn forged_expired_and_mismatched_tokens_get_401_invalid_token() {
             "unknown subject",
             sign(
                 Some("at+jwt"),
-                &claims(&uuid::Uuid::now_v7().to_string(), "warden", "warden", 600),
+                &claims(
+                    &sub.as_user(&uuid::Uuid::now_v7().to_string()),
+                    "warden",
+                    "warden",
+                    600,
+                ),
                 key,
             ),
         ),
@@ -114,7 +146,7 @@ async fn forged_expired_and_mismatched_tokens_get_401_invalid_token() {
             "subject not a uuid",
             sign(
                 Some("at+jwt"),
-                &claims("admin", "warden", "warden", 600),
+                &claims(&sub.as_user("admin"), "warden", "warden", 600),
                 key,
             ),
         ),
@@ -164,13 +196,9 @@ async fn eddsa_tokens_name_their_key_in_the_published_jwks() {
     assert!(jwks["keys"][0].get("d").is_none());
     verify_elsewhere(&jwks, &token);
     // An HS256 token, even with a valid-looking claim set, is refused: the header never picks.
-    let sub = jsonwebtoken::dangerous::insecure_decode::<Value>(&token)
-        .unwrap()
-        .claims["sub"]
-        .clone();
     let hs = sign(
         Some("at+jwt"),
-        &claims(sub.as_str().unwrap(), "warden", "warden", 600),
+        &claims(&Subject::of(&token), "warden", "warden", 600),
         SECRET.as_bytes(),
     );
     assert_unauthorized(app.get_with_token("/users/me", &hs).await, INVALID).await;

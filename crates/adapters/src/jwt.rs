@@ -73,6 +73,8 @@ struct WireClaims {
     role: String,
     /// The user's session version at issue.
     sv: i64,
+    /// The session (refresh family) the token belongs to.
+    sid: String,
 }
 
 /// A verification key and its `kid` (none under HS256).
@@ -255,6 +257,7 @@ impl TokenCodec for JwtCodec {
             jti: c.token_id.to_string(),
             role: c.role.as_str().to_owned(),
             sv: c.session_version,
+            sid: c.session_id.to_string(),
         };
         encode(&header, &wire, &self.encoding)
             .map(SecretString::from)
@@ -328,6 +331,10 @@ impl JwtCodec {
             session_version: claims.sv,
             token_id: claims
                 .jti
+                .parse::<Uuid>()
+                .map_err(|_| TokenError::Malformed)?,
+            session_id: claims
+                .sid
                 .parse::<Uuid>()
                 .map_err(|_| TokenError::Malformed)?,
         })

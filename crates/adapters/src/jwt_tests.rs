@@ -19,6 +19,7 @@ fn claims(expires_in: Duration) -> AccessClaims {
         expires_at: now + expires_in,
         session_version: 7,
         token_id: Uuid::now_v7(),
+        session_id: Uuid::now_v7(),
     }
 }
 
@@ -44,7 +45,8 @@ fn payload(iss: &str, aud: &str, exp_offset: i64) -> serde_json::Value {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     serde_json::json!({
         "iss": iss, "aud": aud, "sub": Uuid::now_v7().to_string(), "exp": now + exp_offset,
-        "iat": now, "jti": Uuid::now_v7().to_string(), "role": "admin", "sv": 0
+        "iat": now, "jti": Uuid::now_v7().to_string(), "role": "admin", "sv": 0,
+        "sid": Uuid::now_v7().to_string()
     })
 }
 
@@ -59,6 +61,8 @@ fn an_hs256_token_round_trips_with_typ_at_jwt() {
     let back = codec.verify(&token).unwrap();
     assert_eq!(back.subject, c.subject);
     assert_eq!(back.session_version, 7);
+    assert_eq!(back.session_id, c.session_id);
+    assert_eq!(back.token_id, c.token_id);
     assert_eq!(
         back.expires_at.unix_timestamp(),
         c.expires_at.unix_timestamp()
@@ -380,4 +384,28 @@ fn many_threads_at_once_with_the_token_and_its_variants_each_get_their_own_verdi
     }
     // Only the real token was remembered.
     assert_eq!(codec.verified.len(), 1);
+}
+
+#[test]
+fn a_token_without_a_well_formed_session_id_is_malformed() {
+    let codec = JwtCodec::hs256(SECRET, "warden", "warden");
+    let header = serde_json::json!({"alg": "HS256", "typ": "at+jwt"});
+    let mut body = payload("warden", "warden", 600);
+    assert!(codec.verify(&hand_made(&header, &body, SECRET)).is_ok());
+    for sid in [
+        serde_json::Value::Null,
+        serde_json::json!("not-a-uuid"),
+        serde_json::json!(7),
+    ] {
+        body["sid"] = sid.clone();
+        let token = hand_made(&header, &body, SECRET);
+        assert_eq!(
+            codec.verify(&token).map(|_| ()),
+            Err(TokenError::Malformed),
+            "{sid}"
+        );
+    }
+    body.as_object_mut().unwrap().remove("sid");
+    let token = hand_made(&header, &body, SECRET);
+    assert_eq!(codec.verify(&token).map(|_| ()), Err(TokenError::Malformed));
 }

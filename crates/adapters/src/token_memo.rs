@@ -93,6 +93,7 @@ mod tests {
             expires_at: OffsetDateTime::from_unix_timestamp(exp).unwrap(),
             session_version: 1,
             token_id: Uuid::nil(),
+            session_id: Uuid::nil(),
         }
     }
 

@@ -798,7 +798,7 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
 
         // A live family that rotated once: both rows stay (the parent, to detect a reuse).
         let a0 = refresh_row(&u, None, Duration::days(1));
-        tokens.insert(&a0).await.unwrap();
+        tokens.insert(&a0, &origin()).await.unwrap();
         let a1 = RefreshToken {
             parent_id: Some(a0.id),
             ..refresh_row(&u, Some(a0.family_id), Duration::days(1))
@@ -837,7 +837,7 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
         };
         let elsewhere = refresh_row(&other, None, Duration::days(1));
         for row in [&expired, &ended, &revoked, &elsewhere] {
-            tokens.insert(row).await.unwrap();
+            tokens.insert(row, &origin()).await.unwrap();
         }
         assert!(
             tokens
@@ -930,7 +930,7 @@ async fn of_many_concurrent_refreshes_with_one_token_exactly_one_wins_every_time
                 .login(
                     "race@example.com",
                     SecretString::from(password),
-                    [127, 0, 0, 1].into(),
+                    std::net::IpAddr::from([127, 0, 0, 1]),
                 )
                 .await
                 .unwrap();
@@ -1017,7 +1017,8 @@ async fn held_reads_decode_exactly_what_the_pool_reads() {
     let held_users =
         db::SqliteReadModel::new(SeaOrmUserRepository::new(pool.clone()), readers.clone());
     let keys = SeaOrmApiKeyRepository::new(pool.clone());
-    let held_keys = db::SqliteReadModel::new(SeaOrmApiKeyRepository::new(pool), readers.clone());
+    let held_keys =
+        db::SqliteReadModel::new(SeaOrmApiKeyRepository::new(pool.clone()), readers.clone());
 
     // Every column in both of its shapes: a name or none, sub-second times, nulls and values.
     let mut named = user("Named@Example.com", Role::Admin);
@@ -1134,7 +1135,7 @@ async fn a_rotation_queued_behind_a_delete_of_its_user_on_postgres_does_not_dead
         let u = user(&format!("queued{round}@example.com"), Role::User);
         users.insert(&u).await.unwrap();
         let parent = refresh_row(&u, None, time::Duration::days(1));
-        tokens.insert(&parent).await.unwrap();
+        tokens.insert(&parent, &origin()).await.unwrap();
         let child = RefreshToken {
             parent_id: Some(parent.id),
             ..refresh_row(&u, Some(parent.family_id), time::Duration::days(1))
@@ -1191,7 +1192,7 @@ async fn rotations_racing_deletes_of_their_user_win_or_find_the_grant_invalid() 
             let u = user(&format!("rotdel{round}@example.com"), Role::User);
             users.insert(&u).await.unwrap();
             let parent = refresh_row(&u, None, time::Duration::days(1));
-            tokens.insert(&parent).await.unwrap();
+            tokens.insert(&parent, &origin()).await.unwrap();
             let child = RefreshToken {
                 parent_id: Some(parent.id),
                 ..refresh_row(&u, Some(parent.family_id), time::Duration::days(1))
@@ -1251,7 +1252,10 @@ async fn rows_written_for_a_deleted_user_fail_as_its_absence_implies() {
         let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
         let first = refresh_row(&gone, None, time::Duration::days(1));
         assert!(
-            matches!(tokens.insert(&first).await, Err(Error::InvalidCredentials)),
+            matches!(
+                tokens.insert(&first, &origin()).await,
+                Err(Error::InvalidCredentials)
+            ),
             "{}: a login's first token",
             t.name
         );
@@ -1595,4 +1599,263 @@ async fn two_imports_of_the_same_emails_at_once_store_each_account_once() {
         assert_eq!(stored.len(), 200, "{}", t.name);
         t.finish().await;
     }
+}
+
+/// Where a test's sessions log in from.
+fn origin() -> warden_domain::origin::Origin {
+    warden_domain::origin::Origin::new(std::net::IpAddr::from([192, 0, 2, 1]), Some("tests"))
+}
+
+/// A family's first row and its rotated child, as a login and one refresh leave them.
+async fn refreshed_session(
+    tokens: &SeaOrmRefreshTokenRepository,
+    owner: &User,
+    at: OffsetDateTime,
+) -> (RefreshToken, RefreshToken) {
+    let root = refresh_row(owner, None, time::Duration::days(1));
+    tokens.insert(&root, &origin()).await.unwrap();
+    let child = RefreshToken {
+        parent_id: Some(root.id),
+        ..refresh_row(owner, Some(root.family_id), time::Duration::days(1))
+    };
+    assert!(tokens.rotate(root.id, at, &child).await.unwrap());
+    (root, child)
+}
+
+#[tokio::test]
+async fn the_bearer_query_joins_only_the_users_own_session_and_sees_it_end() {
+    use warden_domain::session::SessionState;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
+        let (u, other) = (
+            user("joined@example.com", Role::User),
+            user("stranger@example.com", Role::User),
+        );
+        users.insert(&u).await.unwrap();
+        users.insert(&other).await.unwrap();
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let (root, child) = refreshed_session(&tokens, &u, now).await;
+        let (theirs, _) = refreshed_session(&tokens, &other, now).await;
+
+        let (found, state) = users.find_in_session(u.id, root.id).await.unwrap().unwrap();
+        assert_eq!(found.id, u.id, "{}", t.name);
+        let live = SessionState {
+            ended: false,
+            expires_at: root.expires_at,
+        };
+        assert_eq!(state, Some(live), "{}", t.name);
+        // Another user's session, a row that is no session's first, an unknown id: no state.
+        for sid in [theirs.id, child.id, Uuid::now_v7()] {
+            let (found, state) = users.find_in_session(u.id, sid).await.unwrap().unwrap();
+            assert_eq!((found.id, state), (u.id, None), "{}: {sid}", t.name);
+        }
+        assert!(
+            users
+                .find_in_session(Uuid::now_v7(), root.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        assert!(tokens.end_session(u.id, root.id, now).await.unwrap());
+        let (_, state) = users.find_in_session(u.id, root.id).await.unwrap().unwrap();
+        assert_eq!(
+            state,
+            Some(SessionState {
+                ended: true,
+                ..live
+            }),
+            "{}",
+            t.name
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one() {
+    use time::Duration;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
+        let (u, other) = (
+            user("listed@example.com", Role::User),
+            user("elsewhere@example.com", Role::User),
+        );
+        users.insert(&u).await.unwrap();
+        users.insert(&other).await.unwrap();
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let later = now + Duration::seconds(30);
+
+        let (a, a_child) = refreshed_session(&tokens, &u, later).await;
+        let b = refresh_row(&u, None, Duration::days(1));
+        tokens.insert(&b, &origin()).await.unwrap();
+        let c = refresh_row(&u, None, Duration::days(1));
+        tokens.insert(&c, &origin()).await.unwrap();
+        // Not live: expired, and of an earlier session version.
+        tokens
+            .insert(&refresh_row(&u, None, Duration::seconds(-1)), &origin())
+            .await
+            .unwrap();
+        let stale = RefreshToken {
+            session_version: u.session_version - 1,
+            ..refresh_row(&u, None, Duration::days(1))
+        };
+        tokens.insert(&stale, &origin()).await.unwrap();
+        let (theirs, _) = refreshed_session(&tokens, &other, now).await;
+
+        let listed = tokens.sessions(u.id, now).await.unwrap();
+        let ids: Vec<Uuid> = listed.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [a.id, b.id, c.id], "{}", t.name);
+        assert_eq!(listed[0].last_used_at, Some(later), "{}", t.name);
+        assert_eq!(listed[1].last_used_at, None, "{}", t.name);
+        assert_eq!(listed[0].created_at, a.issued_at, "{}", t.name);
+        assert_eq!(listed[0].expires_at, a.expires_at, "{}", t.name);
+        assert_eq!(listed[0].client_ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(listed[0].user_agent.as_deref(), Some("tests"));
+
+        // Not the user's, not live, no session's first row: nothing ends, nothing changes.
+        for sid in [theirs.id, stale.id, a_child.id, Uuid::now_v7()] {
+            assert!(
+                !tokens.end_session(u.id, sid, now).await.unwrap(),
+                "{}",
+                t.name
+            );
+        }
+        assert_eq!(tokens.sessions(u.id, now).await.unwrap().len(), 3);
+        assert_eq!(tokens.sessions(other.id, now).await.unwrap().len(), 1);
+
+        // One session: its whole family is revoked.
+        assert!(tokens.end_session(u.id, a.id, now).await.unwrap());
+        assert!(!tokens.end_session(u.id, a.id, now).await.unwrap());
+        let child = tokens
+            .find_by_digest(&a_child.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(child.revoked_at, Some(now), "{}", t.name);
+
+        // All but one.
+        assert_eq!(
+            tokens
+                .end_sessions_except(u.id, Some(c.id), now)
+                .await
+                .unwrap(),
+            1,
+            "{}",
+            t.name
+        );
+        let ids: Vec<Uuid> = tokens
+            .sessions(u.id, now)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ids, [c.id], "{}", t.name);
+        assert_eq!(
+            tokens.end_sessions_except(u.id, None, now).await.unwrap(),
+            1
+        );
+        assert!(tokens.sessions(u.id, now).await.unwrap().is_empty());
+        assert_eq!(
+            tokens.sessions(other.id, now).await.unwrap().len(),
+            1,
+            "{}",
+            t.name
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_many_requests_ending_one_session_at_once_exactly_one_ends_it() {
+    let dir = std::env::temp_dir().join(format!("warden-end-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = format!("sqlite://{}/end.db?mode=rwc", dir.display());
+    let mut urls = vec![file];
+    urls.extend(postgres().await.map(|t| t.url));
+    for url in urls {
+        let pool = db::connect(&url, 8).await.unwrap();
+        db::migrate(&pool).await.unwrap();
+        let users = SeaOrmUserRepository::new(pool.clone());
+        let tokens = Arc::new(SeaOrmRefreshTokenRepository::new(pool.clone()));
+        let u = user("raced@example.com", Role::User);
+        users.insert(&u).await.unwrap();
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        for _ in 0..5 {
+            let (root, _) = refreshed_session(&tokens, &u, now).await;
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    let tokens = tokens.clone();
+                    let (uid, sid) = (u.id, root.id);
+                    tokio::spawn(async move { tokens.end_session(uid, sid, now).await })
+                })
+                .collect();
+            let mut ended = 0;
+            for racer in racers {
+                if racer.await.unwrap().unwrap() {
+                    ended += 1;
+                }
+            }
+            assert_eq!(ended, 1, "{url}");
+        }
+        pool.close().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn held_session_reads_decode_exactly_what_the_pool_reads() {
+    let dir = std::env::temp_dir().join(format!("warden-join-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/join.db?mode=rwc", dir.display());
+    let pool = db::connect(&url, 2).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap();
+    let users = SeaOrmUserRepository::new(pool.clone());
+    let held_users =
+        db::SqliteReadModel::new(SeaOrmUserRepository::new(pool.clone()), readers.clone());
+    let (named, plain) = (
+        user("joined@example.com", Role::Admin),
+        user("alone@example.com", Role::User),
+    );
+    users.insert(&named).await.unwrap();
+    users.insert(&plain).await.unwrap();
+    // The bearer check's join, with a session and without one.
+    let tokens = SeaOrmRefreshTokenRepository::new(pool);
+    let session = refresh_row(&named, None, time::Duration::days(1));
+    tokens.insert(&session, &origin()).await.unwrap();
+    for (u, sid) in [
+        (&named, session.id),
+        (&plain, session.id),
+        (&named, Uuid::now_v7()),
+    ] {
+        let in_place = readers.as_ref().unwrap().user_in_session(u.id, sid);
+        assert!(
+            matches!(in_place, Ok(Some(_))),
+            "read in place, not by the pool"
+        );
+        let a = users.find_in_session(u.id, sid).await.unwrap().unwrap();
+        let b = held_users
+            .find_in_session(u.id, sid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+    let held = held_users
+        .find_in_session(named.id, session.id)
+        .await
+        .unwrap();
+    assert_eq!(held.unwrap().1.unwrap().expires_at, session.expires_at);
+    assert!(
+        held_users
+            .find_in_session(Uuid::now_v7(), session.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

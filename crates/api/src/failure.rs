@@ -106,6 +106,12 @@ status_sets! {
     DeleteUser = [401, 403, 404, 409, 422, 429, 500, 503];
     /// `POST /api-keys`.
     CreateKey = [400, 401, 413, 415, 422, 429, 500, 503];
+    /// `DELETE /users/me/sessions/{id}`.
+    OneSession = [401, 404, 429, 500, 503];
+    /// `DELETE /users/me/sessions?others=true`.
+    EndSessions = [401, 422, 429, 500, 503];
+    /// `GET /admin/users/{id}/sessions` and `DELETE /admin/users/{id}/sessions/{sid}`.
+    UserSessions = [401, 403, 404, 429, 500, 503];
     /// `DELETE /api-keys/{id}`.
     RevokeKey = [401, 404, 422, 429, 500, 503];
     /// `GET /health/ready`: its 503 is its own answer.

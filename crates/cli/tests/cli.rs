@@ -962,8 +962,10 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
         }
     };
     rt.block_on(async {
-        repo.insert(&row("live", Duration::days(1))).await.unwrap();
-        repo.insert(&row("dead", Duration::seconds(-1)))
+        repo.insert(&row("live", Duration::days(1)), &origin())
+            .await
+            .unwrap();
+        repo.insert(&row("dead", Duration::seconds(-1)), &origin())
             .await
             .unwrap();
     });
@@ -1222,4 +1224,9 @@ fn export_writes_a_private_file_that_imports_back_the_same_users() {
     a.sort_unstable();
     b.sort_unstable();
     assert_eq!(a, b, "the same users, hashes and times");
+}
+
+/// Where a test's sessions log in from.
+fn origin() -> warden_domain::origin::Origin {
+    warden_domain::origin::Origin::new(std::net::IpAddr::from([192, 0, 2, 1]), Some("tests"))
 }

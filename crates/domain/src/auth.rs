@@ -10,13 +10,14 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::lockout::LockoutPolicy;
+use crate::origin::Origin;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     Clock, KeyDigester, LockoutRepository, Observer, PasswordHasher, Random,
     RefreshTokenRepository, SecretDeriver, TokenCodec, UserChange, UserRepository,
 };
 use crate::principal::{Permission, Principal};
-use crate::token::{Introspection, IssuedTokens, TokenLifetimes};
+use crate::token::{AccessClaims, Introspection, IssuedTokens, TokenLifetimes};
 use crate::user::User;
 
 pub(crate) mod guard;
@@ -99,8 +100,8 @@ impl AuthService {
         &self.ports
     }
 
-    /// The password grant: checks the credentials, starts a refresh family and issues the
-    /// first pair.
+    /// The password grant: checks the credentials, starts a session (a refresh family) from
+    /// `origin` and issues the first pair.
     ///
     /// Every failure is the same [`Error::InvalidCredentials`] at the same cost: one user
     /// lookup, the same lockout writes and one verification, whether the username names a
@@ -112,8 +113,10 @@ impl AuthService {
         &self,
         username: &str,
         password: SecretString,
-        client_ip: IpAddr,
+        origin: impl Into<Origin>,
     ) -> Result<(User, IssuedTokens), Error> {
+        let origin = origin.into();
+        let client_ip = origin.ip;
         let (user, subject) = self.login_subject(username).await?;
         let hash = user.as_ref().map(|u| &u.password_hash);
         let checked = self
@@ -140,7 +143,7 @@ impl AuthService {
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password, client_ip).await;
         }
-        let tokens = self.start_session(&user).await?;
+        let tokens = self.start_session(&user, &origin).await?;
         self.ports.observer.login(LoginOutcome::Success);
         audit(
             LOGIN,
@@ -174,9 +177,10 @@ impl AuthService {
         }
     }
 
-    /// Authenticates a bearer token: it must verify, and its user must exist, be enabled, and
-    /// not have ended its sessions since the token was issued. The user comes from storage, once,
-    /// and travels in the principal.
+    /// Authenticates a bearer token: it must verify, its user must exist, be enabled, and not
+    /// have ended its sessions since the token was issued, and its session (`sid`) must be
+    /// live. The user and the session's state come from storage in one query, and the user
+    /// travels in the principal.
     ///
     /// # Errors
     /// [`Error::InvalidToken`]; storage failures.
@@ -185,9 +189,28 @@ impl AuthService {
             tracing::debug!(reason = %e, "bearer token refused");
             Error::InvalidToken
         })?;
-        self.live_user(claims.subject, Some(claims.session_version))
+        self.session_user(&claims)
             .await
-            .map(Principal::bearer)
+            .map(|user| Principal::bearer(user, claims.session_id))
+    }
+
+    /// The stored user behind verified claims, if the user may still act and the token's
+    /// session is live.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`]; storage failures.
+    async fn session_user(&self, claims: &AccessClaims) -> Result<User, Error> {
+        let (user, session) = self
+            .ports
+            .users
+            .find_in_session(claims.subject, claims.session_id)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        let now = self.ports.clock.now();
+        if !session.is_some_and(|s| s.live_at(now)) {
+            return Err(Error::InvalidToken);
+        }
+        ensure_live(user, Some(claims.session_version))
     }
 
     /// RFC 7662 introspection, for a caller whose role may introspect (`admin`, `service`, the
@@ -206,10 +229,7 @@ impl AuthService {
         let Ok(claims) = self.ports.tokens.verify(token) else {
             return Ok(None);
         };
-        match self
-            .live_user(claims.subject, Some(claims.session_version))
-            .await
-        {
+        match self.session_user(&claims).await {
             Ok(user) => Ok(Some(Introspection {
                 claims,
                 user,

@@ -13,6 +13,7 @@ use crate::account::{AccountService, NewAccount};
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::ports::{MockPasswordHasher, MockTokenCodec, MockUserRepository};
 use crate::principal::Credential;
+use crate::session::SessionState;
 use crate::testing::{
     HandClock, MemLockouts, MemRefreshTokens, NOW, STRONG, YieldingHasher, bearer, fake_hasher,
     fixed_clock, ip, policy, ports, stored_user, user_with_role,
@@ -257,6 +258,18 @@ async fn a_malformed_username_still_costs_one_verification() {
     assert!(matches!(err, Error::InvalidCredentials));
 }
 
+/// A bearer check's case: its name, the stored user, the token's session version, the
+/// session's state, and whether it passes.
+type BearerCase = (&'static str, Option<User>, i64, Option<SessionState>, bool);
+
+/// A session live until a day after [`NOW`].
+fn live_session() -> SessionState {
+    SessionState {
+        ended: false,
+        expires_at: NOW + Duration::days(1),
+    }
+}
+
 fn claims_for(user: &User, session_version: i64) -> AccessClaims {
     AccessClaims {
         subject: user.id,
@@ -265,6 +278,7 @@ fn claims_for(user: &User, session_version: i64) -> AccessClaims {
         expires_at: NOW + Duration::seconds(900),
         session_version,
         token_id: crate::testing::fresh_id(),
+        session_id: crate::testing::fresh_id(),
     }
 }
 
@@ -273,14 +287,50 @@ async fn a_bearer_token_authenticates_only_a_live_user_of_the_same_session() {
     let user = stored_user(STRONG);
     let mut disabled = user.clone();
     disabled.disabled = true;
-    let cases: Vec<(&str, Option<User>, i64, bool)> = vec![
-        ("live user", Some(user.clone()), 3, true),
-        ("deleted user", None, 3, false),
-        ("disabled user", Some(disabled), 3, false),
-        ("sessions ended after issue", Some(user.clone()), 2, false),
+    let ended = SessionState {
+        ended: true,
+        ..live_session()
+    };
+    let expired = SessionState {
+        expires_at: NOW,
+        ..live_session()
+    };
+    let cases: Vec<BearerCase> = vec![
+        (
+            "live user",
+            Some(user.clone()),
+            3,
+            Some(live_session()),
+            true,
+        ),
+        ("deleted user", None, 3, Some(live_session()), false),
+        (
+            "disabled user",
+            Some(disabled),
+            3,
+            Some(live_session()),
+            false,
+        ),
+        (
+            "sessions ended after issue",
+            Some(user.clone()),
+            2,
+            Some(live_session()),
+            false,
+        ),
+        ("no such session", Some(user.clone()), 3, None, false),
+        ("session ended", Some(user.clone()), 3, Some(ended), false),
+        (
+            "session expired",
+            Some(user.clone()),
+            3,
+            Some(expired),
+            false,
+        ),
     ];
-    for (name, found, version, ok) in cases {
+    for (name, found, version, session, ok) in cases {
         let claims = claims_for(&user, version);
+        let sid = claims.session_id;
         let mut tokens = MockTokenCodec::new();
         tokens
             .expect_verify()
@@ -288,9 +338,9 @@ async fn a_bearer_token_authenticates_only_a_live_user_of_the_same_session() {
             .returning(move |_| Ok(claims.clone()));
         let mut users = MockUserRepository::new();
         users
-            .expect_find_by_id()
-            .with(eq(user.id))
-            .returning(move |_| Ok(found.clone()));
+            .expect_find_in_session()
+            .with(eq(user.id), eq(sid))
+            .returning(move |_, _| Ok(found.clone().map(|u| (u, session))));
         let svc = service_with(users, fake_hasher(), tokens, true).await;
         let result = svc.authenticate_bearer("tok").await;
         if ok {
@@ -298,6 +348,7 @@ async fn a_bearer_token_authenticates_only_a_live_user_of_the_same_session() {
             assert_eq!(principal.credential(), Credential::Bearer, "{name}");
             assert_eq!(principal.role(), Role::User, "{name}");
             assert_eq!(principal.user().unwrap().id, user.id, "{name}");
+            assert_eq!(principal.session(), Some(sid), "{name}");
         } else {
             assert!(matches!(result, Err(Error::InvalidToken)), "{name}");
         }
@@ -398,8 +449,8 @@ async fn introspection_is_active_only_for_a_token_that_would_be_accepted() {
     let mut users = MockUserRepository::new();
     let found = user.clone();
     users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(found.clone())));
+        .expect_find_in_session()
+        .returning(move |_, _| Ok(Some((found.clone(), Some(live_session())))));
     tokens
         .expect_issuer()
         .return_const("https://issuer.example");

@@ -20,12 +20,14 @@ pub mod error;
 pub mod foreign_hash;
 pub mod import;
 pub mod lockout;
+pub mod origin;
 pub mod password;
 pub mod ports;
 pub mod principal;
 pub mod rate_limit;
 pub mod refresh;
 pub mod secret_strength;
+pub mod session;
 pub mod token;
 pub mod user;
 

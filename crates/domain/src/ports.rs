@@ -10,7 +10,9 @@ use crate::api_key::ApiKey;
 use crate::auth::LoginOutcome;
 use crate::import::{ImportedUser, OnConflict, Placement};
 use crate::lockout::{LockScope, LockState};
+use crate::origin::Origin;
 use crate::refresh::RefreshToken;
+use crate::session::{Session, SessionState};
 use crate::token::{AccessClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
@@ -30,6 +32,18 @@ pub trait UserRepository: Send + Sync + 'static {
     /// # Errors
     /// Storage failures only; an unknown id is `Ok(None)`.
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error>;
+
+    /// Finds a user by id together with the state of one of its sessions, in one query (the
+    /// bearer check). The state is `None` when the user has no session of that id (never had,
+    /// another user's, or purged).
+    ///
+    /// # Errors
+    /// Storage failures only; an unknown user is `Ok(None)`.
+    async fn find_in_session(
+        &self,
+        id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<(User, Option<SessionState>)>, Error>;
 
     /// Finds a user by email, compared case-insensitively.
     ///
@@ -224,12 +238,12 @@ pub trait SecretDeriver: Send + Sync + 'static {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync + 'static {
-    /// Stores the first token of a family.
+    /// Stores the first token of a family: a new session, started by a login from `origin`.
     ///
     /// # Errors
     /// [`Error::InvalidCredentials`] when the owner is gone (deleted since its login was
     /// checked); storage failures.
-    async fn insert(&self, token: &RefreshToken) -> Result<(), Error>;
+    async fn insert(&self, token: &RefreshToken, origin: &Origin) -> Result<(), Error>;
 
     /// Finds a token by the digest of its secret (an indexed lookup).
     ///
@@ -256,6 +270,37 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
         at: OffsetDateTime,
         child: &RefreshToken,
     ) -> Result<bool, Error>;
+
+    /// The user's live sessions at `now` (families neither revoked nor expired, of the user's
+    /// current session version), oldest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>, Error>;
+
+    /// Ends one live session of the user (revokes its family) at `now`; `Ok(false)`, with
+    /// nothing changed, when the user has no such live session.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error>;
+
+    /// Ends every live session of the user but `keep` (when given) at `now`, in one statement;
+    /// returns how many ended.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn end_sessions_except(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<u64, Error>;
 
     /// Marks every token of the family revoked.
     ///

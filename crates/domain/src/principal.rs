@@ -40,6 +40,8 @@ pub struct Principal {
     user: Option<User>,
     /// How it proved it.
     credential: Credential,
+    /// The session a bearer token belongs to (its `sid`); `None` for the other credentials.
+    session: Option<Uuid>,
 }
 
 /// Something a caller may be allowed to do because of its role.
@@ -62,11 +64,12 @@ impl Role {
 }
 
 impl Principal {
-    /// The user behind a verified access token.
-    pub(crate) fn bearer(user: User) -> Self {
+    /// The user behind a verified access token of a live session.
+    pub(crate) fn bearer(user: User, session: Uuid) -> Self {
         Self {
             user: Some(user),
             credential: Credential::Bearer,
+            session: Some(session),
         }
     }
 
@@ -75,6 +78,7 @@ impl Principal {
         Self {
             user: Some(user),
             credential: Credential::ApiKey,
+            session: None,
         }
     }
 
@@ -84,12 +88,18 @@ impl Principal {
         Self {
             user: None,
             credential: Credential::Operator,
+            session: None,
         }
     }
 
     /// The kind of credential it proved itself with.
     pub fn credential(&self) -> Credential {
         self.credential
+    }
+
+    /// The session its bearer token belongs to; `None` for an API key and the operator.
+    pub fn session(&self) -> Option<Uuid> {
+        self.session
     }
 
     /// Its role: the account's current role (read when the credential was checked), or

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::auth::AuthService;
+use crate::origin::Origin;
 use crate::token::IssuedTokens;
 use crate::user::User;
 
@@ -47,8 +48,13 @@ pub struct RefreshToken {
 }
 
 impl AuthService {
-    /// Starts a refresh family for a fresh login and returns the first pair.
-    pub(crate) async fn start_session(&self, user: &User) -> Result<IssuedTokens, Error> {
+    /// Starts a session (a refresh family) for a fresh login from `origin` and returns the
+    /// first pair.
+    pub(crate) async fn start_session(
+        &self,
+        user: &User,
+        origin: &Origin,
+    ) -> Result<IssuedTokens, Error> {
         let ports = &self.ports;
         let now = ports.clock.now();
         let secret = ports.random.secret();
@@ -65,7 +71,7 @@ impl AuthService {
             rotated_at: None,
             revoked_at: None,
         };
-        ports.refresh_tokens.insert(&row).await?;
+        ports.refresh_tokens.insert(&row, origin).await?;
         self.pair(user, &row, secret)
     }
 
@@ -197,6 +203,7 @@ impl AuthService {
             expires_at: row.issued_at + lifetime,
             session_version: user.session_version,
             token_id: row.id,
+            session_id: row.family_id,
         };
         // To the nearest second: a fresh token says the whole lifetime, not one second less.
         let left = claims.expires_at - self.ports.clock.now() + time::Duration::milliseconds(500);

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::auth::{AuthPolicy, LoginOutcome, Ports};
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
+use crate::origin::Origin;
 use crate::password::PasswordPolicy;
 use crate::ports::{
     Clock, KeyDigester, LockoutRepository, MockClock, MockPasswordHasher, MockRandom,
@@ -22,6 +23,7 @@ use crate::ports::{
 };
 use crate::principal::Principal;
 use crate::refresh::RefreshToken;
+use crate::session::Session;
 use crate::token::TokenLifetimes;
 use crate::user::{Email, PasswordHash, Role, User};
 
@@ -113,21 +115,52 @@ impl LockoutRepository for MemLockouts {
     }
 }
 
-/// An in-memory refresh-token store with the repository's atomicity (one lock).
+/// An in-memory refresh-token store with the repository's atomicity (one lock). It knows no
+/// users, so it cannot tell a family left behind by a session-version bump: its sessions are
+/// the families neither revoked nor expired.
 #[derive(Debug, Default)]
-pub struct MemRefreshTokens(pub Mutex<Vec<RefreshToken>>);
+pub struct MemRefreshTokens {
+    rows: Mutex<Vec<RefreshToken>>,
+    /// Each session's origin and last refresh, by family id.
+    origins: Mutex<HashMap<Uuid, (Origin, Option<OffsetDateTime>)>>,
+}
 
 impl MemRefreshTokens {
     /// Every stored row.
     pub fn rows(&self) -> Vec<RefreshToken> {
-        self.0.lock().unwrap().clone()
+        self.rows.lock().unwrap().clone()
+    }
+
+    /// Where the session `family_id` logged in from.
+    pub fn origin(&self, family_id: Uuid) -> Option<Origin> {
+        self.origins
+            .lock()
+            .unwrap()
+            .get(&family_id)
+            .map(|(o, _)| o.clone())
+    }
+
+    fn is_live(row: &RefreshToken, now: OffsetDateTime) -> bool {
+        row.parent_id.is_none() && row.revoked_at.is_none() && now < row.expires_at
+    }
+
+    fn revoke(&self, family_id: Uuid, at: OffsetDateTime) {
+        for t in self.rows.lock().unwrap().iter_mut() {
+            if t.family_id == family_id && t.revoked_at.is_none() {
+                t.revoked_at = Some(at);
+            }
+        }
     }
 }
 
 #[async_trait]
 impl RefreshTokenRepository for MemRefreshTokens {
-    async fn insert(&self, token: &RefreshToken) -> Result<(), Error> {
-        self.0.lock().unwrap().push(token.clone());
+    async fn insert(&self, token: &RefreshToken, origin: &Origin) -> Result<(), Error> {
+        self.rows.lock().unwrap().push(token.clone());
+        self.origins
+            .lock()
+            .unwrap()
+            .insert(token.family_id, (origin.clone(), None));
         Ok(())
     }
     async fn find_by_digest(&self, digest: &str) -> Result<Option<RefreshToken>, Error> {
@@ -145,7 +178,7 @@ impl RefreshTokenRepository for MemRefreshTokens {
         at: OffsetDateTime,
         child: &RefreshToken,
     ) -> Result<bool, Error> {
-        let mut rows = self.0.lock().unwrap();
+        let mut rows = self.rows.lock().unwrap();
         let Some(parent) = rows
             .iter_mut()
             .find(|t| t.id == parent_id && t.rotated_at.is_none() && t.revoked_at.is_none())
@@ -154,18 +187,71 @@ impl RefreshTokenRepository for MemRefreshTokens {
         };
         parent.rotated_at = Some(at);
         rows.push(child.clone());
+        if let Some(session) = self.origins.lock().unwrap().get_mut(&child.family_id) {
+            session.1 = Some(at);
+        }
         Ok(true)
     }
-    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
-        for t in self.0.lock().unwrap().iter_mut() {
-            if t.family_id == family_id && t.revoked_at.is_none() {
-                t.revoked_at = Some(at);
-            }
+    async fn sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>, Error> {
+        let origins = self.origins.lock().unwrap();
+        Ok(self
+            .rows()
+            .into_iter()
+            .filter(|t| t.user_id == user_id && Self::is_live(t, now))
+            .map(|t| {
+                let (origin, last_used_at) = origins
+                    .get(&t.id)
+                    .cloned()
+                    .unwrap_or_else(|| (Origin::from(IpAddr::from([0, 0, 0, 0])), None));
+                Session {
+                    id: t.id,
+                    created_at: t.issued_at,
+                    last_used_at,
+                    expires_at: t.expires_at,
+                    client_ip: Some(origin.ip.to_string()),
+                    user_agent: origin.user_agent,
+                }
+            })
+            .collect())
+    }
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let live = self
+            .rows()
+            .iter()
+            .any(|t| t.id == session_id && t.user_id == user_id && Self::is_live(t, now));
+        if live {
+            self.revoke(session_id, now);
         }
+        Ok(live)
+    }
+    async fn end_sessions_except(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<u64, Error> {
+        let doomed: Vec<Uuid> = self
+            .rows()
+            .iter()
+            .filter(|t| t.user_id == user_id && Self::is_live(t, now) && Some(t.id) != keep)
+            .map(|t| t.id)
+            .collect();
+        for id in &doomed {
+            self.revoke(*id, now);
+        }
+        Ok(doomed.len() as u64)
+    }
+    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+        self.revoke(family_id, at);
         Ok(())
     }
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
-        let mut rows = self.0.lock().unwrap();
+        let mut rows = self.rows.lock().unwrap();
         let before = rows.len();
         rows.retain(|t| t.revoked_at.is_none() && now < t.expires_at);
         Ok((before - rows.len()) as u64)
@@ -378,9 +464,14 @@ pub fn user_with_role(role: Role) -> User {
     }
 }
 
-/// The principal a verified access token of `user` becomes.
+/// The principal a verified access token of `user` becomes (of a session of its own).
 pub fn bearer(user: User) -> Principal {
-    Principal::bearer(user)
+    Principal::bearer(user, fresh_id())
+}
+
+/// The principal a verified access token of `user`, of the session `session`, becomes.
+pub fn bearer_in(user: User, session: Uuid) -> Principal {
+    Principal::bearer(user, session)
 }
 
 /// The principal a verified API key of `user` becomes.

@@ -30,6 +30,8 @@ pub struct AccessClaims {
     pub session_version: i64,
     /// `jti`: unique per token.
     pub token_id: Uuid,
+    /// `sid`: the session (refresh family) it belongs to; ending the session ends the token.
+    pub session_id: Uuid,
 }
 
 /// Why a token was refused by the codec. All map to the same 401; the distinction is for logs.

@@ -132,6 +132,12 @@ pub mod refresh_token {
         pub rotated_at: Option<TimeDateTimeWithTimeZone>,
         /// When its family was revoked.
         pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+        /// The session's: the login's client IP (first row of a family only).
+        pub client_ip: Option<String>,
+        /// The session's: the login's user agent (first row of a family only).
+        pub user_agent: Option<String>,
+        /// The session's: its last refresh (first row of a family only).
+        pub last_used_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

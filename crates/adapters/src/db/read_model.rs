@@ -18,6 +18,7 @@ use warden_domain::Error;
 use warden_domain::api_key::ApiKey;
 use warden_domain::import::{ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{ApiKeyRepository, UserChange, UserRepository};
+use warden_domain::session::SessionState;
 use warden_domain::user::{Email, PasswordHash, User};
 
 use super::readers::SqliteReaders;
@@ -77,6 +78,28 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
             match readers.user_by_id(id) {
                 Ok(row) => row.map(users::to_domain).transpose(),
                 Err(_declined) => self.inner.find_by_id(id).await,
+            }
+        })
+    }
+
+    /// Held first (the bearer check); the pool when the held connections decline.
+    fn find_in_session<'life0, 'async_trait>(
+        &'life0 self,
+        id: Uuid,
+        session_id: Uuid,
+    ) -> Pending<'async_trait, Option<(User, Option<SessionState>)>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        let Some(readers) = &self.readers else {
+            return self.inner.find_in_session(id, session_id);
+        };
+        Box::pin(async move {
+            match readers.user_in_session(id, session_id) {
+                Ok(Some((row, session))) => Ok(Some((users::to_domain(row)?, session))),
+                Ok(None) => Ok(None),
+                Err(_declined) => self.inner.find_in_session(id, session_id).await,
             }
         })
     }

@@ -20,6 +20,7 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
+use warden_domain::session::SessionState;
 
 use super::entity::{api_key, user};
 
@@ -43,6 +44,17 @@ static USER_BY_ID: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {} FROM users WHERE id = ?1",
         USER_COLUMNS.join(", ")
+    )
+});
+
+/// The user's columns, then its session's end (if revoked) and expiry at 12 and 13: the same
+/// statement as the pool's (`users::in_session`).
+static USER_IN_SESSION: LazyLock<String> = LazyLock::new(|| {
+    let user: Vec<String> = USER_COLUMNS.iter().map(|c| format!("u.{c}")).collect();
+    format!(
+        "SELECT {}, s.revoked_at, s.expires_at FROM users u LEFT JOIN refresh_tokens s \
+         ON s.id = ?2 AND s.user_id = u.id AND s.parent_id IS NULL WHERE u.id = ?1",
+        user.join(", ")
     )
 });
 
@@ -105,6 +117,31 @@ impl SqliteReaders {
             connection
                 .prepare_cached(&USER_BY_ID)?
                 .query_row([id.as_bytes()], |row| user_at(row, 0))
+                .optional()
+        })
+    }
+
+    /// The user with this id, if any, and the state of its session `session_id` (`None` when
+    /// it has no such session).
+    ///
+    /// # Errors
+    /// [`Declined`]: the read must go through the pool.
+    pub fn user_in_session(
+        &self,
+        id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<(user::Model, Option<SessionState>)>, Declined> {
+        self.read(|connection| {
+            connection
+                .prepare_cached(&USER_IN_SESSION)?
+                .query_row([id.as_bytes(), session_id.as_bytes()], |row| {
+                    let revoked_at = optional_time_at(row, 12)?;
+                    let session = optional_time_at(row, 13)?.map(|expires_at| SessionState {
+                        ended: revoked_at.is_some(),
+                        expires_at,
+                    });
+                    Ok((user_at(row, 0)?, session))
+                })
                 .optional()
         })
     }

@@ -15,14 +15,16 @@ use sea_orm::sea_query::LockType;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
+use warden_domain::origin::Origin;
 use warden_domain::ports::RefreshTokenRepository;
 use warden_domain::refresh::RefreshToken;
+use warden_domain::session::Session;
 
 use super::entity::refresh_token::{ActiveModel, Column, Entity, Model};
 use super::entity::user;
@@ -57,6 +59,25 @@ async fn lock_owner(txn: &DatabaseTransaction, user_id: Uuid) -> Result<bool, Db
     Ok(owner.is_some())
 }
 
+/// Marks every row of these families revoked at `at` (rows revoked already keep their time).
+async fn revoke_families(
+    db: &impl ConnectionTrait,
+    family_ids: &[Uuid],
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    if family_ids.is_empty() {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(at))
+        .filter(Column::FamilyId.is_in(family_ids.iter().copied()))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
 fn to_domain(m: Model) -> RefreshToken {
     RefreshToken {
         id: m.id,
@@ -84,15 +105,50 @@ fn to_row(t: &RefreshToken) -> ActiveModel {
         expires_at: Set(t.expires_at),
         rotated_at: Set(t.rotated_at),
         revoked_at: Set(t.revoked_at),
+        client_ip: Set(None),
+        user_agent: Set(None),
+        last_used_at: Set(None),
     }
+}
+
+fn to_session(m: Model) -> Session {
+    Session {
+        id: m.id,
+        created_at: m.issued_at,
+        last_used_at: m.last_used_at,
+        expires_at: m.expires_at,
+        client_ip: m.client_ip,
+        user_agent: m.user_agent,
+    }
+}
+
+/// The first rows of the user's families that are live at `now`: neither revoked nor expired,
+/// and of the user's current session version.
+fn live_sessions(user_id: Uuid, now: OffsetDateTime) -> Condition {
+    let current_version = Query::select()
+        .column(user::Column::SessionVersion)
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user_id))
+        .to_owned();
+    Condition::all()
+        .add(Column::UserId.eq(user_id))
+        .add(Column::ParentId.is_null())
+        .add(Column::RevokedAt.is_null())
+        .add(Column::ExpiresAt.gt(now))
+        .add(Column::SessionVersion.in_subquery(current_version))
 }
 
 #[async_trait]
 impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
-    async fn insert(&self, token: &RefreshToken) -> Result<(), Error> {
+    async fn insert(&self, token: &RefreshToken, origin: &Origin) -> Result<(), Error> {
         // The first token of a login: a user deleted since the password was checked has no
         // valid credentials.
-        Entity::insert(to_row(token))
+        let row = ActiveModel {
+            client_ip: Set(Some(origin.ip.to_string())),
+            user_agent: Set(origin.user_agent.clone()),
+            ..to_row(token)
+        };
+        Entity::insert(row)
             .exec_without_returning(&self.db)
             .await
             .map_err(|e| owner_gone_or_storage_error(e, Error::InvalidCredentials))?;
@@ -132,6 +188,14 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
             txn.rollback().await.map_err(storage_error)?;
             return Err(gone());
         }
+        // The session (the family's first row) is used now: locked before the parent, in the
+        // order ending a session takes them (first row, then the rest of the family).
+        Entity::update_many()
+            .col_expr(Column::LastUsedAt, Expr::value(at))
+            .filter(Column::Id.eq(child.family_id))
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?;
         let claimed = Entity::update_many()
             .col_expr(Column::RotatedAt, Expr::value(at))
             .filter(Column::Id.eq(parent_id))
@@ -162,15 +226,92 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         Ok(true)
     }
 
-    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
-        Entity::update_many()
-            .col_expr(Column::RevokedAt, Expr::value(at))
-            .filter(Column::FamilyId.eq(family_id))
-            .filter(Column::RevokedAt.is_null())
-            .exec(&self.db)
+    async fn sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>, Error> {
+        Ok(Entity::find()
+            .filter(live_sessions(user_id, now))
+            .order_by_asc(Column::Id)
+            .all(&self.db)
             .await
-            .map_err(storage_error)?;
-        Ok(())
+            .map_err(storage_error)?
+            .into_iter()
+            .map(to_session)
+            .collect())
+    }
+
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
+            txn.rollback().await.map_err(storage_error)?;
+            return Ok(false);
+        }
+        // Claim the session's first row; the rest of the family follows in the same
+        // transaction, so two requests ending it cannot both see it live.
+        let claimed = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .filter(live_sessions(user_id, now))
+            .filter(Column::Id.eq(session_id))
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?
+            .rows_affected;
+        if claimed == 1 {
+            revoke_families(&txn, &[session_id], now).await?;
+        }
+        txn.commit().await.map_err(storage_error)?;
+        Ok(claimed == 1)
+    }
+
+    async fn end_sessions_except(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<u64, Error> {
+        let mut roots = live_sessions(user_id, now);
+        if let Some(keep) = keep {
+            roots = roots.add(Column::Id.ne(keep));
+        }
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
+            txn.rollback().await.map_err(storage_error)?;
+            return Ok(0);
+        }
+        // The sessions' first rows, then the rest of every family whose first row is revoked.
+        let ended = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .filter(roots)
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?
+            .rows_affected;
+        if ended > 0 {
+            let revoked_roots = Query::select()
+                .column(Column::Id)
+                .from(Entity)
+                .and_where(Column::UserId.eq(user_id))
+                .and_where(Column::ParentId.is_null())
+                .and_where(Column::RevokedAt.is_not_null())
+                .to_owned();
+            Entity::update_many()
+                .col_expr(Column::RevokedAt, Expr::value(now))
+                .filter(Column::UserId.eq(user_id))
+                .filter(Column::RevokedAt.is_null())
+                .filter(Column::FamilyId.in_subquery(revoked_roots))
+                .exec(&txn)
+                .await
+                .map_err(storage_error)?;
+        }
+        txn.commit().await.map_err(storage_error)?;
+        Ok(ended)
+    }
+
+    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+        revoke_families(&self.db, &[family_id], at).await
     }
 
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {

@@ -1,20 +1,66 @@
 //! `UserRepository` on sea-orm, with the last-admin rule enforced inside one transaction.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, Iterable, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
+use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::import::{ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{UserChange, UserRepository};
+use warden_domain::session::SessionState;
 use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
 
+use super::entity::refresh_token;
 use super::entity::user::{self, ActiveModel, Column, Entity};
 use super::storage_error;
+
+/// A user and the state of one of its sessions (the first row of a refresh family), as
+/// [`in_session`] reads them.
+#[derive(Debug, FromQueryResult)]
+struct UserInSession {
+    #[sea_orm(nested)]
+    user: user::Model,
+    session_revoked_at: Option<OffsetDateTime>,
+    session_expires_at: Option<OffsetDateTime>,
+}
+
+/// The bearer check's one query: the user, and the session of that id if it is the user's.
+fn in_session(id: Uuid, session_id: Uuid) -> SelectStatement {
+    let s = Alias::new("s");
+    let mut select = Query::select();
+    for column in Column::iter() {
+        select.column((Entity, column));
+    }
+    select
+        .expr_as(
+            Expr::col((s.clone(), refresh_token::Column::RevokedAt)),
+            Alias::new("session_revoked_at"),
+        )
+        .expr_as(
+            Expr::col((s.clone(), refresh_token::Column::ExpiresAt)),
+            Alias::new("session_expires_at"),
+        )
+        .from(Entity)
+        .join_as(
+            JoinType::LeftJoin,
+            refresh_token::Entity,
+            s.clone(),
+            Condition::all()
+                .add(Expr::col((s.clone(), refresh_token::Column::Id)).eq(session_id))
+                .add(
+                    Expr::col((s.clone(), refresh_token::Column::UserId))
+                        .equals((Entity, Column::Id)),
+                )
+                .add(Expr::col((s, refresh_token::Column::ParentId)).is_null()),
+        )
+        .and_where(Expr::col((Entity, Column::Id)).eq(id))
+        .to_owned()
+}
 
 /// Users stored through sea-orm (SQLite or PostgreSQL).
 #[derive(Clone, Debug)]
@@ -163,6 +209,27 @@ impl UserRepository for SeaOrmUserRepository {
             .map_err(storage_error)?
             .map(to_domain)
             .transpose()
+    }
+
+    async fn find_in_session(
+        &self,
+        id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<(User, Option<SessionState>)>, Error> {
+        let backend = self.db.get_database_backend();
+        let Some(row) =
+            UserInSession::find_by_statement(backend.build(&in_session(id, session_id)))
+                .one(&self.db)
+                .await
+                .map_err(storage_error)?
+        else {
+            return Ok(None);
+        };
+        let session = row.session_expires_at.map(|expires_at| SessionState {
+            ended: row.session_revoked_at.is_some(),
+            expires_at,
+        });
+        Ok(Some((to_domain(row.user)?, session)))
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, Error> {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
 use warden_domain::auth::AuthService;
+use warden_domain::origin::Origin;
 use warden_domain::token::IssuedTokens;
 
 use super::Tag;
@@ -259,7 +260,12 @@ async fn password_grant(
         .extensions()
         .get::<ClientIp>()
         .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
-    match auth.login(username, password, client).await {
+    let user_agent = req
+        .headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let origin = Origin::new(client, user_agent);
+    match auth.login(username, password, origin).await {
         Ok((_, tokens)) => Ok(Ok(tokens)),
         Err(Error::InvalidCredentials) => Ok(Err(refusal(
             "invalid_grant",

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod import;
+pub mod sessions;
 pub mod users;
 
 /// Tags grouping the operations in the document.
@@ -26,6 +27,7 @@ pub enum Tag {
 pub type Api = (
     auth::AuthApi,
     users::UsersApi,
+    sessions::SessionsApi,
     admin::AdminApi,
     import::ImportApi,
     api_keys::ApiKeysApi,
@@ -37,6 +39,7 @@ pub fn api() -> Api {
     (
         auth::AuthApi,
         users::UsersApi,
+        sessions::SessionsApi,
         admin::AdminApi,
         import::ImportApi,
         api_keys::ApiKeysApi,

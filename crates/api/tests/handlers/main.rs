@@ -29,6 +29,7 @@ use warden_domain::ports::{
     MockRefreshTokenRepository, MockTokenCodec, MockUserRepository, Random,
 };
 use warden_domain::rate_limit::{Decision, MockRateLimiter};
+use warden_domain::session::SessionState;
 use warden_domain::token::{AccessClaims, TokenLifetimes};
 use warden_domain::user::{Email, PasswordHash, Role, User};
 
@@ -115,6 +116,9 @@ pub(crate) fn admin() -> User {
     user(2, "admin@example.com", Role::Admin)
 }
 
+/// The session every test bearer token belongs to.
+pub(crate) const SESSION: Uuid = Uuid::from_u128(0x5e55);
+
 fn claims(user: &User) -> AccessClaims {
     AccessClaims {
         subject: user.id,
@@ -123,6 +127,7 @@ fn claims(user: &User) -> AccessClaims {
         expires_at: NOW + time::Duration::minutes(15),
         session_version: user.session_version,
         token_id: Uuid::from_u128(0xbeef),
+        session_id: SESSION,
     }
 }
 
@@ -215,12 +220,28 @@ impl Mocks {
         + Sync
         + 'static,
     ) {
+        let other = Arc::new(other);
+        let by_id = other.clone();
         self.users.expect_find_by_id().returning(move |id| {
-            if let Some(answer) = other(id) {
+            if let Some(answer) = by_id(id) {
                 return answer;
             }
             Ok([member(), admin()].into_iter().find(|u| u.id == id))
         });
+        // The bearer check: both users are in a live session [`SESSION`].
+        self.users
+            .expect_find_in_session()
+            .returning(move |id, sid| {
+                let found = match other(id) {
+                    Some(answer) => answer?,
+                    None => [member(), admin()].into_iter().find(|u| u.id == id),
+                };
+                let live = (sid == SESSION).then_some(SessionState {
+                    ended: false,
+                    expires_at: NOW + time::Duration::days(1),
+                });
+                Ok(found.map(|u| (u, live)))
+            });
     }
 
     /// [`MEMBER_KEY`] is found by its prefix.

@@ -118,7 +118,10 @@ async fn the_right_password_gets_a_bearer_token_and_a_refresh_token() {
         .tokens
         .expect_sign()
         .returning(|_| Ok(SecretString::from("signed-access-token")));
-    mocks.refresh_tokens.expect_insert().returning(|_| Ok(()));
+    mocks
+        .refresh_tokens
+        .expect_insert()
+        .returning(|_, _| Ok(()));
     let body = format!(
         "grant_type=password&username=member%40example.com&password={}",
         RIGHT_PASSWORD.replace(' ', "+")

@@ -140,8 +140,8 @@ async fn storage_away_while_checking_a_token_is_503_not_401() {
     });
     mocks
         .users
-        .expect_find_by_id()
-        .returning(|_| Err(warden_domain::Error::Unavailable("pool timed out".into())));
+        .expect_find_in_session()
+        .returning(|_, _| Err(warden_domain::Error::Unavailable("pool timed out".into())));
     let resp = mocks
         .client()
         .await

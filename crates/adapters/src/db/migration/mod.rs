@@ -9,6 +9,7 @@ mod m20260101_000004_create_refresh_tokens;
 mod m20261207_000001_login_throttles_for_any_subject;
 mod m20261207_000002_users_email_skeleton;
 mod m20261207_000003_users_email_verified;
+mod m20261207_000004_refresh_tokens_sessions;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_login_throttles_for_any_subject::Migration),
             Box::new(m20261207_000002_users_email_skeleton::Migration),
             Box::new(m20261207_000003_users_email_verified::Migration),
+            Box::new(m20261207_000004_refresh_tokens_sessions::Migration),
         ]
     }
 }
