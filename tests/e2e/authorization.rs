@@ -115,6 +115,7 @@ const TABLE: &[Rule] = &[
     ),
     rule("DELETE", "/admin/users/{id}", Body::None, [U, F, F, T]),
     rule("POST", "/admin/users/{id}/unlock", Body::None, [U, F, F, T]),
+    rule("GET", "/admin/audit", Body::None, [U, F, F, T]),
     rule("GET", "/users/me/sessions", Body::None, [U, T, T, T]),
     rule("DELETE", "/users/me/sessions", Body::None, [U, T, T, T]),
     rule(

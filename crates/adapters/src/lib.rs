@@ -193,6 +193,7 @@ impl Services {
             digester: Arc::new(Sha256Digester),
             deriver: Arc::new(deriver),
             observer: Arc::new(counters.clone()),
+            audit: Arc::new(db::SeaOrmAuditLog::new(db.clone())),
         };
         let p = &settings.password;
         let policy = AuthPolicy {
@@ -209,6 +210,7 @@ impl Services {
                 account_max_failures: settings.lockout.account_max_failures,
             },
             reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
+            audit_retention: Duration::days(i64::from(settings.audit.retention_days)),
         };
         let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(

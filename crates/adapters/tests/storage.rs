@@ -109,7 +109,7 @@ async fn users_round_trip_and_emails_are_unique_case_insensitively() {
     for t in backends().await {
         let repo = SeaOrmUserRepository::new(t.db.clone());
         let alice = user("Alice@Example.com", Role::User);
-        repo.insert(&alice).await.unwrap();
+        repo.insert(&alice, &audit()).await.unwrap();
 
         let by_id = repo.find_by_id(alice.id).await.unwrap().unwrap();
         assert_eq!(by_id.email.as_str(), "Alice@Example.com", "{}", t.name);
@@ -124,7 +124,7 @@ async fn users_round_trip_and_emails_are_unique_case_insensitively() {
 
         let twin = user("ALICE@example.COM", Role::User);
         assert!(
-            matches!(repo.insert(&twin).await, Err(Error::EmailTaken)),
+            matches!(repo.insert(&twin, &audit()).await, Err(Error::EmailTaken)),
             "{}",
             t.name
         );
@@ -141,7 +141,7 @@ async fn list_pages_by_id_and_new_users_never_shift_a_page() {
         for i in 0..5 {
             let u = user(&format!("u{i}@example.com"), Role::User);
             ids.push(u.id);
-            repo.insert(&u).await.unwrap();
+            repo.insert(&u, &audit()).await.unwrap();
         }
         let first = repo.list(None, 2).await.unwrap();
         assert_eq!(
@@ -151,7 +151,7 @@ async fn list_pages_by_id_and_new_users_never_shift_a_page() {
             t.name
         );
         // A user created between two pages lands after every existing one.
-        repo.insert(&user("late@example.com", Role::User))
+        repo.insert(&user("late@example.com", Role::User), &audit())
             .await
             .unwrap();
         let second = repo.list(Some(ids[1]), 3).await.unwrap();
@@ -170,7 +170,7 @@ async fn updates_apply_and_can_end_sessions() {
     for t in backends().await {
         let repo = SeaOrmUserRepository::new(t.db.clone());
         let u = user("bob@example.com", Role::User);
-        repo.insert(&u).await.unwrap();
+        repo.insert(&u, &audit()).await.unwrap();
         let change = UserChange {
             role: Some(Role::Service),
             disabled: Some(true),
@@ -178,7 +178,7 @@ async fn updates_apply_and_can_end_sessions() {
             end_sessions: true,
             ..UserChange::default()
         };
-        let after = repo.update(u.id, change).await.unwrap();
+        let after = repo.update(u.id, change, &audit()).await.unwrap();
         assert_eq!(
             (after.role, after.disabled, after.session_version),
             (Role::Service, true, 1),
@@ -197,18 +197,18 @@ async fn updates_apply_and_can_end_sessions() {
         let stale = PasswordHash::new("stale".into());
         assert!(
             !repo
-                .update_password_hash(u.id, &stale, &rehashed)
+                .update_password_hash(u.id, &stale, &rehashed, None)
                 .await
                 .unwrap()
         );
         assert!(
             !repo
-                .update_password_hash(Uuid::now_v7(), &verified, &rehashed)
+                .update_password_hash(Uuid::now_v7(), &verified, &rehashed, None)
                 .await
                 .unwrap()
         );
         assert!(
-            repo.update_password_hash(u.id, &verified, &rehashed)
+            repo.update_password_hash(u.id, &verified, &rehashed, None)
                 .await
                 .unwrap()
         );
@@ -220,11 +220,14 @@ async fn updates_apply_and_can_end_sessions() {
 
         let missing = Uuid::now_v7();
         assert!(matches!(
-            repo.update(missing, UserChange::default()).await,
+            repo.update(missing, UserChange::default(), &audit()).await,
             Err(Error::NotFound)
         ));
-        assert!(matches!(repo.delete(missing).await, Err(Error::NotFound)));
-        repo.delete(u.id).await.unwrap();
+        assert!(matches!(
+            repo.delete(missing, &audit()).await,
+            Err(Error::NotFound)
+        ));
+        repo.delete(u.id, &audit()).await.unwrap();
         assert!(repo.find_by_id(u.id).await.unwrap().is_none(), "{}", t.name);
         t.finish().await;
     }
@@ -235,7 +238,7 @@ async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
     for t in backends().await {
         let repo = SeaOrmUserRepository::new(t.db.clone());
         let root = user("root@example.com", Role::Admin);
-        repo.insert(&root).await.unwrap();
+        repo.insert(&root, &audit()).await.unwrap();
         let demote = UserChange {
             role: Some(Role::User),
             ..UserChange::default()
@@ -246,7 +249,7 @@ async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
         };
         assert!(
             matches!(
-                repo.update(root.id, demote.clone()).await,
+                repo.update(root.id, demote.clone(), &audit()).await,
                 Err(Error::LastAdmin)
             ),
             "{}",
@@ -254,14 +257,14 @@ async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
         );
         assert!(
             matches!(
-                repo.update(root.id, disable.clone()).await,
+                repo.update(root.id, disable.clone(), &audit()).await,
                 Err(Error::LastAdmin)
             ),
             "{}",
             t.name
         );
         assert!(
-            matches!(repo.delete(root.id).await, Err(Error::LastAdmin)),
+            matches!(repo.delete(root.id, &audit()).await, Err(Error::LastAdmin)),
             "{}",
             t.name
         );
@@ -276,22 +279,25 @@ async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
 
         // A disabled admin does not count as another admin.
         let off = user("off@example.com", Role::Admin);
-        repo.insert(&User {
-            disabled: true,
-            ..off
-        })
+        repo.insert(
+            &User {
+                disabled: true,
+                ..off
+            },
+            &audit(),
+        )
         .await
         .unwrap();
         assert!(matches!(
-            repo.update(root.id, demote.clone()).await,
+            repo.update(root.id, demote.clone(), &audit()).await,
             Err(Error::LastAdmin)
         ));
 
         // With a second enabled admin, the first may go.
-        repo.insert(&user("second@example.com", Role::Admin))
+        repo.insert(&user("second@example.com", Role::Admin), &audit())
             .await
             .unwrap();
-        repo.update(root.id, demote).await.unwrap();
+        repo.update(root.id, demote, &audit()).await.unwrap();
         t.finish().await;
     }
 }
@@ -314,8 +320,8 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             let repo = Arc::new(SeaOrmUserRepository::new(db.clone()));
             let a = user(&format!("a{round}@example.com"), Role::Admin);
             let b = user(&format!("b{round}@example.com"), Role::Admin);
-            repo.insert(&a).await.unwrap();
-            repo.insert(&b).await.unwrap();
+            repo.insert(&a, &audit()).await.unwrap();
+            repo.insert(&b, &audit()).await.unwrap();
             // Each round starts from an empty table: these are the only two admins.
             let demote = UserChange {
                 role: Some(Role::User),
@@ -324,11 +330,11 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             let (ra, rb) = tokio::join!(
                 tokio::spawn({
                     let (repo, d) = (repo.clone(), demote.clone());
-                    async move { repo.update(a.id, d).await }
+                    async move { repo.update(a.id, d, &audit()).await }
                 }),
                 tokio::spawn({
                     let (repo, d) = (repo.clone(), demote.clone());
-                    async move { repo.update(b.id, d).await }
+                    async move { repo.update(b.id, d, &audit()).await }
                 }),
             );
             let results = [ra.unwrap(), rb.unwrap()];
@@ -391,7 +397,7 @@ async fn lockout_counts_upsert_clear_and_are_purged_without_their_user() {
         let users = SeaOrmUserRepository::new(t.db.clone());
         let locks = SeaOrmLockoutRepository::new(t.db.clone());
         let u = user("lock@example.com", Role::User);
-        users.insert(&u).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
         let ip = LockScope::Ip("192.0.2.1".parse().unwrap());
         assert_eq!(
             locks.get(u.id, &ip).await.unwrap(),
@@ -439,7 +445,7 @@ async fn lockout_counts_upsert_clear_and_are_purged_without_their_user() {
             LockState::default()
         );
         assert_eq!(locks.get(u.id, &other).await.unwrap(), state, "{}", t.name);
-        locks.clear_all(u.id).await.unwrap();
+        locks.clear_all(u.id, &audit()).await.unwrap();
         assert_eq!(locks.get(u.id, &other).await.unwrap(), LockState::default());
 
         // Purging keeps users' counts and locks in force, and drops every other count.
@@ -471,7 +477,7 @@ async fn lockout_counts_upsert_clear_and_are_purged_without_their_user() {
             LockState::default()
         );
         // A deleted user's counts are no user's any more: the next purge takes them.
-        users.delete(u.id).await.unwrap();
+        users.delete(u.id, &audit()).await.unwrap();
         assert_eq!(locks.purge(at).await.unwrap(), 2, "{}", t.name);
         assert_eq!(locks.get(u.id, &ip).await.unwrap(), LockState::default());
         t.finish().await;
@@ -707,7 +713,7 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
         let users = SeaOrmUserRepository::new(t.db.clone());
         let keys = SeaOrmApiKeyRepository::new(t.db.clone());
         let u = user("keys@example.com", Role::User);
-        users.insert(&u).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let key = ApiKey {
             id: Uuid::now_v7(),
@@ -720,12 +726,15 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
             revoked_at: None,
             last_used_at: None,
         };
-        keys.insert(&key).await.unwrap();
+        keys.insert(&key, &audit()).await.unwrap();
         assert!(
-            keys.insert(&ApiKey {
-                id: Uuid::now_v7(),
-                ..key.clone()
-            })
+            keys.insert(
+                &ApiKey {
+                    id: Uuid::now_v7(),
+                    ..key.clone()
+                },
+                &audit()
+            )
             .await
             .is_err(),
             "{}: prefix unique",
@@ -744,7 +753,7 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
                 .is_none()
         );
         keys.touch(key.id, now).await.unwrap();
-        keys.revoke(key.id, now).await.unwrap();
+        keys.revoke(key.id, now, &audit()).await.unwrap();
         let back = keys.find_by_id(key.id).await.unwrap().unwrap();
         assert_eq!(
             (back.last_used_at, back.revoked_at),
@@ -753,11 +762,11 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
             t.name
         );
         assert!(matches!(
-            keys.revoke(Uuid::now_v7(), now).await,
+            keys.revoke(Uuid::now_v7(), now, &audit()).await,
             Err(Error::NotFound)
         ));
         assert_eq!(keys.list_for_user(u.id).await.unwrap().len(), 1);
-        users.delete(u.id).await.unwrap();
+        users.delete(u.id, &audit()).await.unwrap();
         assert!(
             keys.find_by_id(key.id).await.unwrap().is_none(),
             "{}: cascade",
@@ -792,13 +801,13 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
         let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
         let u = user("refresh@example.com", Role::User);
         let other = user("other@example.com", Role::User);
-        users.insert(&u).await.unwrap();
-        users.insert(&other).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
+        users.insert(&other, &audit()).await.unwrap();
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
 
         // A live family that rotated once: both rows stay (the parent, to detect a reuse).
         let a0 = refresh_row(&u, None, Duration::days(1));
-        tokens.insert(&a0, &origin()).await.unwrap();
+        tokens.insert(&a0, &origin(), &audit()).await.unwrap();
         let a1 = RefreshToken {
             parent_id: Some(a0.id),
             ..refresh_row(&u, Some(a0.family_id), Duration::days(1))
@@ -837,7 +846,7 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
         };
         let elsewhere = refresh_row(&other, None, Duration::days(1));
         for row in [&expired, &ended, &revoked, &elsewhere] {
-            tokens.insert(row, &origin()).await.unwrap();
+            tokens.insert(row, &origin(), &audit()).await.unwrap();
         }
         assert!(
             tokens
@@ -845,7 +854,10 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
                 .await
                 .unwrap()
         );
-        tokens.revoke_family(revoked.family_id, now).await.unwrap();
+        tokens
+            .revoke_family(revoked.family_id, now, &audit())
+            .await
+            .unwrap();
         let child = tokens.find_by_digest(&revoked_child.digest).await.unwrap();
         assert_eq!(child.unwrap().revoked_at, Some(now), "{}", t.name);
         assert!(
@@ -869,7 +881,7 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
             assert_eq!(found.is_some(), kept, "{}: {row:?}", t.name);
         }
 
-        users.delete(other.id).await.unwrap();
+        users.delete(other.id, &audit()).await.unwrap();
         assert!(
             tokens
                 .find_by_digest(&elsewhere.digest)
@@ -982,7 +994,7 @@ async fn held_reader_connections_see_every_committed_write_at_once() {
     let writes = SeaOrmUserRepository::new(pool.clone());
     let reads = db::SqliteReadModel::new(SeaOrmUserRepository::new(pool), readers);
     let u = user("reader@example.com", Role::User);
-    writes.insert(&u).await.unwrap();
+    writes.insert(&u, &audit()).await.unwrap();
     // Every held connection answers, and each sees the change committed just before.
     for round in 0..4 {
         let change = UserChange {
@@ -990,12 +1002,12 @@ async fn held_reader_connections_see_every_committed_write_at_once() {
             end_sessions: true,
             ..UserChange::default()
         };
-        writes.update(u.id, change).await.unwrap();
+        writes.update(u.id, change, &audit()).await.unwrap();
         let seen = reads.find_by_id(u.id).await.unwrap().unwrap();
         assert_eq!(seen.disabled, round % 2 == 0, "round {round}");
         assert_eq!(seen.session_version, round + 1, "round {round}");
     }
-    writes.delete(u.id).await.unwrap();
+    writes.delete(u.id, &audit()).await.unwrap();
     assert!(reads.find_by_id(u.id).await.unwrap().is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1027,7 +1039,7 @@ async fn held_reads_decode_exactly_what_the_pool_reads() {
     named.updated_at = named.created_at + time::Duration::nanoseconds(1_234_567);
     let plain = user("plain@example.com", Role::Service);
     for u in [&named, &plain] {
-        users.insert(u).await.unwrap();
+        users.insert(u, &audit()).await.unwrap();
         let in_place = readers.as_ref().unwrap().user_by_id(u.id);
         assert!(
             matches!(in_place, Ok(Some(_))),
@@ -1064,7 +1076,7 @@ async fn held_reads_decode_exactly_what_the_pool_reads() {
         ..full.clone()
     };
     for key in [&full, &bare] {
-        keys.insert(key).await.unwrap();
+        keys.insert(key, &audit()).await.unwrap();
         let in_place = readers.as_ref().unwrap().api_key_by_prefix(&key.prefix);
         assert!(
             matches!(in_place, Ok(Some(_))),
@@ -1133,9 +1145,9 @@ async fn a_rotation_queued_behind_a_delete_of_its_user_on_postgres_does_not_dead
     let bound = std::time::Duration::from_secs(5);
     for round in 0..ROUNDS {
         let u = user(&format!("queued{round}@example.com"), Role::User);
-        users.insert(&u).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
         let parent = refresh_row(&u, None, time::Duration::days(1));
-        tokens.insert(&parent, &origin()).await.unwrap();
+        tokens.insert(&parent, &origin(), &audit()).await.unwrap();
         let child = RefreshToken {
             parent_id: Some(parent.id),
             ..refresh_row(&u, Some(parent.family_id), time::Duration::days(1))
@@ -1152,7 +1164,7 @@ async fn a_rotation_queued_behind_a_delete_of_its_user_on_postgres_does_not_dead
             .unwrap();
         let delete = tokio::spawn({
             let users = users.clone();
-            async move { timeout(bound, users.delete(u.id)).await }
+            async move { timeout(bound, users.delete(u.id, &audit())).await }
         });
         until_lock_waiters(&t.db, 1).await;
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
@@ -1190,9 +1202,9 @@ async fn rotations_racing_deletes_of_their_user_win_or_find_the_grant_invalid() 
         let mut outcomes = std::collections::BTreeMap::new();
         for round in 0..ROUNDS {
             let u = user(&format!("rotdel{round}@example.com"), Role::User);
-            users.insert(&u).await.unwrap();
+            users.insert(&u, &audit()).await.unwrap();
             let parent = refresh_row(&u, None, time::Duration::days(1));
-            tokens.insert(&parent, &origin()).await.unwrap();
+            tokens.insert(&parent, &origin(), &audit()).await.unwrap();
             let child = RefreshToken {
                 parent_id: Some(parent.id),
                 ..refresh_row(&u, Some(parent.family_id), time::Duration::days(1))
@@ -1203,7 +1215,7 @@ async fn rotations_racing_deletes_of_their_user_win_or_find_the_grant_invalid() 
                 let (users, start) = (users.clone(), start.clone());
                 async move {
                     start.wait().await;
-                    users.delete(u.id).await
+                    users.delete(u.id, &audit()).await
                 }
             });
             let rotate = tokio::spawn({
@@ -1247,13 +1259,13 @@ async fn rows_written_for_a_deleted_user_fail_as_its_absence_implies() {
     for t in backends().await {
         let users = SeaOrmUserRepository::new(t.db.clone());
         let gone = user("gone@example.com", Role::User);
-        users.insert(&gone).await.unwrap();
-        users.delete(gone.id).await.unwrap();
+        users.insert(&gone, &audit()).await.unwrap();
+        users.delete(gone.id, &audit()).await.unwrap();
         let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
         let first = refresh_row(&gone, None, time::Duration::days(1));
         assert!(
             matches!(
-                tokens.insert(&first, &origin()).await,
+                tokens.insert(&first, &origin(), &audit()).await,
                 Err(Error::InvalidCredentials)
             ),
             "{}: a login's first token",
@@ -1273,7 +1285,7 @@ async fn rows_written_for_a_deleted_user_fail_as_its_absence_implies() {
         };
         let keys = SeaOrmApiKeyRepository::new(t.db.clone());
         assert!(
-            matches!(keys.insert(&key).await, Err(Error::InvalidToken)),
+            matches!(keys.insert(&key, &audit()).await, Err(Error::InvalidToken)),
             "{}: an API key",
             t.name
         );
@@ -1285,7 +1297,7 @@ async fn rows_written_for_a_deleted_user_fail_as_its_absence_implies() {
 async fn look_alike_emails_are_taken_on_both_stores() {
     for t in backends().await {
         let repo = SeaOrmUserRepository::new(t.db.clone());
-        repo.insert(&user("admin@example.com", Role::Admin))
+        repo.insert(&user("admin@example.com", Role::Admin), &audit())
             .await
             .unwrap();
         for alike in [
@@ -1295,14 +1307,14 @@ async fn look_alike_emails_are_taken_on_both_stores() {
         ] {
             assert!(
                 matches!(
-                    repo.insert(&user(alike, Role::User)).await,
+                    repo.insert(&user(alike, Role::User), &audit()).await,
                     Err(Error::EmailTaken)
                 ),
                 "{}: {alike:?}",
                 t.name
             );
         }
-        repo.insert(&user("admins@example.com", Role::User))
+        repo.insert(&user("admins@example.com", Role::User), &audit())
             .await
             .unwrap();
         t.finish().await;
@@ -1361,7 +1373,7 @@ async fn the_skeleton_migration_fills_existing_accounts_oldest_first() {
         );
         assert!(
             matches!(
-                repo.insert(&user("\u{430}dmin@example.com", Role::User))
+                repo.insert(&user("\u{430}dmin@example.com", Role::User), &audit())
                     .await,
                 Err(Error::EmailTaken)
             ),
@@ -1384,7 +1396,7 @@ async fn held_user_reads_decode_every_column_the_pool_reads() {
     let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap().unwrap();
     let u = user("Columns@Example.com", Role::User);
     SeaOrmUserRepository::new(pool.clone())
-        .insert(&u)
+        .insert(&u, &audit())
         .await
         .unwrap();
     let held = readers.user_by_id(u.id).unwrap().unwrap();
@@ -1473,8 +1485,8 @@ async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing
             display_name: Some(DisplayName::parse("Bob").unwrap()),
             ..user("bob@example.com", Role::User)
         };
-        repo.insert(&root).await.unwrap();
-        repo.insert(&bob).await.unwrap();
+        repo.insert(&root, &audit()).await.unwrap();
+        repo.insert(&bob, &audit()).await.unwrap();
         let by = |e: &str| {
             let repo = repo.clone();
             let e = Email::parse(e).unwrap();
@@ -1613,7 +1625,7 @@ async fn refreshed_session(
     at: OffsetDateTime,
 ) -> (RefreshToken, RefreshToken) {
     let root = refresh_row(owner, None, time::Duration::days(1));
-    tokens.insert(&root, &origin()).await.unwrap();
+    tokens.insert(&root, &origin(), &audit()).await.unwrap();
     let child = RefreshToken {
         parent_id: Some(root.id),
         ..refresh_row(owner, Some(root.family_id), time::Duration::days(1))
@@ -1632,8 +1644,8 @@ async fn the_bearer_query_joins_only_the_users_own_session_and_sees_it_end() {
             user("joined@example.com", Role::User),
             user("stranger@example.com", Role::User),
         );
-        users.insert(&u).await.unwrap();
-        users.insert(&other).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
+        users.insert(&other, &audit()).await.unwrap();
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let (root, child) = refreshed_session(&tokens, &u, now).await;
         let (theirs, _) = refreshed_session(&tokens, &other, now).await;
@@ -1658,7 +1670,12 @@ async fn the_bearer_query_joins_only_the_users_own_session_and_sees_it_end() {
                 .is_none()
         );
 
-        assert!(tokens.end_session(u.id, root.id, now).await.unwrap());
+        assert!(
+            tokens
+                .end_session(u.id, root.id, now, &audit())
+                .await
+                .unwrap()
+        );
         let (_, state) = users.find_in_session(u.id, root.id).await.unwrap().unwrap();
         assert_eq!(
             state,
@@ -1683,26 +1700,30 @@ async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one()
             user("listed@example.com", Role::User),
             user("elsewhere@example.com", Role::User),
         );
-        users.insert(&u).await.unwrap();
-        users.insert(&other).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
+        users.insert(&other, &audit()).await.unwrap();
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let later = now + Duration::seconds(30);
 
         let (a, a_child) = refreshed_session(&tokens, &u, later).await;
         let b = refresh_row(&u, None, Duration::days(1));
-        tokens.insert(&b, &origin()).await.unwrap();
+        tokens.insert(&b, &origin(), &audit()).await.unwrap();
         let c = refresh_row(&u, None, Duration::days(1));
-        tokens.insert(&c, &origin()).await.unwrap();
+        tokens.insert(&c, &origin(), &audit()).await.unwrap();
         // Not live: expired, and of an earlier session version.
         tokens
-            .insert(&refresh_row(&u, None, Duration::seconds(-1)), &origin())
+            .insert(
+                &refresh_row(&u, None, Duration::seconds(-1)),
+                &origin(),
+                &audit(),
+            )
             .await
             .unwrap();
         let stale = RefreshToken {
             session_version: u.session_version - 1,
             ..refresh_row(&u, None, Duration::days(1))
         };
-        tokens.insert(&stale, &origin()).await.unwrap();
+        tokens.insert(&stale, &origin(), &audit()).await.unwrap();
         let (theirs, _) = refreshed_session(&tokens, &other, now).await;
 
         let listed = tokens.sessions(u.id, now).await.unwrap();
@@ -1718,7 +1739,7 @@ async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one()
         // Not the user's, not live, no session's first row: nothing ends, nothing changes.
         for sid in [theirs.id, stale.id, a_child.id, Uuid::now_v7()] {
             assert!(
-                !tokens.end_session(u.id, sid, now).await.unwrap(),
+                !tokens.end_session(u.id, sid, now, &audit()).await.unwrap(),
                 "{}",
                 t.name
             );
@@ -1727,8 +1748,8 @@ async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one()
         assert_eq!(tokens.sessions(other.id, now).await.unwrap().len(), 1);
 
         // One session: its whole family is revoked.
-        assert!(tokens.end_session(u.id, a.id, now).await.unwrap());
-        assert!(!tokens.end_session(u.id, a.id, now).await.unwrap());
+        assert!(tokens.end_session(u.id, a.id, now, &audit()).await.unwrap());
+        assert!(!tokens.end_session(u.id, a.id, now, &audit()).await.unwrap());
         let child = tokens
             .find_by_digest(&a_child.digest)
             .await
@@ -1739,7 +1760,7 @@ async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one()
         // All but one.
         assert_eq!(
             tokens
-                .end_sessions_except(u.id, Some(c.id), now)
+                .end_sessions_except(u.id, Some(c.id), now, &audit())
                 .await
                 .unwrap(),
             1,
@@ -1755,7 +1776,10 @@ async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one()
             .collect();
         assert_eq!(ids, [c.id], "{}", t.name);
         assert_eq!(
-            tokens.end_sessions_except(u.id, None, now).await.unwrap(),
+            tokens
+                .end_sessions_except(u.id, None, now, &audit())
+                .await
+                .unwrap(),
             1
         );
         assert!(tokens.sessions(u.id, now).await.unwrap().is_empty());
@@ -1782,7 +1806,7 @@ async fn of_many_requests_ending_one_session_at_once_exactly_one_ends_it() {
         let users = SeaOrmUserRepository::new(pool.clone());
         let tokens = Arc::new(SeaOrmRefreshTokenRepository::new(pool.clone()));
         let u = user("raced@example.com", Role::User);
-        users.insert(&u).await.unwrap();
+        users.insert(&u, &audit()).await.unwrap();
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         for _ in 0..5 {
             let (root, _) = refreshed_session(&tokens, &u, now).await;
@@ -1790,7 +1814,7 @@ async fn of_many_requests_ending_one_session_at_once_exactly_one_ends_it() {
                 .map(|_| {
                     let tokens = tokens.clone();
                     let (uid, sid) = (u.id, root.id);
-                    tokio::spawn(async move { tokens.end_session(uid, sid, now).await })
+                    tokio::spawn(async move { tokens.end_session(uid, sid, now, &audit()).await })
                 })
                 .collect();
             let mut ended = 0;
@@ -1821,12 +1845,12 @@ async fn held_session_reads_decode_exactly_what_the_pool_reads() {
         user("joined@example.com", Role::Admin),
         user("alone@example.com", Role::User),
     );
-    users.insert(&named).await.unwrap();
-    users.insert(&plain).await.unwrap();
+    users.insert(&named, &audit()).await.unwrap();
+    users.insert(&plain, &audit()).await.unwrap();
     // The bearer check's join, with a session and without one.
     let tokens = SeaOrmRefreshTokenRepository::new(pool);
     let session = refresh_row(&named, None, time::Duration::days(1));
-    tokens.insert(&session, &origin()).await.unwrap();
+    tokens.insert(&session, &origin(), &audit()).await.unwrap();
     for (u, sid) in [
         (&named, session.id),
         (&plain, session.id),
@@ -1858,4 +1882,13 @@ async fn held_session_reads_decode_exactly_what_the_pool_reads() {
             .is_none()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An audit event for a test's direct repository calls.
+fn audit() -> warden_domain::audit::AuditEvent {
+    warden_domain::audit::AuditEvent::new(
+        Uuid::now_v7(),
+        OffsetDateTime::now_utc(),
+        warden_domain::audit::AuditKind::UserUpdated,
+    )
 }

@@ -40,6 +40,20 @@ pub fn client_ip<'a>(
     client
 }
 
+/// Where a request came from: its client IP (as the edge worked it out; `0.0.0.0` if the edge
+/// did not run) and its `User-Agent`.
+pub fn origin(req: &poem::Request) -> warden_domain::origin::Origin {
+    let ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0);
+    let user_agent = req
+        .headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    warden_domain::origin::Origin::new(ip, user_agent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,9 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use uuid::Uuid;
+use warden_domain::admin::AuditPage;
 use warden_domain::api_key::ApiKey;
+use warden_domain::audit::AuditEvent;
 use warden_domain::import::ImportReport;
 use warden_domain::user::{Role, User};
 
@@ -159,6 +161,88 @@ impl From<&ImportReport> for ImportReportDto {
 /// An import's report as `POST /admin/users/import` writes it, for the CLI's `--json`.
 pub fn import_report_json(report: &ImportReport) -> serde_json::Value {
     ImportReportDto::from(report).to_json().unwrap_or_default()
+}
+
+/// Who acted.
+#[derive(Debug, Object)]
+#[oai(rename = "AuditActor")]
+pub struct ActorDto {
+    /// `user`, `api_key`, `operator` (the CLI) or `anonymous`.
+    pub kind: String,
+    /// The acting user's id (for `user` and `api_key`); `null` otherwise.
+    #[oai(nullable)]
+    pub id: Option<Uuid>,
+}
+
+/// One event of the trail. It never holds a secret.
+#[derive(Debug, Object)]
+#[oai(rename = "AuditEvent")]
+pub struct EventDto {
+    /// Time-ordered id.
+    pub id: Uuid,
+    /// When (RFC 3339).
+    pub at: OffsetDateTime,
+    /// What: `login.failed`, `user.updated` and the like.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// Who.
+    pub actor: ActorDto,
+    /// The account it was about; `null` when none (an unknown username).
+    #[oai(nullable)]
+    pub subject: Option<Uuid>,
+    /// The client IP; `null` at the CLI.
+    #[oai(nullable)]
+    pub ip: Option<String>,
+    /// The client's user agent; `null` when none was sent.
+    #[oai(nullable)]
+    pub user_agent: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Names and ids: for example the fields a change touched, never their values.
+    pub details: serde_json::Value,
+}
+
+impl From<AuditEvent> for EventDto {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            kind: e.kind.as_str().to_owned(),
+            actor: ActorDto {
+                kind: e.actor_kind.as_str().to_owned(),
+                id: e.actor_id,
+            },
+            subject: e.subject,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            outcome: e.outcome.as_str().to_owned(),
+            details: serde_json::Value::Object(e.details),
+        }
+    }
+}
+
+/// One page of events.
+#[derive(Debug, Object)]
+pub struct EventPage {
+    /// Newest first.
+    pub items: Vec<EventDto>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<Uuid>,
+}
+
+impl From<AuditPage> for EventPage {
+    fn from(page: AuditPage) -> Self {
+        Self {
+            items: page.items.into_iter().map(EventDto::from).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// A page of the audit trail as `GET /admin/audit` writes it, for the CLI's `--json`.
+pub fn audit_page_json(page: AuditPage) -> serde_json::Value {
+    EventPage::from(page).to_json().unwrap_or_default()
 }
 
 /// Users as the API writes them, for the CLI's `--json`: one wire shape for both.

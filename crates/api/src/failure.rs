@@ -112,6 +112,8 @@ status_sets! {
     EndSessions = [401, 422, 429, 500, 503];
     /// `GET /admin/users/{id}/sessions` and `DELETE /admin/users/{id}/sessions/{sid}`.
     UserSessions = [401, 403, 404, 429, 500, 503];
+    /// `GET /admin/audit`.
+    ListAudit = [401, 403, 422, 429, 500, 503];
     /// `DELETE /api-keys/{id}`.
     RevokeKey = [401, 404, 422, 429, 500, 503];
     /// `GET /health/ready`: its 503 is its own answer.

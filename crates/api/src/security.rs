@@ -13,6 +13,7 @@ use poem_openapi::auth::{ApiKey, Bearer};
 use warden_domain::Error;
 use warden_domain::principal::Principal;
 
+use crate::client_ip::origin;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -105,14 +106,24 @@ pub fn state(req: &Request) -> Result<&Arc<AppState>, ApiError> {
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Checked> {
     Some(match state(req) {
-        Ok(s) => s.services.auth.authenticate_bearer(&bearer.token).await,
+        Ok(s) => s
+            .services
+            .auth
+            .authenticate_bearer(&bearer.token)
+            .await
+            .map(|p| p.calling_from(origin(req))),
         Err(_) => Err(Error::internal("application state is missing")),
     })
 }
 
 async fn check_key(req: &Request, key: &str) -> Checked {
     match state(req) {
-        Ok(s) => s.services.keys.authenticate(key).await,
+        Ok(s) => s
+            .services
+            .keys
+            .authenticate(key)
+            .await
+            .map(|p| p.calling_from(origin(req))),
         Err(_) => Err(Error::internal("application state is missing")),
     }
 }

@@ -44,6 +44,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// Read the audit trail.
+    Audit {
+        /// What to do with the trail.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Make signing keys.
     Keys {
         /// What to do with keys.
@@ -179,6 +185,48 @@ pub(crate) enum SessionsCommand {
     /// Delete the refresh tokens that can never be used again (expired, revoked, or of a
     /// session that was ended); the server also does this every hour.
     Purge,
+}
+
+/// The `audit` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// List audit events, newest first, as `GET /admin/audit` does.
+    List(AuditList),
+}
+
+/// `warden audit list`: the filters of `GET /admin/audit`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditList {
+    /// Events whose actor or subject is the account with this email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Events whose actor or subject is this user id (kept after the account is deleted).
+    #[arg(long, conflicts_with = "email")]
+    pub user_id: Option<uuid::Uuid>,
+    /// Events of this type, for example `login.failed`.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// At or after this time (RFC 3339).
+    #[arg(long, value_parser = rfc3339)]
+    pub since: Option<time::OffsetDateTime>,
+    /// Before this time (RFC 3339).
+    #[arg(long, value_parser = rfc3339)]
+    pub until: Option<time::OffsetDateTime>,
+    /// The `next_cursor` of the previous page.
+    #[arg(long)]
+    pub cursor: Option<uuid::Uuid>,
+    /// 1 to 200.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u64,
+    /// Print the page as `GET /admin/audit` returns it.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An RFC 3339 time.
+fn rfc3339(raw: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| "not an RFC 3339 time (e.g. 2026-12-07T18:00:00Z)".to_owned())
 }
 
 /// The `keys` commands.

@@ -5,7 +5,9 @@ use secrecy::ExposeSecret;
 use warden_adapters::{Services, Settings, build_codec, keys, open_database};
 use warden_domain::Error;
 
-use crate::cli::{Algorithm, Cli, Command, ConfigCommand, KeysCommand, SessionsCommand};
+use crate::cli::{
+    Algorithm, AuditCommand, Cli, Command, ConfigCommand, KeysCommand, SessionsCommand,
+};
 
 /// Runs one command.
 ///
@@ -16,6 +18,9 @@ pub(crate) async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => migrate().await,
         Command::User { command } => crate::user::run(command).await,
         Command::Apikey { command } => crate::apikey::run(command).await,
+        Command::Audit {
+            command: AuditCommand::List(list),
+        } => crate::audit::list(list).await,
         Command::Sessions {
             command: SessionsCommand::Purge,
         } => purge_sessions().await,

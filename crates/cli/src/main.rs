@@ -2,6 +2,7 @@
 //! as one line on stderr with a non-zero exit.
 
 mod apikey;
+mod audit;
 mod cli;
 mod commands;
 mod logging;

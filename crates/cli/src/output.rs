@@ -67,7 +67,10 @@ pub(crate) fn keys_table(keys: &[ApiKey], owners: &[User]) -> String {
 }
 
 /// Rows under a header, columns aligned in characters.
-fn table<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
+pub(crate) fn table<const N: usize>(
+    header: [&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> String {
     let header = header.map(String::from);
     let rows: Vec<[String; N]> = rows.collect();
     let mut widths = [0; N];

@@ -962,10 +962,10 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
         }
     };
     rt.block_on(async {
-        repo.insert(&row("live", Duration::days(1)), &origin())
+        repo.insert(&row("live", Duration::days(1)), &origin(), &audit())
             .await
             .unwrap();
-        repo.insert(&row("dead", Duration::seconds(-1)), &origin())
+        repo.insert(&row("dead", Duration::seconds(-1)), &origin(), &audit())
             .await
             .unwrap();
     });
@@ -1229,4 +1229,13 @@ fn export_writes_a_private_file_that_imports_back_the_same_users() {
 /// Where a test's sessions log in from.
 fn origin() -> warden_domain::origin::Origin {
     warden_domain::origin::Origin::new(std::net::IpAddr::from([192, 0, 2, 1]), Some("tests"))
+}
+
+/// An audit event for a test's direct repository calls.
+fn audit() -> warden_domain::audit::AuditEvent {
+    warden_domain::audit::AuditEvent::new(
+        uuid::Uuid::now_v7(),
+        time::OffsetDateTime::now_utc(),
+        warden_domain::audit::AuditKind::UserUpdated,
+    )
 }

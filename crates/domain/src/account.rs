@@ -7,6 +7,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::Error;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::auth::{AuthPolicy, AuthService, Checked, Guard, Ports, audit, end_sessions};
 use crate::password::PasswordPolicy;
 use crate::principal::Principal;
@@ -54,7 +55,19 @@ impl AccountService {
         if !self.policy.allow_registration {
             return Err(Error::RegistrationDisabled);
         }
-        new_user(&self.ports, &self.policy.password, account, Role::User).await
+        let audit = self
+            .ports
+            .event(AuditKind::UserCreated)
+            .detail("role", Role::User.as_str())
+            .detail("via", "registration");
+        new_user(
+            &self.ports,
+            &self.policy.password,
+            account,
+            Role::User,
+            audit,
+        )
+        .await
     }
 
     /// Changes the caller's password and ends every earlier session. Only a bearer token's
@@ -85,6 +98,14 @@ impl AccountService {
         };
         if let Some(outcome) = refusal {
             audit(PASSWORD_CHANGE, outcome, Some(user), client_ip);
+            let event = self
+                .ports
+                .event(AuditKind::PasswordChanged)
+                .by(caller)
+                .about(user.id)
+                .failed()
+                .detail("reason", outcome);
+            self.ports.audit.record(&event).await?;
             return Err(Error::WrongPassword);
         }
         let context = related_words(Some(&user.email), user.display_name.as_ref());
@@ -94,14 +115,20 @@ impl AccountService {
             .check(new.expose_secret(), &context)
             .map_err(|v| Error::weak_password(&v))?;
         let hash = self.ports.hasher.hash(new).await?;
-        end_sessions(&self.ports, user.id, Some(hash)).await?;
+        let event = self
+            .ports
+            .event(AuditKind::PasswordChanged)
+            .by(caller)
+            .about(user.id);
+        end_sessions(&self.ports, user.id, Some(hash), &event).await?;
         audit(PASSWORD_CHANGE, "success", Some(user), client_ip);
         Ok(())
     }
 }
 
-/// Parses, checks and stores a new account with the given role; who may ask is the caller's
-/// business (sign-up: anyone, as `user`; administration: an admin or the operator).
+/// Parses, checks and stores a new account with the given role, with its audit event (made
+/// about the new account here); who may ask is the caller's business (sign-up: anyone, as
+/// `user`; administration: an admin or the operator).
 ///
 /// # Errors
 /// [`Error::Invalid`] with every reason, [`Error::EmailTaken`]; storage failures.
@@ -110,6 +137,7 @@ pub(crate) async fn new_user(
     policy: &PasswordPolicy,
     account: NewAccount,
     role: Role,
+    audit: AuditEvent,
 ) -> Result<User, Error> {
     let mut reasons = Vec::new();
     let email = Email::parse(&account.email)
@@ -145,7 +173,7 @@ pub(crate) async fn new_user(
         updated_at: now,
         email_verified_at: None,
     };
-    ports.users.insert(&user).await?;
+    ports.users.insert(&user, &audit.about(user.id)).await?;
     Ok(user)
 }
 

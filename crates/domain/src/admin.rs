@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::account::{NewAccount, new_user};
+use crate::audit::{self, AuditEvent, AuditKind, AuditQuery};
 use crate::auth::Ports;
 use crate::import::{Import, ImportOptions};
 use crate::password::PasswordPolicy;
@@ -48,6 +49,15 @@ impl std::fmt::Debug for AdminService {
     }
 }
 
+/// One page of the audit trail, newest first.
+#[derive(Clone, Debug)]
+pub struct AuditPage {
+    /// The events.
+    pub items: Vec<AuditEvent>,
+    /// Pass as the query's `before` for the next (older) page, if there is one.
+    pub next_cursor: Option<Uuid>,
+}
+
 /// The most users one page may hold.
 pub const MAX_PAGE: u64 = 200;
 
@@ -72,7 +82,12 @@ impl AdminService {
         role: Role,
     ) -> Result<User, Error> {
         caller.authorize(Permission::ManageUsers)?;
-        new_user(&self.ports, &self.password, account, role).await
+        let audit = self
+            .ports
+            .event(AuditKind::UserCreated)
+            .by(caller)
+            .detail("role", role.as_str());
+        new_user(&self.ports, &self.password, account, role, audit).await
     }
 
     /// A page of users after the cursor.
@@ -182,15 +197,30 @@ impl AdminService {
         if update.role.is_none() && update.disabled.is_none() && display_name.is_none() {
             return self.find(id).await;
         }
+        // The names of the fields changed, never their values.
+        let fields: Vec<&str> = [
+            ("role", update.role.is_some()),
+            ("disabled", update.disabled.is_some()),
+            ("display_name", display_name.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect();
+        let audit = self
+            .ports
+            .event(AuditKind::UserUpdated)
+            .by(caller)
+            .about(id)
+            .detail("fields", fields);
         let change = UserChange {
             role: update.role,
             disabled: update.disabled,
             display_name,
             password_hash: None,
             end_sessions: update.disabled == Some(true),
-            at: Some(self.ports.clock.now()),
+            at: Some(audit.at),
         };
-        self.ports.users.update(id, change).await
+        self.ports.users.update(id, change, &audit).await
     }
 
     /// Clears every lockout of a user: per-IP and account-wide counts and locks.
@@ -200,7 +230,12 @@ impl AdminService {
     pub async fn unlock(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
         caller.authorize(Permission::ManageUsers)?;
         self.find(id).await?;
-        self.ports.lockouts.clear_all(id).await
+        let audit = self
+            .ports
+            .event(AuditKind::UserUnlocked)
+            .by(caller)
+            .about(id);
+        self.ports.lockouts.clear_all(id, &audit).await
     }
 
     /// Deletes a user.
@@ -209,7 +244,51 @@ impl AdminService {
     /// [`Error::Forbidden`], [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
     pub async fn delete(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
         caller.authorize(Permission::ManageUsers)?;
-        self.ports.users.delete(id).await
+        let audit = self
+            .ports
+            .event(AuditKind::UserDeleted)
+            .by(caller)
+            .about(id);
+        self.ports.users.delete(id, &audit).await
+    }
+
+    /// A page of the audit trail, newest first, as the query selects.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for a caller who may not manage users; [`Error::Invalid`] for a
+    /// limit outside 1 to 200 or a time range that ends before it starts; storage failures.
+    pub async fn audit_trail(
+        &self,
+        caller: &Principal,
+        query: &AuditQuery,
+    ) -> Result<AuditPage, Error> {
+        caller.authorize(Permission::ManageUsers)?;
+        let mut reasons = Vec::new();
+        if !(1..=audit::MAX_PAGE).contains(&query.limit) {
+            reasons.push(format!("limit must be between 1 and {}", audit::MAX_PAGE));
+        }
+        if let (Some(since), Some(until)) = (query.since, query.until)
+            && until < since
+        {
+            reasons.push("until must not be before since".to_owned());
+        }
+        if !reasons.is_empty() {
+            return Err(Error::Invalid(reasons));
+        }
+        // One more than asked tells whether a next page exists.
+        let asked = query.limit;
+        let query = AuditQuery {
+            limit: asked + 1,
+            ..query.clone()
+        };
+        let mut items = self.ports.audit.list(&query).await?;
+        let next_cursor = if items.len() as u64 > asked {
+            items.truncate(usize::try_from(asked).unwrap_or(usize::MAX));
+            items.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Ok(AuditPage { items, next_cursor })
     }
 }
 

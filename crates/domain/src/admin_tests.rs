@@ -117,14 +117,14 @@ async fn disabling_ends_sessions_and_role_changes_do_not() {
     let mut repo = MockUserRepository::new();
     let t = target.clone();
     repo.expect_update()
-        .withf(move |uid, c| *uid == id && c.disabled == Some(true) && c.end_sessions)
+        .withf(move |uid, c, _| *uid == id && c.disabled == Some(true) && c.end_sessions)
         .times(1)
-        .returning(move |_, _| Ok(t.clone()));
+        .returning(move |_, _, _| Ok(t.clone()));
     let t = target.clone();
     repo.expect_update()
-        .withf(move |uid, c| *uid == id && c.role == Some(Role::Service) && !c.end_sessions)
+        .withf(move |uid, c, _| *uid == id && c.role == Some(Role::Service) && !c.end_sessions)
         .times(1)
-        .returning(move |_, _| Ok(t.clone()));
+        .returning(move |_, _, _| Ok(t.clone()));
     let svc = service(repo);
     svc.update(
         &admin(),
@@ -169,8 +169,9 @@ async fn an_empty_update_writes_nothing() {
 #[tokio::test]
 async fn the_last_admin_refusal_of_storage_reaches_the_caller() {
     let mut repo = MockUserRepository::new();
-    repo.expect_update().returning(|_, _| Err(Error::LastAdmin));
-    repo.expect_delete().returning(|_| Err(Error::LastAdmin));
+    repo.expect_update()
+        .returning(|_, _, _| Err(Error::LastAdmin));
+    repo.expect_delete().returning(|_, _| Err(Error::LastAdmin));
     let svc = service(repo);
     let id = crate::testing::fresh_id();
     let demote = svc
@@ -219,9 +220,9 @@ async fn unlock_clears_every_scope_of_an_existing_user_only() {
     let mut lockouts = MockLockoutRepository::new();
     lockouts
         .expect_clear_all()
-        .with(eq(id))
+        .with(eq(id), mockall::predicate::always())
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     let svc = service_with_lockouts(repo, lockouts);
     svc.unlock(&admin(), id).await.unwrap();
     assert!(matches!(

@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::Error;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::auth::ensure_live;
 use crate::ports::{ApiKeyRepository, Clock, KeyDigester, Random};
 use crate::principal::{Credential, Principal};
@@ -165,7 +166,11 @@ impl ApiKeyService {
             revoked_at: None,
             last_used_at: None,
         };
-        self.keys.insert(&key).await?;
+        let audit = AuditEvent::new(self.random.new_id(), now, AuditKind::ApiKeyCreated)
+            .by(caller)
+            .about(owner)
+            .detail("key_id", key.id.to_string());
+        self.keys.insert(&key, &audit).await?;
         Ok(NewApiKey {
             key,
             secret: SecretString::from(secret),
@@ -198,7 +203,12 @@ impl ApiKeyService {
         if caller.may_manage_keys_of(key.user_id).is_err() || key.revoked_at.is_some() {
             return Err(Error::NotFound);
         }
-        self.keys.revoke(id, self.clock.now()).await
+        let now = self.clock.now();
+        let audit = AuditEvent::new(self.random.new_id(), now, AuditKind::ApiKeyRevoked)
+            .by(caller)
+            .about(key.user_id)
+            .detail("key_id", id.to_string());
+        self.keys.revoke(id, now, &audit).await
     }
 
     /// Authenticates a presented key as its owner, with the owner's current role.

@@ -77,7 +77,7 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
     let inserted = Arc::new(Mutex::new(None));
     let seen = inserted.clone();
     let mut keys = MockApiKeyRepository::new();
-    keys.expect_insert().times(1).returning(move |k| {
+    keys.expect_insert().times(1).returning(move |k, _| {
         *seen.lock().unwrap() = Some(k.clone());
         Ok(())
     });
@@ -180,7 +180,7 @@ async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
     let mut keys = MockApiKeyRepository::new();
     keys.expect_find_by_id()
         .returning(|_| Ok(Some(stored(KEY))));
-    keys.expect_revoke().times(1).returning(|_, _| Ok(()));
+    keys.expect_revoke().times(1).returning(|_, _, _| Ok(()));
     let all = vec![stored(KEY), revoked];
     keys.expect_list_for_user()
         .returning(move |_| Ok(all.clone()));

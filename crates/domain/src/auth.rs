@@ -9,11 +9,12 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::lockout::LockoutPolicy;
 use crate::origin::Origin;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    Clock, KeyDigester, LockoutRepository, Observer, PasswordHasher, Random,
+    AuditLog, Clock, KeyDigester, LockoutRepository, Observer, PasswordHasher, Random,
     RefreshTokenRepository, SecretDeriver, TokenCodec, UserChange, UserRepository,
 };
 use crate::principal::{Permission, Principal};
@@ -47,6 +48,15 @@ pub struct Ports {
     pub deriver: Arc<dyn SecretDeriver>,
     /// Where outcomes are counted for metrics.
     pub observer: Arc<dyn Observer>,
+    /// The audit trail's own writes and reads.
+    pub audit: Arc<dyn AuditLog>,
+}
+
+impl Ports {
+    /// A new audit event of `kind`, now.
+    pub(crate) fn event(&self, kind: AuditKind) -> AuditEvent {
+        AuditEvent::new(self.random.new_id(), self.clock.now(), kind)
+    }
 }
 
 impl std::fmt::Debug for Ports {
@@ -68,6 +78,8 @@ pub struct AuthPolicy {
     pub lockout: LockoutPolicy,
     /// How long a rotated refresh token, presented again, still gets its successor.
     pub reuse_grace: time::Duration,
+    /// How long audit events are kept.
+    pub audit_retention: time::Duration,
 }
 
 /// The session use cases: log in, refresh, authenticate a bearer token, introspect, log out,
@@ -137,11 +149,26 @@ impl AuthService {
             Err((outcome, user)) => {
                 self.ports.observer.login(outcome);
                 audit(LOGIN, outcome.as_str(), user.as_ref(), client_ip);
+                let kind = if outcome == LoginOutcome::Locked {
+                    AuditKind::LoginLocked
+                } else {
+                    AuditKind::LoginFailed
+                };
+                let mut event = self
+                    .ports
+                    .event(kind)
+                    .from(&origin)
+                    .failed()
+                    .detail("reason", outcome.as_str());
+                if let Some(user) = &user {
+                    event = event.about(user.id);
+                }
+                self.ports.audit.record(&event).await?;
                 return Err(Error::InvalidCredentials);
             }
         };
         if self.ports.hasher.needs_rehash(&user.password_hash) {
-            self.rehash(&user, password, client_ip).await;
+            self.rehash(&user, password, &origin).await;
         }
         let tokens = self.start_session(&user, &origin).await?;
         self.ports.observer.login(LoginOutcome::Success);
@@ -156,20 +183,29 @@ impl AuthService {
 
     /// Redoes a hash made with older parameters, or by another system (an import), which is
     /// audited as `password.upgraded`; a failure is logged and the login goes on.
-    async fn rehash(&self, user: &User, password: SecretString, client_ip: IpAddr) {
+    async fn rehash(&self, user: &User, password: SecretString, origin: &Origin) {
         let old = &user.password_hash;
+        // Only a hash of another system (an import) is worth a durable event.
+        let upgrade = (!old.is_argon2id()).then(|| {
+            self.ports
+                .event(AuditKind::PasswordUpgraded)
+                .by_user(user.id)
+                .about(user.id)
+                .from(origin)
+        });
+        let upgrading = upgrade.is_some();
         let result = match self.ports.hasher.hash(password).await {
             Ok(new) => {
                 self.ports
                     .users
-                    .update_password_hash(user.id, old, &new)
+                    .update_password_hash(user.id, old, &new, upgrade)
                     .await
             }
             Err(e) => Err(e),
         };
         match result {
-            Ok(true) if !old.is_argon2id() => {
-                audit(PASSWORD_UPGRADED, "success", Some(user), client_ip);
+            Ok(true) if upgrading => {
+                audit(PASSWORD_UPGRADED, "success", Some(user), origin.ip);
             }
             // Replaced, or changed by another request meanwhile: nothing to say.
             Ok(_) => {}
@@ -264,12 +300,17 @@ impl AuthService {
     /// the user is gone; storage failures.
     pub async fn logout(&self, caller: &Principal) -> Result<(), Error> {
         let user = caller.account()?;
-        end_sessions(&self.ports, user.id, None).await
+        let event = self
+            .ports
+            .event(AuditKind::Logout)
+            .by(caller)
+            .about(user.id);
+        end_sessions(&self.ports, user.id, None, &event).await
     }
 }
 
 /// Ends every session of the caller `id` (bumps its session version), setting a new password
-/// hash in the same write when one is given.
+/// hash in the same write when one is given, and recording `audit` in the same transaction.
 ///
 /// # Errors
 /// [`Error::InvalidToken`] if the caller is gone; storage failures.
@@ -277,16 +318,17 @@ pub(crate) async fn end_sessions(
     ports: &Ports,
     id: Uuid,
     password_hash: Option<crate::user::PasswordHash>,
+    audit: &AuditEvent,
 ) -> Result<(), Error> {
     let change = UserChange {
         password_hash,
         end_sessions: true,
-        at: Some(ports.clock.now()),
+        at: Some(audit.at),
         ..UserChange::default()
     };
     ports
         .users
-        .update(id, change)
+        .update(id, change, audit)
         .await
         .map(|_| ())
         .map_err(caller_gone)

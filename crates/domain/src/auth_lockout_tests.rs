@@ -38,7 +38,7 @@ async fn rig(max_failures: u32, account_max_failures: u32) -> Rig {
         .returning(move |e| Ok((e.normalized() == "alice@example.com").then(|| found.clone())));
     let updates = Arc::new(AtomicUsize::new(0));
     let (counter, updated) = (updates.clone(), user.clone());
-    users.expect_update().returning(move |_, _| {
+    users.expect_update().returning(move |_, _, _| {
         counter.fetch_add(1, Ordering::SeqCst);
         Ok(updated.clone())
     });
@@ -651,11 +651,11 @@ async fn an_imported_hash_replaced_at_login_is_audited_as_upgraded_and_a_stale_a
             .returning(move |_| Ok(Some(user.clone())));
         users
             .expect_update_password_hash()
-            .withf(move |uid, old, new| {
+            .withf(move |uid, old, new, _| {
                 *uid == id && old.expose() == stored && new.expose() == format!("hash:{STRONG}")
             })
             .times(1)
-            .returning(move |_, _, _| Ok(replaced));
+            .returning(move |_, _, _, _| Ok(replaced));
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()

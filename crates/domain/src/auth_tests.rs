@@ -70,7 +70,7 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
     let inserted = Arc::new(Mutex::new(None));
     let seen = inserted.clone();
     let mut users = MockUserRepository::new();
-    users.expect_insert().times(1).returning(move |u| {
+    users.expect_insert().times(1).returning(move |u, _| {
         *seen.lock().unwrap() = Some(u.clone());
         Ok(())
     });
@@ -158,7 +158,9 @@ async fn register_refuses_a_password_built_from_the_email() {
 #[tokio::test]
 async fn register_reports_a_taken_email() {
     let mut users = MockUserRepository::new();
-    users.expect_insert().returning(|_| Err(Error::EmailTaken));
+    users
+        .expect_insert()
+        .returning(|_, _| Err(Error::EmailTaken));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
     let err = AccountService::new(&svc)
         .register(account("bob@example.com", STRONG))
@@ -385,7 +387,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
     let updated = user.clone();
     users
         .expect_update()
-        .withf(move |uid, c| {
+        .withf(move |uid, c, _| {
             *uid == id
                 && c.end_sessions
                 && c.at == Some(NOW)
@@ -395,7 +397,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
                 && c.disabled.is_none()
         })
         .times(1)
-        .returning(move |_, _| Ok(updated.clone()));
+        .returning(move |_, _, _| Ok(updated.clone()));
     let svc =
         AccountService::new(&service_with(users, fake_hasher(), MockTokenCodec::new(), true).await);
     let caller = bearer(user.clone());
@@ -608,7 +610,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
     let updated = user.clone();
     users
         .expect_update()
-        .withf(move |uid, c| {
+        .withf(move |uid, c, _| {
             *uid == id
                 && c.end_sessions
                 && c.at == Some(NOW)
@@ -618,7 +620,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
                 && c.display_name.is_none()
         })
         .times(1)
-        .returning(move |_, _| Ok(updated.clone()));
+        .returning(move |_, _, _| Ok(updated.clone()));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
     svc.logout(&bearer(user)).await.unwrap();
 }

@@ -14,6 +14,7 @@
 pub mod account;
 pub mod admin;
 pub mod api_key;
+pub mod audit;
 pub mod auth;
 pub mod credential_policy;
 pub mod error;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::api_key::ApiKey;
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::auth::LoginOutcome;
 use crate::import::{ImportedUser, OnConflict, Placement};
 use crate::lockout::{LockScope, LockState};
@@ -20,12 +21,12 @@ use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync + 'static {
-    /// Stores a new user.
+    /// Stores a new user, and its audit event in the same transaction.
     ///
     /// # Errors
     /// [`Error::EmailTaken`] when another user has the same normalised email;
     /// [`Error::Unavailable`] or [`Error::Internal`] when storage fails.
-    async fn insert(&self, user: &User) -> Result<(), Error>;
+    async fn insert(&self, user: &User, audit: &AuditEvent) -> Result<(), Error>;
 
     /// Finds a user by id.
     ///
@@ -60,6 +61,7 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Replaces the password hash without ending sessions (a rehash with new parameters, or of
     /// an imported hash), only if it is still `old`: a rehash never overwrites a password
     /// changed meanwhile. `Ok(false)` when the user is gone or its hash is no longer `old`.
+    /// The audit event, when given, is written in the same transaction, only if it replaced.
     ///
     /// # Errors
     /// Storage failures.
@@ -68,20 +70,24 @@ pub trait UserRepository: Send + Sync + 'static {
         id: Uuid,
         old: &PasswordHash,
         new: &PasswordHash,
+        audit: Option<AuditEvent>,
     ) -> Result<bool, Error>;
 
     /// Applies a change, bumping the session version when it asks, atomically refusing with
-    /// [`Error::LastAdmin`] if afterwards no enabled admin would remain. Returns the new user.
+    /// [`Error::LastAdmin`] if afterwards no enabled admin would remain; the audit event is
+    /// written in the same transaction. Returns the new user.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
-    async fn update(&self, id: Uuid, change: UserChange) -> Result<User, Error>;
+    async fn update(&self, id: Uuid, change: UserChange, audit: &AuditEvent)
+    -> Result<User, Error>;
 
-    /// Deletes a user, refusing with [`Error::LastAdmin`] if it is the last enabled admin.
+    /// Deletes a user, refusing with [`Error::LastAdmin`] if it is the last enabled admin; the
+    /// audit event is written in the same transaction.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::LastAdmin`]; storage failures.
-    async fn delete(&self, id: Uuid) -> Result<(), Error>;
+    async fn delete(&self, id: Uuid, audit: &AuditEvent) -> Result<(), Error>;
 
     /// Stores imported users in one transaction, in order: each is inserted or, when its email
     /// has an account, handled as `on_conflict` says; one whose email looks like another
@@ -178,12 +184,12 @@ pub trait Random: Send + Sync + 'static {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ApiKeyRepository: Send + Sync + 'static {
-    /// Stores a new key.
+    /// Stores a new key, and its audit event in the same transaction.
     ///
     /// # Errors
     /// [`Error::InvalidToken`] when the owner is gone (deleted since it authenticated);
     /// storage failures.
-    async fn insert(&self, key: &ApiKey) -> Result<(), Error>;
+    async fn insert(&self, key: &ApiKey, audit: &AuditEvent) -> Result<(), Error>;
 
     /// Finds a key by its public prefix (an indexed lookup), with its owner, in one query.
     ///
@@ -203,11 +209,11 @@ pub trait ApiKeyRepository: Send + Sync + 'static {
     /// Storage failures only.
     async fn list_for_user(&self, user_id: Uuid) -> Result<Vec<ApiKey>, Error>;
 
-    /// Marks a key revoked.
+    /// Marks a key revoked, with its audit event in the same transaction.
     ///
     /// # Errors
     /// [`Error::NotFound`]; storage failures.
-    async fn revoke(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error>;
+    async fn revoke(&self, id: Uuid, at: OffsetDateTime, audit: &AuditEvent) -> Result<(), Error>;
 
     /// Records a use of the key.
     ///
@@ -238,12 +244,18 @@ pub trait SecretDeriver: Send + Sync + 'static {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync + 'static {
-    /// Stores the first token of a family: a new session, started by a login from `origin`.
+    /// Stores the first token of a family: a new session, started by a login from `origin`,
+    /// with the login's audit event in the same transaction.
     ///
     /// # Errors
     /// [`Error::InvalidCredentials`] when the owner is gone (deleted since its login was
     /// checked); storage failures.
-    async fn insert(&self, token: &RefreshToken, origin: &Origin) -> Result<(), Error>;
+    async fn insert(
+        &self,
+        token: &RefreshToken,
+        origin: &Origin,
+        audit: &AuditEvent,
+    ) -> Result<(), Error>;
 
     /// Finds a token by the digest of its secret (an indexed lookup).
     ///
@@ -278,8 +290,9 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
     /// Storage failures.
     async fn sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>, Error>;
 
-    /// Ends one live session of the user (revokes its family) at `now`; `Ok(false)`, with
-    /// nothing changed, when the user has no such live session.
+    /// Ends one live session of the user (revokes its family) at `now`, with the audit event
+    /// in the same transaction; `Ok(false)`, with nothing changed and nothing recorded, when
+    /// the user has no such live session.
     ///
     /// # Errors
     /// Storage failures.
@@ -288,10 +301,11 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
         user_id: Uuid,
         session_id: Uuid,
         now: OffsetDateTime,
+        audit: &AuditEvent,
     ) -> Result<bool, Error>;
 
-    /// Ends every live session of the user but `keep` (when given) at `now`, in one statement;
-    /// returns how many ended.
+    /// Ends every live session of the user but `keep` (when given) at `now`, with the audit
+    /// event (when any ended) in the same transaction; returns how many ended.
     ///
     /// # Errors
     /// Storage failures.
@@ -300,13 +314,19 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
         user_id: Uuid,
         keep: Option<Uuid>,
         now: OffsetDateTime,
+        audit: &AuditEvent,
     ) -> Result<u64, Error>;
 
-    /// Marks every token of the family revoked.
+    /// Marks every token of the family revoked, with the audit event in the same transaction.
     ///
     /// # Errors
     /// Storage failures.
-    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error>;
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<(), Error>;
 
     /// Deletes the tokens that can never be used again: expired by `now`, revoked, or issued
     /// under a session version their user has since left. Returns how many went.
@@ -353,11 +373,12 @@ pub trait LockoutRepository: Send + Sync + 'static {
     /// Storage failures.
     async fn clear(&self, subject: Uuid, scopes: &[LockScope]) -> Result<(), Error>;
 
-    /// Forgets every scope of a subject (an unlock).
+    /// Forgets every scope of a subject (an unlock), with the audit event in the same
+    /// transaction.
     ///
     /// # Errors
     /// Storage failures.
-    async fn clear_all(&self, subject: Uuid) -> Result<(), Error>;
+    async fn clear_all(&self, subject: Uuid, audit: &AuditEvent) -> Result<(), Error>;
 
     /// Deletes the counts of subjects that are no user (unknown or malformed usernames, deleted
     /// users) unless they hold a lock in force at `now`, so that random usernames cannot grow
@@ -366,6 +387,31 @@ pub trait LockoutRepository: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error>;
+}
+
+/// The audit trail's own reads and writes: events that record no change (a failed login),
+/// the administrator's queries, and retention. Events of a change are written by the
+/// repository that makes it, in its transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync + 'static {
+    /// Records an event on its own.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn record(&self, event: &AuditEvent) -> Result<(), Error>;
+
+    /// The events the query selects, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn list(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, Error>;
+
+    /// Deletes the events older than `before`; returns how many went.
+    ///
+    /// # Errors
+    /// Storage failures.
+    async fn purge(&self, before: OffsetDateTime) -> Result<u64, Error>;
 }
 
 /// Whether what the service depends on answers now: what `/health/ready` reports.

@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::Error;
+use crate::origin::Origin;
 use crate::user::{Role, User};
 
 /// How a caller proved who it is.
@@ -42,6 +43,8 @@ pub struct Principal {
     credential: Credential,
     /// The session a bearer token belongs to (its `sid`); `None` for the other credentials.
     session: Option<Uuid>,
+    /// Where its request came from; `None` for the operator at the CLI.
+    origin: Option<Origin>,
 }
 
 /// Something a caller may be allowed to do because of its role.
@@ -70,6 +73,7 @@ impl Principal {
             user: Some(user),
             credential: Credential::Bearer,
             session: Some(session),
+            origin: None,
         }
     }
 
@@ -79,6 +83,7 @@ impl Principal {
             user: Some(user),
             credential: Credential::ApiKey,
             session: None,
+            origin: None,
         }
     }
 
@@ -89,12 +94,25 @@ impl Principal {
             user: None,
             credential: Credential::Operator,
             session: None,
+            origin: None,
         }
     }
 
     /// The kind of credential it proved itself with.
     pub fn credential(&self) -> Credential {
         self.credential
+    }
+
+    /// The same caller, calling from `origin` (what the audit trail records of it).
+    #[must_use]
+    pub fn calling_from(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    /// Where its request came from, if it came over HTTP.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
     }
 
     /// The session its bearer token belongs to; `None` for an API key and the operator.

@@ -77,7 +77,7 @@ fn verdict<T: std::fmt::Debug>(case: &str, name: &str, allowed: &[&str], r: &Res
 fn answering_users() -> MockUserRepository {
     let mut users = MockUserRepository::new();
     let user = stored_user(STRONG);
-    users.expect_insert().returning(|_| Ok(()));
+    users.expect_insert().returning(|_, _| Ok(()));
     users.expect_list().returning(|_, _| Ok(Vec::new()));
     let found = user.clone();
     users
@@ -89,8 +89,8 @@ fn answering_users() -> MockUserRepository {
         .returning(move |_| Ok(Some(found.clone())));
     users
         .expect_update()
-        .returning(move |_, _| Ok(user.clone()));
-    users.expect_delete().returning(|_| Ok(()));
+        .returning(move |_, _, _| Ok(user.clone()));
+    users.expect_delete().returning(|_, _| Ok(()));
     users
 }
 
@@ -251,9 +251,9 @@ fn keys_for(allowed: bool, owner: Uuid) -> ApiKeyService {
     keys.expect_find_by_id()
         .returning(move |_| Ok(Some(key.clone())));
     if allowed {
-        keys.expect_insert().returning(|_| Ok(()));
+        keys.expect_insert().returning(|_, _| Ok(()));
         keys.expect_list_for_user().returning(|_| Ok(Vec::new()));
-        keys.expect_revoke().returning(|_, _| Ok(()));
+        keys.expect_revoke().returning(|_, _, _| Ok(()));
     }
     ApiKeyService::new(
         Arc::new(keys),

@@ -17,6 +17,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::audit::AuditKind;
 use crate::auth::AuthService;
 use crate::origin::Origin;
 use crate::token::IssuedTokens;
@@ -71,7 +72,13 @@ impl AuthService {
             rotated_at: None,
             revoked_at: None,
         };
-        ports.refresh_tokens.insert(&row, origin).await?;
+        let audit = ports
+            .event(AuditKind::LoginSucceeded)
+            .by_user(user.id)
+            .about(user.id)
+            .from(origin)
+            .detail("session_id", id.to_string());
+        ports.refresh_tokens.insert(&row, origin, &audit).await?;
         self.pair(user, &row, secret)
     }
 
@@ -118,9 +125,14 @@ impl AuthService {
             let pair = self.pair(&user, &child, child_secret)?;
             return Ok((user, pair));
         }
+        let audit = ports
+            .event(AuditKind::RefreshReuseDetected)
+            .about(row.user_id)
+            .failed()
+            .detail("session_id", row.family_id.to_string());
         ports
             .refresh_tokens
-            .revoke_family(row.family_id, now)
+            .revoke_family(row.family_id, now, &audit)
             .await?;
         warn!(
             target: "warden::audit",
@@ -167,9 +179,14 @@ impl AuthService {
         if let Some(row) = ports.refresh_tokens.find_by_digest(&digest).await?
             && row.revoked_at.is_none()
         {
+            let audit = ports
+                .event(AuditKind::SessionEnded)
+                .about(row.user_id)
+                .detail("session_id", row.family_id.to_string())
+                .detail("by", "revocation");
             ports
                 .refresh_tokens
-                .revoke_family(row.family_id, ports.clock.now())
+                .revoke_family(row.family_id, audit.at, &audit)
                 .await?;
         }
         Ok(())

@@ -286,9 +286,9 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
         .returning(|_, _, _| Ok(false));
     store
         .expect_revoke_family()
-        .withf(move |id, at| *id == family && *at == NOW)
+        .withf(move |id, at, _| *id == family && *at == NOW)
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let clock = Arc::new(HandClock(Mutex::new(NOW)));
     let svc = service(
         ports(

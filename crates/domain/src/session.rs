@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::audit::AuditKind;
 use crate::auth::AuthService;
 use crate::principal::{Permission, Principal};
 
@@ -84,11 +85,22 @@ impl AuthService {
         session_id: Uuid,
     ) -> Result<(), Error> {
         let user_id = owner.id_for(caller)?;
-        let now = self.ports.clock.now();
+        let by = if owner == Owner::Caller {
+            "owner"
+        } else {
+            "admin"
+        };
+        let audit = self
+            .ports
+            .event(AuditKind::SessionEnded)
+            .by(caller)
+            .about(user_id)
+            .detail("session_id", session_id.to_string())
+            .detail("by", by);
         if self
             .ports
             .refresh_tokens
-            .end_session(user_id, session_id, now)
+            .end_session(user_id, session_id, audit.at, &audit)
             .await?
         {
             Ok(())
@@ -104,10 +116,19 @@ impl AuthService {
     /// [`Error::Forbidden`] for the operator; storage failures.
     pub async fn end_other_sessions(&self, caller: &Principal) -> Result<u64, Error> {
         let user = caller.account()?;
-        let now = self.ports.clock.now();
+        let mut audit = self
+            .ports
+            .event(AuditKind::SessionEnded)
+            .by(caller)
+            .about(user.id)
+            .detail("by", "owner")
+            .detail("others", true);
+        if let Some(kept) = caller.session() {
+            audit = audit.detail("kept", kept.to_string());
+        }
         self.ports
             .refresh_tokens
-            .end_sessions_except(user.id, caller.session(), now)
+            .end_sessions_except(user.id, caller.session(), audit.at, &audit)
             .await
     }
 }

@@ -12,12 +12,13 @@ use time::{Duration, OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 
 use crate::Error;
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::auth::{AuthPolicy, LoginOutcome, Ports};
 use crate::lockout::{LockScope, LockState, LockoutPolicy};
 use crate::origin::Origin;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    Clock, KeyDigester, LockoutRepository, MockClock, MockPasswordHasher, MockRandom,
+    AuditLog, Clock, KeyDigester, LockoutRepository, MockClock, MockPasswordHasher, MockRandom,
     MockTokenCodec, MockUserRepository, Observer, PasswordHasher, RefreshTokenRepository,
     SecretDeriver,
 };
@@ -47,6 +48,8 @@ pub struct MemLockouts {
     calls: Mutex<Vec<String>>,
     /// The subjects that are users, for `purge`.
     pub users: Mutex<Vec<Uuid>>,
+    /// The audit events written with the changes.
+    pub events: Mutex<Vec<AuditEvent>>,
 }
 
 impl MemLockouts {
@@ -102,8 +105,9 @@ impl LockoutRepository for MemLockouts {
         }
         Ok(())
     }
-    async fn clear_all(&self, subject: Uuid) -> Result<(), Error> {
+    async fn clear_all(&self, subject: Uuid, audit: &AuditEvent) -> Result<(), Error> {
         self.rows.lock().unwrap().retain(|(u, _), _| *u != subject);
+        self.events.lock().unwrap().push(audit.clone());
         Ok(())
     }
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
@@ -123,12 +127,23 @@ pub struct MemRefreshTokens {
     rows: Mutex<Vec<RefreshToken>>,
     /// Each session's origin and last refresh, by family id.
     origins: Mutex<HashMap<Uuid, (Origin, Option<OffsetDateTime>)>>,
+    /// The audit events written with the changes.
+    events: Mutex<Vec<AuditEvent>>,
 }
 
 impl MemRefreshTokens {
     /// Every stored row.
     pub fn rows(&self) -> Vec<RefreshToken> {
         self.rows.lock().unwrap().clone()
+    }
+
+    /// The audit events written with the changes so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    fn write(&self, audit: &AuditEvent) {
+        self.events.lock().unwrap().push(audit.clone());
     }
 
     /// Where the session `family_id` logged in from.
@@ -155,8 +170,14 @@ impl MemRefreshTokens {
 
 #[async_trait]
 impl RefreshTokenRepository for MemRefreshTokens {
-    async fn insert(&self, token: &RefreshToken, origin: &Origin) -> Result<(), Error> {
+    async fn insert(
+        &self,
+        token: &RefreshToken,
+        origin: &Origin,
+        audit: &AuditEvent,
+    ) -> Result<(), Error> {
         self.rows.lock().unwrap().push(token.clone());
+        self.write(audit);
         self.origins
             .lock()
             .unwrap()
@@ -219,6 +240,7 @@ impl RefreshTokenRepository for MemRefreshTokens {
         user_id: Uuid,
         session_id: Uuid,
         now: OffsetDateTime,
+        audit: &AuditEvent,
     ) -> Result<bool, Error> {
         let live = self
             .rows()
@@ -226,6 +248,7 @@ impl RefreshTokenRepository for MemRefreshTokens {
             .any(|t| t.id == session_id && t.user_id == user_id && Self::is_live(t, now));
         if live {
             self.revoke(session_id, now);
+            self.write(audit);
         }
         Ok(live)
     }
@@ -234,6 +257,7 @@ impl RefreshTokenRepository for MemRefreshTokens {
         user_id: Uuid,
         keep: Option<Uuid>,
         now: OffsetDateTime,
+        audit: &AuditEvent,
     ) -> Result<u64, Error> {
         let doomed: Vec<Uuid> = self
             .rows()
@@ -244,10 +268,19 @@ impl RefreshTokenRepository for MemRefreshTokens {
         for id in &doomed {
             self.revoke(*id, now);
         }
+        if !doomed.is_empty() {
+            self.write(audit);
+        }
         Ok(doomed.len() as u64)
     }
-    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<(), Error> {
         self.revoke(family_id, at);
+        self.write(audit);
         Ok(())
     }
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
@@ -332,6 +365,7 @@ pub fn policy(allow_registration: bool) -> AuthPolicy {
             account_max_failures: 100,
         },
         reuse_grace: Duration::ZERO,
+        audit_retention: Duration::days(90),
     }
 }
 
@@ -353,6 +387,50 @@ pub fn ports(
         digester: Arc::new(PlainDigester),
         deriver: Arc::new(PlainDeriver),
         observer: Arc::new(Tally::default()),
+        audit: Arc::new(MemAudit::default()),
+    }
+}
+
+/// An in-memory audit trail: what was recorded on its own, newest last.
+#[derive(Debug, Default)]
+pub struct MemAudit(Mutex<Vec<AuditEvent>>);
+
+impl MemAudit {
+    /// Every event recorded so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemAudit {
+    async fn record(&self, event: &AuditEvent) -> Result<(), Error> {
+        self.0.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+    async fn list(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, Error> {
+        let mut events: Vec<AuditEvent> = self
+            .events()
+            .into_iter()
+            .filter(|e| query.kind.is_none_or(|k| k == e.kind))
+            .filter(|e| {
+                query
+                    .user
+                    .is_none_or(|u| e.subject == Some(u) || e.actor_id == Some(u))
+            })
+            .filter(|e| query.since.is_none_or(|t| e.at >= t))
+            .filter(|e| query.until.is_none_or(|t| e.at < t))
+            .filter(|e| query.before.is_none_or(|id| e.id < id))
+            .collect();
+        events.sort_by_key(|e| std::cmp::Reverse(e.id));
+        events.truncate(usize::try_from(query.limit).unwrap());
+        Ok(events)
+    }
+    async fn purge(&self, before: OffsetDateTime) -> Result<u64, Error> {
+        let mut events = self.0.lock().unwrap();
+        let count = events.len();
+        events.retain(|e| e.at >= before);
+        Ok((count - events.len()) as u64)
     }
 }
 

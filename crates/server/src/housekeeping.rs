@@ -35,6 +35,7 @@ pub(crate) fn start(services: &Services) -> Chores {
         async move {
             purge_refresh_tokens(&auth).await;
             purge_lockouts(&auth).await;
+            purge_audit_events(&auth).await;
         }
     }));
     let limits = services.rate_limits.clone();
@@ -66,6 +67,16 @@ async fn purge_refresh_tokens(auth: &Arc<AuthService>) {
         Ok(0) => {}
         Ok(purged) => tracing::info!(purged, "purged dead refresh tokens"),
         Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge refresh tokens"),
+    }
+}
+
+/// Deletes the audit events past `audit.retention_days`. A failure is logged and retried at
+/// the next tick.
+async fn purge_audit_events(auth: &Arc<AuthService>) {
+    match auth.purge_audit_events().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged audit events past their retention"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge audit events"),
     }
 }
 

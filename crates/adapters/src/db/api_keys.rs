@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::api_key::ApiKey;
+use warden_domain::audit::AuditEvent;
 use warden_domain::ports::ApiKeyRepository;
 use warden_domain::user::User;
 
@@ -30,15 +31,27 @@ impl SeaOrmApiKeyRepository {
     }
 
     async fn set_time(&self, id: Uuid, column: Column, at: OffsetDateTime) -> Result<u64, Error> {
-        Ok(Entity::update_many()
-            .col_expr(column, Expr::value(at))
-            .filter(Column::Id.eq(id))
-            .exec(&self.db)
-            .await
-            .map_err(storage_error)?
-            .rows_affected)
+        set_time(&self.db, id, column, at).await
     }
 }
+
+/// Sets one time column of a key on `db`; returns how many rows changed (0 or 1).
+async fn set_time(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    column: Column,
+    at: OffsetDateTime,
+) -> Result<u64, Error> {
+    Ok(Entity::update_many()
+        .col_expr(column, Expr::value(at))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(storage_error)?
+        .rows_affected)
+}
+
+impl SeaOrmApiKeyRepository {}
 
 /// A stored row as a domain API key.
 pub(super) fn to_domain(m: Model) -> ApiKey {
@@ -57,7 +70,7 @@ pub(super) fn to_domain(m: Model) -> ApiKey {
 
 #[async_trait]
 impl ApiKeyRepository for SeaOrmApiKeyRepository {
-    async fn insert(&self, k: &ApiKey) -> Result<(), Error> {
+    async fn insert(&self, k: &ApiKey, audit: &AuditEvent) -> Result<(), Error> {
         let row = ActiveModel {
             id: Set(k.id),
             user_id: Set(k.user_id),
@@ -70,11 +83,13 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
             last_used_at: Set(k.last_used_at),
         };
         // The owner was authenticated a moment ago; deleted since, its credential is dead.
+        let txn = self.db.begin().await.map_err(storage_error)?;
         Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
             .map_err(|e| owner_gone_or_storage_error(e, Error::InvalidToken))?;
-        Ok(())
+        super::audit::write(&txn, audit).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn find_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, User)>, Error> {
@@ -115,11 +130,13 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
             .collect())
     }
 
-    async fn revoke(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
-        if self.set_time(id, Column::RevokedAt, at).await? == 0 {
+    async fn revoke(&self, id: Uuid, at: OffsetDateTime, audit: &AuditEvent) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        if set_time(&txn, id, Column::RevokedAt, at).await? == 0 {
             return Err(Error::NotFound);
         }
-        Ok(())
+        super::audit::write(&txn, audit).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn touch(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error> {

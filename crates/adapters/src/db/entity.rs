@@ -142,3 +142,39 @@ pub mod refresh_token {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `audit_events` table.
+pub mod audit_event {
+    use sea_orm::entity::prelude::*;
+
+    /// One recorded event; never a secret.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_events")]
+    pub struct Model {
+        /// UUID v7: time-ordered, the cursor of the trail's pages.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// When (`ix_audit_events_at`, for retention and time ranges).
+        pub at: TimeDateTimeWithTimeZone,
+        /// `login.failed` and the like (`ix_audit_events_kind`).
+        pub kind: String,
+        /// `user`, `api_key`, `operator` or `anonymous`.
+        pub actor_kind: String,
+        /// The acting user (`ix_audit_events_actor`).
+        pub actor_id: Option<Uuid>,
+        /// The account it was about (`ix_audit_events_subject`); no foreign key: events
+        /// outlive their account.
+        pub subject_id: Option<Uuid>,
+        /// The client IP.
+        pub ip: Option<String>,
+        /// The client's user agent.
+        pub user_agent: Option<String>,
+        /// `success` or `failure`.
+        pub outcome: String,
+        /// A JSON object of names and ids.
+        pub details: String,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

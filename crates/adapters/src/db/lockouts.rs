@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
+use warden_domain::audit::AuditEvent;
 use warden_domain::lockout::{LockScope, LockState};
 use warden_domain::ports::LockoutRepository;
 
@@ -135,13 +136,15 @@ impl LockoutRepository for SeaOrmLockoutRepository {
         Ok(())
     }
 
-    async fn clear_all(&self, subject: Uuid) -> Result<(), Error> {
+    async fn clear_all(&self, subject: Uuid, audit: &AuditEvent) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
         Entity::delete_many()
             .filter(Column::UserId.eq(subject))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(storage_error)?;
-        Ok(())
+        super::audit::write(&txn, audit).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {

@@ -1,6 +1,7 @@
 //! Storage on sea-orm: connecting (SQLite or PostgreSQL), migrating, and the repositories.
 
 mod api_keys;
+mod audit;
 mod connect;
 pub mod diagnose;
 pub mod entity;
@@ -18,6 +19,7 @@ use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
 pub use api_keys::SeaOrmApiKeyRepository;
+pub use audit::SeaOrmAuditLog;
 pub use connect::{PoolUse, Timeouts, connect, connect_with, missing_sqlite_file, pool_use};
 pub use lockouts::SeaOrmLockoutRepository;
 pub use read_model::SqliteReadModel;

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::api_key::ApiKey;
+use warden_domain::audit::AuditEvent;
 use warden_domain::import::{ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{ApiKeyRepository, UserChange, UserRepository};
 use warden_domain::session::SessionState;
@@ -50,16 +51,18 @@ impl<R> SqliteReadModel<R> {
 }
 
 impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
-    fn insert<'life0, 'life1, 'async_trait>(
+    fn insert<'life0, 'life1, 'life2, 'async_trait>(
         &'life0 self,
         user: &'life1 User,
+        audit: &'life2 AuditEvent,
     ) -> Pending<'async_trait, ()>
     where
         'life0: 'async_trait,
         'life1: 'async_trait,
+        'life2: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.insert(user)
+        self.inner.insert(user, audit)
     }
 
     /// Held first; the pool when the held connections decline.
@@ -133,6 +136,7 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
         id: Uuid,
         old: &'life1 PasswordHash,
         new: &'life2 PasswordHash,
+        audit: Option<AuditEvent>,
     ) -> Pending<'async_trait, bool>
     where
         'life0: 'async_trait,
@@ -140,27 +144,34 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
         'life2: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.update_password_hash(id, old, new)
+        self.inner.update_password_hash(id, old, new, audit)
     }
 
-    fn update<'life0, 'async_trait>(
+    fn update<'life0, 'life1, 'async_trait>(
         &'life0 self,
         id: Uuid,
         change: UserChange,
+        audit: &'life1 AuditEvent,
     ) -> Pending<'async_trait, User>
     where
         'life0: 'async_trait,
+        'life1: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.update(id, change)
+        self.inner.update(id, change, audit)
     }
 
-    fn delete<'life0, 'async_trait>(&'life0 self, id: Uuid) -> Pending<'async_trait, ()>
+    fn delete<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        id: Uuid,
+        audit: &'life1 AuditEvent,
+    ) -> Pending<'async_trait, ()>
     where
         'life0: 'async_trait,
+        'life1: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.delete(id)
+        self.inner.delete(id, audit)
     }
 
     fn import<'life0, 'life1, 'async_trait>(
@@ -179,16 +190,18 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
 }
 
 impl<R: ApiKeyRepository> ApiKeyRepository for SqliteReadModel<R> {
-    fn insert<'life0, 'life1, 'async_trait>(
+    fn insert<'life0, 'life1, 'life2, 'async_trait>(
         &'life0 self,
         key: &'life1 ApiKey,
+        audit: &'life2 AuditEvent,
     ) -> Pending<'async_trait, ()>
     where
         'life0: 'async_trait,
         'life1: 'async_trait,
+        'life2: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.insert(key)
+        self.inner.insert(key, audit)
     }
 
     /// Held first; the pool when the held connections decline.
@@ -236,16 +249,18 @@ impl<R: ApiKeyRepository> ApiKeyRepository for SqliteReadModel<R> {
         self.inner.list_for_user(user_id)
     }
 
-    fn revoke<'life0, 'async_trait>(
+    fn revoke<'life0, 'life1, 'async_trait>(
         &'life0 self,
         id: Uuid,
         at: OffsetDateTime,
+        audit: &'life1 AuditEvent,
     ) -> Pending<'async_trait, ()>
     where
         'life0: 'async_trait,
+        'life1: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.revoke(id, at)
+        self.inner.revoke(id, at, audit)
     }
 
     fn touch<'life0, 'async_trait>(

@@ -21,6 +21,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
+use warden_domain::audit::AuditEvent;
 use warden_domain::origin::Origin;
 use warden_domain::ports::RefreshTokenRepository;
 use warden_domain::refresh::RefreshToken;
@@ -140,7 +141,12 @@ fn live_sessions(user_id: Uuid, now: OffsetDateTime) -> Condition {
 
 #[async_trait]
 impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
-    async fn insert(&self, token: &RefreshToken, origin: &Origin) -> Result<(), Error> {
+    async fn insert(
+        &self,
+        token: &RefreshToken,
+        origin: &Origin,
+        audit: &AuditEvent,
+    ) -> Result<(), Error> {
         // The first token of a login: a user deleted since the password was checked has no
         // valid credentials.
         let row = ActiveModel {
@@ -148,11 +154,13 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
             user_agent: Set(origin.user_agent.clone()),
             ..to_row(token)
         };
+        let txn = self.db.begin().await.map_err(storage_error)?;
         Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
             .map_err(|e| owner_gone_or_storage_error(e, Error::InvalidCredentials))?;
-        Ok(())
+        super::audit::write(&txn, audit).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn find_by_digest(&self, digest: &str) -> Result<Option<RefreshToken>, Error> {
@@ -243,6 +251,7 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         user_id: Uuid,
         session_id: Uuid,
         now: OffsetDateTime,
+        audit: &AuditEvent,
     ) -> Result<bool, Error> {
         let txn = self.db.begin().await.map_err(storage_error)?;
         if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
@@ -261,6 +270,7 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
             .rows_affected;
         if claimed == 1 {
             revoke_families(&txn, &[session_id], now).await?;
+            super::audit::write(&txn, audit).await?;
         }
         txn.commit().await.map_err(storage_error)?;
         Ok(claimed == 1)
@@ -271,6 +281,7 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         user_id: Uuid,
         keep: Option<Uuid>,
         now: OffsetDateTime,
+        audit: &AuditEvent,
     ) -> Result<u64, Error> {
         let mut roots = live_sessions(user_id, now);
         if let Some(keep) = keep {
@@ -305,13 +316,22 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
                 .exec(&txn)
                 .await
                 .map_err(storage_error)?;
+            super::audit::write(&txn, audit).await?;
         }
         txn.commit().await.map_err(storage_error)?;
         Ok(ended)
     }
 
-    async fn revoke_family(&self, family_id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
-        revoke_families(&self.db, &[family_id], at).await
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        at: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        revoke_families(&txn, &[family_id], at).await?;
+        super::audit::write(&txn, audit).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {

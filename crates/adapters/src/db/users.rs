@@ -10,6 +10,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
+use warden_domain::audit::AuditEvent;
 use warden_domain::import::{ImportedUser, OnConflict, Placement};
 use warden_domain::ports::{UserChange, UserRepository};
 use warden_domain::session::SessionState;
@@ -194,12 +195,14 @@ pub(super) fn insert_error(e: DbErr) -> Error {
 
 #[async_trait]
 impl UserRepository for SeaOrmUserRepository {
-    async fn insert(&self, u: &User) -> Result<(), Error> {
+    async fn insert(&self, u: &User, audit: &AuditEvent) -> Result<(), Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
         Entity::insert(new_row(u, u.email.skeleton()))
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
             .map_err(insert_error)?;
-        Ok(())
+        super::audit::write(&txn, audit).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, Error> {
@@ -260,18 +263,31 @@ impl UserRepository for SeaOrmUserRepository {
         id: Uuid,
         old: &PasswordHash,
         new: &PasswordHash,
+        audit: Option<AuditEvent>,
     ) -> Result<bool, Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
         let done = Entity::update_many()
             .col_expr(Column::PasswordHash, Expr::value(new.expose().to_owned()))
             .filter(Column::Id.eq(id))
             .filter(Column::PasswordHash.eq(old.expose()))
-            .exec(&self.db)
+            .exec(&txn)
             .await
-            .map_err(storage_error)?;
-        Ok(done.rows_affected == 1)
+            .map_err(storage_error)?
+            .rows_affected
+            == 1;
+        if let (true, Some(audit)) = (done, &audit) {
+            super::audit::write(&txn, audit).await?;
+        }
+        txn.commit().await.map_err(storage_error)?;
+        Ok(done)
     }
 
-    async fn update(&self, id: Uuid, change: UserChange) -> Result<User, Error> {
+    async fn update(
+        &self,
+        id: Uuid,
+        change: UserChange,
+        audit: &AuditEvent,
+    ) -> Result<User, Error> {
         let (txn, row) = self.begin_locked(id).await?;
         let was_enabled_admin = is_enabled_admin(&row);
         let mut am: ActiveModel = row.clone().into();
@@ -301,6 +317,7 @@ impl UserRepository for SeaOrmUserRepository {
             Self::ensure_another_admin(&txn, id).await?;
         }
         let updated = am.update(&txn).await.map_err(storage_error)?;
+        super::audit::write(&txn, audit).await?;
         txn.commit().await.map_err(storage_error)?;
         to_domain(updated)
     }
@@ -314,7 +331,7 @@ impl UserRepository for SeaOrmUserRepository {
         super::user_import::import(&self.db, users, on_conflict, dry_run).await
     }
 
-    async fn delete(&self, id: Uuid) -> Result<(), Error> {
+    async fn delete(&self, id: Uuid, audit: &AuditEvent) -> Result<(), Error> {
         let (txn, row) = self.begin_locked(id).await?;
         if is_enabled_admin(&row) {
             Self::ensure_another_admin(&txn, id).await?;
@@ -323,6 +340,7 @@ impl UserRepository for SeaOrmUserRepository {
             .exec(&txn)
             .await
             .map_err(storage_error)?;
+        super::audit::write(&txn, audit).await?;
         txn.commit().await.map_err(storage_error)
     }
 }

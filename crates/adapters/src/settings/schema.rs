@@ -45,6 +45,8 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     /// `refresh.*`.
     pub refresh: RefreshSettings,
+    /// `audit.*`.
+    pub audit: AuditSettings,
     /// `api_keys.*`.
     pub api_keys: ApiKeySettings,
     /// `cors.*`.
@@ -319,6 +321,20 @@ impl Default for LockoutSettings {
 pub struct RefreshSettings {
     /// Replays of a rotated token within this window get the same successor.
     pub reuse_grace_seconds: u32,
+}
+
+/// `audit.*`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Audit events older than this many days are purged (1 to 36500).
+    pub retention_days: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
+    }
 }
 
 /// `api_keys.*`.

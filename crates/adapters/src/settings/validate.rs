@@ -105,6 +105,9 @@ impl Settings {
                 return fail(key, "must be at least 1".into());
             }
         }
+        if !(1..=36_500).contains(&self.audit.retention_days) {
+            return fail("audit.retention_days", "must be between 1 and 36500".into());
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

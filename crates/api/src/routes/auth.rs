@@ -9,11 +9,10 @@ use serde::Deserialize;
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
 use warden_domain::auth::AuthService;
-use warden_domain::origin::Origin;
 use warden_domain::token::IssuedTokens;
 
 use super::Tag;
-use crate::client_ip::ClientIp;
+use crate::client_ip::origin;
 use crate::dto::UserDto;
 use crate::failure::{Caller, Failure, Introspect, OAuthForm, Register};
 use crate::problem::ApiError;
@@ -256,16 +255,7 @@ async fn password_grant(
         (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
         (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(refusal)),
     };
-    let client = req
-        .extensions()
-        .get::<ClientIp>()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0);
-    let user_agent = req
-        .headers()
-        .get(poem::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let origin = Origin::new(client, user_agent);
-    match auth.login(username, password, origin).await {
+    match auth.login(username, password, origin(req)).await {
         Ok((_, tokens)) => Ok(Ok(tokens)),
         Err(Error::InvalidCredentials) => Ok(Err(refusal(
             "invalid_grant",

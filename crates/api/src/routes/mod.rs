@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod import;
@@ -30,6 +31,7 @@ pub type Api = (
     sessions::SessionsApi,
     admin::AdminApi,
     import::ImportApi,
+    audit::AuditApi,
     api_keys::ApiKeysApi,
     health::HealthApi,
 );
@@ -42,6 +44,7 @@ pub fn api() -> Api {
         sessions::SessionsApi,
         admin::AdminApi,
         import::ImportApi,
+        audit::AuditApi,
         api_keys::ApiKeysApi,
         health::HealthApi,
     )

@@ -125,7 +125,7 @@ async fn a_5xx_problem_names_the_request_id_of_its_response() {
     mocks
         .users
         .expect_delete()
-        .return_once(|_| Err(warden_domain::Error::Internal("a bug".into())));
+        .return_once(|_, _| Err(warden_domain::Error::Internal("a bug".into())));
     let resp = mocks
         .client()
         .await

@@ -10,7 +10,10 @@ use crate::{ADMIN_TOKEN, MEMBER_TOKEN, Mocks, RIGHT_PASSWORD};
 /// `DELETE /admin/users/{id}` as the admin, with storage answering `error`.
 async fn delete_answering(error: Error) -> poem::test::TestResponse {
     let mut mocks = Mocks::new().knowing_the_users();
-    mocks.users.expect_delete().return_once(move |_| Err(error));
+    mocks
+        .users
+        .expect_delete()
+        .return_once(move |_, _| Err(error));
     mocks
         .client()
         .await
@@ -98,7 +101,7 @@ async fn a_taken_email_is_409_disabled_registration_403_and_bad_input_422_with_e
     taken
         .users
         .expect_insert()
-        .return_once(|_| Err(Error::EmailTaken));
+        .return_once(|_, _| Err(Error::EmailTaken));
     let body = serde_json::json!({"email": "new@example.com", "password": RIGHT_PASSWORD});
     let resp = register(taken, body.clone()).await;
     let problem_body = problem(resp, StatusCode::CONFLICT).await;

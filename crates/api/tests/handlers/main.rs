@@ -278,6 +278,7 @@ impl Mocks {
             digester: Arc::new(Reversed),
             deriver: Arc::new(Reversed),
             observer: Arc::new(warden_domain::testing::Tally::default()),
+            audit: Arc::new(warden_domain::testing::MemAudit::default()),
         };
         let policy = AuthPolicy {
             password: PasswordPolicy::new(8, 128, 2).expect("a valid policy"),
@@ -288,6 +289,7 @@ impl Mocks {
             allow_registration: self.allow_registration,
             lockout: lockout_policy(),
             reuse_grace: time::Duration::seconds(10),
+            audit_retention: time::Duration::days(90),
         };
         let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(AuthService::new(ports, policy).await.expect("the service"));

@@ -121,7 +121,7 @@ async fn the_right_password_gets_a_bearer_token_and_a_refresh_token() {
     mocks
         .refresh_tokens
         .expect_insert()
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let body = format!(
         "grant_type=password&username=member%40example.com&password={}",
         RIGHT_PASSWORD.replace(' ', "+")

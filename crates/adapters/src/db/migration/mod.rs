@@ -10,6 +10,7 @@ mod m20261207_000001_login_throttles_for_any_subject;
 mod m20261207_000002_users_email_skeleton;
 mod m20261207_000003_users_email_verified;
 mod m20261207_000004_refresh_tokens_sessions;
+mod m20261207_000005_create_audit_events;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_users_email_skeleton::Migration),
             Box::new(m20261207_000003_users_email_verified::Migration),
             Box::new(m20261207_000004_refresh_tokens_sessions::Migration),
+            Box::new(m20261207_000005_create_audit_events::Migration),
         ]
     }
 }
