@@ -2,6 +2,7 @@
 
 mod admin;
 mod api_keys;
+mod audit;
 mod auth;
 mod authorization;
 mod body_limit;

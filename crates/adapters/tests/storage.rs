@@ -1892,3 +1892,112 @@ fn audit() -> warden_domain::audit::AuditEvent {
         warden_domain::audit::AuditKind::UserUpdated,
     )
 }
+
+#[tokio::test]
+async fn audit_events_go_with_their_change_and_read_back_filtered_newest_first() {
+    use time::Duration;
+    use warden_adapters::db::SeaOrmAuditLog;
+    use warden_domain::audit::{ActorKind, AuditEvent, AuditKind, AuditQuery, Outcome};
+    use warden_domain::ports::AuditLog;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let trail = SeaOrmAuditLog::new(t.db.clone());
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let event = |kind, at: OffsetDateTime| AuditEvent::new(Uuid::now_v7(), at, kind);
+        let all = |limit| AuditQuery {
+            limit,
+            ..AuditQuery::default()
+        };
+
+        let root = user("only-admin@example.com", Role::Admin);
+        let created = event(AuditKind::UserCreated, now)
+            .about(root.id)
+            .detail("role", "admin")
+            .detail("fields", vec!["role", "display_name"]);
+        users.insert(&root, &created).await.unwrap();
+        // Refused changes record nothing: the last admin, a taken email.
+        let refused = event(AuditKind::UserDeleted, now).about(root.id);
+        assert!(matches!(
+            users.delete(root.id, &refused).await,
+            Err(Error::LastAdmin)
+        ));
+        let twin = user("ONLY-ADMIN@example.com", Role::User);
+        let twin_event = event(AuditKind::UserCreated, now).about(twin.id);
+        assert!(matches!(
+            users.insert(&twin, &twin_event).await,
+            Err(Error::EmailTaken)
+        ));
+        let stored = trail.list(&all(10)).await.unwrap();
+        assert_eq!(stored, [created.clone()], "{}", t.name);
+
+        // Events of no change, by an IP; then filters and pages.
+        let other = Uuid::now_v7();
+        let failed = event(AuditKind::LoginFailed, now + Duration::seconds(1))
+            .about(other)
+            .failed()
+            .from(&origin());
+        trail.record(&failed).await.unwrap();
+        let by_root = event(AuditKind::UserUpdated, now + Duration::seconds(2))
+            .by_user(root.id)
+            .about(other);
+        trail.record(&by_root).await.unwrap();
+        let got = trail.list(&all(10)).await.unwrap();
+        assert_eq!(got, [by_root.clone(), failed.clone(), created.clone()]);
+        assert_eq!(got[1].outcome, Outcome::Failure);
+        assert_eq!(got[1].ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(got[0].actor_kind, ActorKind::User);
+
+        let of = |user, kind| AuditQuery {
+            user,
+            kind,
+            ..all(10)
+        };
+        let ids = |events: Vec<AuditEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        // A user is the actor or the subject.
+        assert_eq!(
+            ids(trail.list(&of(Some(root.id), None)).await.unwrap()),
+            [by_root.id, created.id],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            ids(trail
+                .list(&of(Some(other), Some(AuditKind::LoginFailed)))
+                .await
+                .unwrap()),
+            [failed.id]
+        );
+        let range = AuditQuery {
+            since: Some(now + Duration::seconds(1)),
+            until: Some(now + Duration::seconds(2)),
+            ..all(10)
+        };
+        assert_eq!(ids(trail.list(&range).await.unwrap()), [failed.id]);
+        let page = AuditQuery {
+            before: Some(by_root.id),
+            ..all(1)
+        };
+        assert_eq!(ids(trail.list(&page).await.unwrap()), [failed.id]);
+
+        // Retention: strictly older than the cut.
+        assert_eq!(trail.purge(now + Duration::seconds(1)).await.unwrap(), 1);
+        assert_eq!(
+            ids(trail.list(&all(10)).await.unwrap()),
+            [by_root.id, failed.id]
+        );
+        // Events outlive their account.
+        let member = user("member@example.com", Role::User);
+        users
+            .insert(
+                &member,
+                &event(AuditKind::UserCreated, now).about(member.id),
+            )
+            .await
+            .unwrap();
+        let gone = event(AuditKind::UserDeleted, now + Duration::seconds(3)).about(member.id);
+        users.delete(member.id, &gone).await.unwrap();
+        let left = trail.list(&of(Some(member.id), None)).await.unwrap();
+        assert_eq!(left.first(), Some(&gone), "{}", t.name);
+        t.finish().await;
+    }
+}

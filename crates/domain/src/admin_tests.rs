@@ -7,6 +7,7 @@ use mockall::predicate::eq;
 use time::macros::datetime;
 
 use super::*;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::ports::{MockClock, MockLockoutRepository, MockTokenCodec, MockUserRepository};
 use crate::testing::{MemRefreshTokens, bearer, policy, ports};
 use crate::user::PasswordHash;
@@ -229,4 +230,107 @@ async fn unlock_clears_every_scope_of_an_existing_user_only() {
         svc.unlock(&admin(), crate::testing::fresh_id()).await,
         Err(Error::NotFound)
     ));
+}
+
+/// Events a mock repository was handed, in order.
+type Seen = Arc<std::sync::Mutex<Vec<AuditEvent>>>;
+
+#[tokio::test]
+async fn each_administrative_change_hands_storage_its_event_naming_fields_never_values() {
+    use crate::audit::ActorKind;
+    use crate::testing::{MemLockouts, STRONG};
+
+    let target = user(Role::User);
+    let id = target.id;
+    let seen: Seen = Arc::default();
+    let mut repo = MockUserRepository::new();
+    let (t, s) = (target.clone(), seen.clone());
+    repo.expect_update().returning(move |_, _, audit| {
+        s.lock().unwrap().push(audit.clone());
+        Ok(t.clone())
+    });
+    let s = seen.clone();
+    repo.expect_delete().returning(move |_, audit| {
+        s.lock().unwrap().push(audit.clone());
+        Ok(())
+    });
+    let s = seen.clone();
+    repo.expect_insert().returning(move |_, audit| {
+        s.lock().unwrap().push(audit.clone());
+        Ok(())
+    });
+    let t = target.clone();
+    repo.expect_find_by_id()
+        .returning(move |_| Ok(Some(t.clone())));
+    let lockouts = Arc::new(MemLockouts::default());
+    let mut svc = service(repo);
+    svc.ports.lockouts = lockouts.clone();
+    let caller = admin();
+
+    svc.update(
+        &caller,
+        id,
+        UserUpdate {
+            role: Some(Role::Service),
+            display_name: Some(Some("Secret Agent Name".into())),
+            ..UserUpdate::default()
+        },
+    )
+    .await
+    .unwrap();
+    svc.delete(&caller, id).await.unwrap();
+    let made = svc
+        .create_user(
+            &caller,
+            NewAccount {
+                email: "new@example.com".into(),
+                password: secrecy::SecretString::from(STRONG),
+                display_name: None,
+            },
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    svc.unlock(&caller, id).await.unwrap();
+
+    let events = seen.lock().unwrap().clone();
+    let kinds: Vec<AuditKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditKind::UserUpdated,
+            AuditKind::UserDeleted,
+            AuditKind::UserCreated
+        ]
+    );
+    for e in &events {
+        assert_eq!(
+            (e.actor_kind, e.actor_id),
+            (ActorKind::User, caller.user().map(|u| u.id))
+        );
+    }
+    assert_eq!(events[0].subject, Some(id));
+    assert_eq!(
+        events[0].details["fields"],
+        serde_json::json!(["role", "display_name"])
+    );
+    let text = format!("{events:?}");
+    assert!(
+        !text.contains("Secret Agent Name") && !text.contains(STRONG),
+        "{text}"
+    );
+    assert_eq!(events[1].subject, Some(id));
+    assert_eq!(events[2].subject, Some(made.id));
+    assert_eq!(events[2].details["role"], "admin");
+    let unlocked = lockouts.events.lock().unwrap().clone();
+    assert_eq!(unlocked.len(), 1);
+    assert_eq!(unlocked[0].kind, AuditKind::UserUnlocked);
+    assert_eq!(unlocked[0].subject, Some(id));
+    // The operator is named as such.
+    svc.delete(&Principal::operator(), id).await.unwrap();
+    let last = seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        (last.actor_kind, last.actor_id),
+        (ActorKind::Operator, None)
+    );
 }

@@ -77,8 +77,8 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
     let inserted = Arc::new(Mutex::new(None));
     let seen = inserted.clone();
     let mut keys = MockApiKeyRepository::new();
-    keys.expect_insert().times(1).returning(move |k, _| {
-        *seen.lock().unwrap() = Some(k.clone());
+    keys.expect_insert().times(1).returning(move |k, audit| {
+        *seen.lock().unwrap() = Some((k.clone(), audit.clone()));
         Ok(())
     });
     let svc = service(keys);
@@ -92,7 +92,14 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
         secret.len() >= 4 + 12 + 43,
         "at least 256 random bits: {secret}"
     );
-    let stored = inserted.lock().unwrap().clone().unwrap();
+    let (stored, audit) = inserted.lock().unwrap().clone().unwrap();
+    assert_eq!(audit.kind, crate::audit::AuditKind::ApiKeyCreated);
+    assert_eq!((audit.subject, audit.actor_id), (Some(OWNER), Some(OWNER)));
+    assert_eq!(audit.details["key_id"], stored.id.to_string());
+    assert!(
+        !format!("{audit:?}").contains(secret),
+        "the key is never in its event"
+    );
     assert_eq!(stored.digest, format!("digest({secret})"));
     assert_eq!(stored.prefix, prefix_of(secret).unwrap());
     assert_eq!(stored.name, "deploy bot");
@@ -180,7 +187,15 @@ async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
     let mut keys = MockApiKeyRepository::new();
     keys.expect_find_by_id()
         .returning(|_| Ok(Some(stored(KEY))));
-    keys.expect_revoke().times(1).returning(|_, _, _| Ok(()));
+    keys.expect_revoke()
+        .withf(|id, at, audit| {
+            audit.kind == crate::audit::AuditKind::ApiKeyRevoked
+                && audit.details["key_id"] == id.to_string()
+                && audit.subject == Some(OWNER)
+                && audit.at == *at
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     let all = vec![stored(KEY), revoked];
     keys.expect_list_for_user()
         .returning(move |_| Ok(all.clone()));

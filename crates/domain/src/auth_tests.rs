@@ -70,8 +70,8 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
     let inserted = Arc::new(Mutex::new(None));
     let seen = inserted.clone();
     let mut users = MockUserRepository::new();
-    users.expect_insert().times(1).returning(move |u, _| {
-        *seen.lock().unwrap() = Some(u.clone());
+    users.expect_insert().times(1).returning(move |u, audit| {
+        *seen.lock().unwrap() = Some((u.clone(), audit.clone()));
         Ok(())
     });
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
@@ -81,7 +81,12 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
         .await
         .unwrap();
 
-    let stored = inserted.lock().unwrap().clone().unwrap();
+    let (stored, audit) = inserted.lock().unwrap().clone().unwrap();
+    assert_eq!(audit.kind, crate::audit::AuditKind::UserCreated);
+    assert_eq!(audit.subject, Some(user.id));
+    assert_eq!(audit.actor_kind, crate::audit::ActorKind::Anonymous);
+    assert_eq!(audit.details["via"], "registration");
+    assert_eq!(audit.details["role"], "user");
     assert_eq!(stored.id, user.id);
     assert_eq!(stored.email.as_str(), "Bob@Example.com");
     assert_eq!(stored.email.normalized(), "bob@example.com");
@@ -387,7 +392,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
     let updated = user.clone();
     users
         .expect_update()
-        .withf(move |uid, c, _| {
+        .withf(move |uid, c, audit| {
             *uid == id
                 && c.end_sessions
                 && c.at == Some(NOW)
@@ -395,6 +400,10 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
                     == Some(&format!("hash:{new}"))
                 && c.role.is_none()
                 && c.disabled.is_none()
+                && audit.kind == crate::audit::AuditKind::PasswordChanged
+                && audit.outcome == crate::audit::Outcome::Success
+                && audit.subject == Some(id)
+                && !format!("{audit:?}").contains(new)
         })
         .times(1)
         .returning(move |_, _, _| Ok(updated.clone()));
@@ -610,7 +619,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
     let updated = user.clone();
     users
         .expect_update()
-        .withf(move |uid, c, _| {
+        .withf(move |uid, c, audit| {
             *uid == id
                 && c.end_sessions
                 && c.at == Some(NOW)
@@ -618,6 +627,9 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
                 && c.role.is_none()
                 && c.disabled.is_none()
                 && c.display_name.is_none()
+                && audit.kind == crate::audit::AuditKind::Logout
+                && audit.subject == Some(id)
+                && audit.actor_id == Some(id)
         })
         .times(1)
         .returning(move |_, _, _| Ok(updated.clone()));

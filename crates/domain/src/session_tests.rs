@@ -10,14 +10,15 @@ use time::Duration;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::audit::{ActorKind, AuditKind, Outcome};
 use crate::auth::AuthService;
 use crate::origin::Origin;
 use crate::ports::{MockTokenCodec, MockUserRepository};
 use crate::principal::Principal;
 use crate::session::{Owner, SessionState};
 use crate::testing::{
-    HandClock, MemRefreshTokens, NOW, STRONG, api_key, bearer, bearer_in, ip, policy, ports,
-    stored_user, user_with_role,
+    HandClock, MemAudit, MemRefreshTokens, NOW, STRONG, api_key, bearer, bearer_in, ip, policy,
+    ports, stored_user, user_with_role,
 };
 use crate::token::{AccessClaims, IssuedTokens};
 use crate::user::{Role, User};
@@ -26,6 +27,8 @@ struct Fixture {
     svc: AuthService,
     clock: Arc<HandClock>,
     store: Arc<MemRefreshTokens>,
+    /// Events recorded on their own (failed logins).
+    audit: Arc<MemAudit>,
     user: User,
 }
 
@@ -87,17 +90,20 @@ async fn fixture() -> Fixture {
     let user = stored_user(STRONG);
     let clock = Arc::new(HandClock(Mutex::new(NOW)));
     let store = Arc::new(MemRefreshTokens::default());
-    let ports = ports(
+    let mut ports = ports(
         users(&user, &user_with_role(Role::User), &store),
         remembering_codec(),
         clock.clone(),
         store.clone(),
     );
+    let audit = Arc::new(MemAudit::default());
+    ports.audit = audit.clone();
     let svc = AuthService::new(ports, policy(true)).await.unwrap();
     Fixture {
         svc,
         clock,
         store,
+        audit,
         user,
     }
 }
@@ -124,6 +130,11 @@ impl Fixture {
 
     async fn session_of(&self, pair: &IssuedTokens) -> Uuid {
         self.caller(pair).await.unwrap().session().unwrap()
+    }
+
+    /// The kinds of the events written with the sessions' changes, in order.
+    fn kinds(&self) -> Vec<AuditKind> {
+        self.store.events().iter().map(|e| e.kind).collect()
     }
 
     fn advance(&self, by: Duration) {
@@ -380,4 +391,166 @@ fn a_session_state_is_live_only_unended_and_before_its_end() {
     assert!(state(false).live_at(NOW - Duration::seconds(1)));
     assert!(!state(false).live_at(NOW));
     assert!(!state(true).live_at(NOW - Duration::seconds(1)));
+}
+
+#[tokio::test]
+async fn a_login_records_its_success_with_the_session_and_where_it_came_from() {
+    let f = fixture().await;
+    let pair = f.login().await;
+    let sid = f.session_of(&pair).await;
+    let events = f.store.events();
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.kind, AuditKind::LoginSucceeded);
+    assert_eq!(
+        (e.actor_kind, e.actor_id),
+        (ActorKind::User, Some(f.user.id))
+    );
+    assert_eq!(e.subject, Some(f.user.id));
+    assert_eq!(e.outcome, Outcome::Success);
+    assert_eq!(e.ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(e.user_agent.as_deref(), Some("test-agent/1.0"));
+    assert_eq!(e.details["session_id"], sid.to_string());
+    assert_eq!(e.at, NOW);
+    assert!(f.audit.events().is_empty(), "nothing recorded on its own");
+}
+
+#[tokio::test]
+async fn failed_and_locked_logins_are_recorded_without_the_username_or_password() {
+    let f = fixture().await;
+    let origin = Origin::new(ip(9), Some("guesser"));
+    for _ in 0..5 {
+        let wrong = f
+            .svc
+            .login(
+                "alice@example.com",
+                SecretString::from("wrong guess 1"),
+                origin.clone(),
+            )
+            .await;
+        assert!(matches!(wrong, Err(Error::InvalidCredentials)));
+    }
+    // The sixth from the same IP meets the lock.
+    let locked = f
+        .svc
+        .login("alice@example.com", SecretString::from(STRONG), origin)
+        .await;
+    assert!(matches!(locked, Err(Error::InvalidCredentials)));
+    let events = f.audit.events();
+    let kinds: Vec<AuditKind> = events.iter().map(|e| e.kind).collect();
+    let mut expected = vec![AuditKind::LoginFailed; 5];
+    expected.push(AuditKind::LoginLocked);
+    assert_eq!(kinds, expected);
+    for e in &events {
+        assert_eq!(e.subject, Some(f.user.id));
+        assert_eq!((e.actor_kind, e.actor_id), (ActorKind::Anonymous, None));
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.ip.as_deref(), Some("192.0.2.9"));
+        assert_eq!(e.user_agent.as_deref(), Some("guesser"));
+    }
+    assert_eq!(events[0].details["reason"], "wrong_password");
+    assert_eq!(events[5].details["reason"], "locked");
+    let text = format!("{events:?}");
+    for secret in ["wrong guess 1", STRONG, "alice@example.com"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(f.store.events().is_empty(), "no session started");
+}
+
+#[tokio::test]
+async fn ending_sessions_records_who_ended_which_only_when_one_ended() {
+    let f = fixture().await;
+    let first = f.login().await;
+    let second = f.login().await;
+    let third = f.login().await;
+    let caller = f.caller(&third).await.unwrap();
+    let doomed = f.session_of(&first).await;
+    f.svc
+        .end_session(&caller, Owner::Caller, doomed)
+        .await
+        .unwrap();
+    // Refused ends record nothing.
+    let _ = f.svc.end_session(&caller, Owner::Caller, doomed).await;
+    let _ = f
+        .svc
+        .end_session(&caller, Owner::Caller, Uuid::from_u128(5))
+        .await;
+    let events = f.store.events();
+    assert_eq!(events.len(), 4, "three logins and one end");
+    let ended = &events[3];
+    assert_eq!(ended.kind, AuditKind::SessionEnded);
+    assert_eq!(ended.details["session_id"], doomed.to_string());
+    assert_eq!(ended.details["by"], "owner");
+    assert_eq!(
+        (ended.actor_kind, ended.actor_id),
+        (ActorKind::User, Some(f.user.id))
+    );
+    assert_eq!(ended.subject, Some(f.user.id));
+
+    let admin = bearer(user_with_role(Role::Admin));
+    let sid = f.session_of(&second).await;
+    f.svc
+        .end_session(&admin, Owner::User(f.user.id), sid)
+        .await
+        .unwrap();
+    let by_admin = f.store.events().pop().unwrap();
+    assert_eq!(by_admin.details["by"], "admin");
+    assert_eq!(by_admin.actor_id, admin.user().map(|u| u.id));
+
+    // The others: one event for the lot, naming the session kept; none when none ended.
+    f.login().await;
+    f.svc.end_other_sessions(&caller).await.unwrap();
+    let others = f.store.events().pop().unwrap();
+    assert_eq!(others.kind, AuditKind::SessionEnded);
+    assert_eq!(others.details["others"], true);
+    assert_eq!(
+        others.details["kept"],
+        caller.session().unwrap().to_string()
+    );
+    let before = f.store.events().len();
+    f.svc.end_other_sessions(&caller).await.unwrap();
+    assert_eq!(f.store.events().len(), before);
+}
+
+#[tokio::test]
+async fn a_reuse_and_a_revocation_are_recorded_with_their_session() {
+    let f = fixture().await;
+    let pair = f.login().await;
+    let sid = f.session_of(&pair).await;
+    f.svc
+        .refresh(pair.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let _ = f.svc.refresh(pair.refresh_token.expose_secret()).await;
+    let reuse = f.store.events().pop().unwrap();
+    assert_eq!(reuse.kind, AuditKind::RefreshReuseDetected);
+    assert_eq!(reuse.outcome, Outcome::Failure);
+    assert_eq!(reuse.subject, Some(f.user.id));
+    assert_eq!(reuse.details["session_id"], sid.to_string());
+
+    let other = f.login().await;
+    let other_sid = f.session_of(&other).await;
+    f.svc
+        .revoke_refresh_token(other.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let revoked = f.store.events().pop().unwrap();
+    assert_eq!(revoked.kind, AuditKind::SessionEnded);
+    assert_eq!(revoked.details["by"], "revocation");
+    assert_eq!(revoked.details["session_id"], other_sid.to_string());
+    // An unknown or already revoked token records nothing.
+    let count = f.store.events().len();
+    for token in ["made-up", other.refresh_token.expose_secret()] {
+        f.svc.revoke_refresh_token(token).await.unwrap();
+    }
+    assert_eq!(f.store.events().len(), count);
+    assert_eq!(
+        f.kinds(),
+        [
+            AuditKind::LoginSucceeded,
+            AuditKind::RefreshReuseDetected,
+            AuditKind::LoginSucceeded,
+            AuditKind::SessionEnded
+        ]
+    );
 }
