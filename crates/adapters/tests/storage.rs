@@ -1928,7 +1928,7 @@ async fn audit_events_go_with_their_change_and_read_back_filtered_newest_first()
             Err(Error::EmailTaken)
         ));
         let stored = trail.list(&all(10)).await.unwrap();
-        assert_eq!(stored, [created.clone()], "{}", t.name);
+        assert_eq!(stored, std::slice::from_ref(&created), "{}", t.name);
 
         // Events of no change, by an IP; then filters and pages.
         let other = Uuid::now_v7();

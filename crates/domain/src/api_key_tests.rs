@@ -93,7 +93,7 @@ async fn a_new_key_is_shown_once_and_stored_as_a_digest() {
         "at least 256 random bits: {secret}"
     );
     let (stored, audit) = inserted.lock().unwrap().clone().unwrap();
-    assert_eq!(audit.kind, crate::audit::AuditKind::ApiKeyCreated);
+    assert_eq!(audit.kind, AuditKind::ApiKeyCreated);
     assert_eq!((audit.subject, audit.actor_id), (Some(OWNER), Some(OWNER)));
     assert_eq!(audit.details["key_id"], stored.id.to_string());
     assert!(
@@ -189,7 +189,7 @@ async fn another_users_key_is_not_found_and_listing_shows_live_keys_only() {
         .returning(|_| Ok(Some(stored(KEY))));
     keys.expect_revoke()
         .withf(|id, at, audit| {
-            audit.kind == crate::audit::AuditKind::ApiKeyRevoked
+            audit.kind == AuditKind::ApiKeyRevoked
                 && audit.details["key_id"] == id.to_string()
                 && audit.subject == Some(OWNER)
                 && audit.at == *at

@@ -82,7 +82,7 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
         .unwrap();
 
     let (stored, audit) = inserted.lock().unwrap().clone().unwrap();
-    assert_eq!(audit.kind, crate::audit::AuditKind::UserCreated);
+    assert_eq!(audit.kind, AuditKind::UserCreated);
     assert_eq!(audit.subject, Some(user.id));
     assert_eq!(audit.actor_kind, crate::audit::ActorKind::Anonymous);
     assert_eq!(audit.details["via"], "registration");
@@ -400,7 +400,7 @@ async fn change_password_checks_the_current_one_then_ends_sessions() {
                     == Some(&format!("hash:{new}"))
                 && c.role.is_none()
                 && c.disabled.is_none()
-                && audit.kind == crate::audit::AuditKind::PasswordChanged
+                && audit.kind == AuditKind::PasswordChanged
                 && audit.outcome == crate::audit::Outcome::Success
                 && audit.subject == Some(id)
                 && !format!("{audit:?}").contains(new)
@@ -627,7 +627,7 @@ async fn logout_ends_every_session_and_changes_nothing_else() {
                 && c.role.is_none()
                 && c.disabled.is_none()
                 && c.display_name.is_none()
-                && audit.kind == crate::audit::AuditKind::Logout
+                && audit.kind == AuditKind::Logout
                 && audit.subject == Some(id)
                 && audit.actor_id == Some(id)
         })
