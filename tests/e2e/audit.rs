@@ -181,8 +181,19 @@ async fn administration_and_api_keys_leave_their_events_naming_fields_not_values
         assert!(!text.contains(made["key"].as_str().unwrap()));
 
         // One type, one page at a time.
-        let created = trail(&app, &client, &admin, "type=user.created&limit=1").await;
+        let created = trail(
+            &app,
+            &client,
+            &admin,
+            &format!("type=user.created&user={id}"),
+        )
+        .await;
         assert_eq!(types(&created), ["user.created"]);
+        assert_eq!(created[0]["details"]["via"], "registration");
+        assert_eq!(
+            created[0]["ip"], "127.0.0.1",
+            "a sign-up keeps where it came from"
+        );
     }
 }
 

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::Error;
 use crate::audit::{AuditEvent, AuditKind};
 use crate::auth::{AuthPolicy, AuthService, Checked, Guard, Ports, audit, end_sessions};
+use crate::origin::Origin;
 use crate::password::PasswordPolicy;
 use crate::principal::Principal;
 use crate::user::{DisplayName, Email, Role, User};
@@ -51,13 +52,14 @@ impl AccountService {
     /// # Errors
     /// [`Error::RegistrationDisabled`], [`Error::Invalid`] with every reason,
     /// [`Error::EmailTaken`]; storage failures.
-    pub async fn register(&self, account: NewAccount) -> Result<User, Error> {
+    pub async fn register(&self, account: NewAccount, origin: &Origin) -> Result<User, Error> {
         if !self.policy.allow_registration {
             return Err(Error::RegistrationDisabled);
         }
         let audit = self
             .ports
             .event(AuditKind::UserCreated)
+            .from(origin)
             .detail("role", Role::User.as_str())
             .detail("via", "registration");
         new_user(

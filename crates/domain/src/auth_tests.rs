@@ -77,7 +77,7 @@ async fn register_stores_a_user_with_a_hash_not_the_password() {
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
 
     let user = AccountService::new(&svc)
-        .register(account(" Bob@Example.com", STRONG))
+        .register(account(" Bob@Example.com", STRONG), &ip(1).into())
         .await
         .unwrap();
 
@@ -106,7 +106,7 @@ async fn register_is_refused_when_disabled_without_touching_storage() {
     )
     .await;
     let err = AccountService::new(&svc)
-        .register(account("bob@example.com", STRONG))
+        .register(account("bob@example.com", STRONG), &ip(1).into())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RegistrationDisabled));
@@ -129,7 +129,11 @@ async fn register_lists_every_reason_and_hashes_nothing() {
     .await;
     let mut acc = account("not-an-email", "short");
     acc.display_name = Some("   ".into());
-    let Error::Invalid(reasons) = AccountService::new(&svc).register(acc).await.unwrap_err() else {
+    let Error::Invalid(reasons) = AccountService::new(&svc)
+        .register(acc, &ip(1).into())
+        .await
+        .unwrap_err()
+    else {
         panic!("expected Invalid");
     };
     assert_eq!(reasons.len(), 3, "{reasons:?}");
@@ -148,10 +152,10 @@ async fn register_refuses_a_password_built_from_the_email() {
     )
     .await;
     let err = AccountService::new(&svc)
-        .register(account(
-            "wonderland.alice.1987@example.com",
-            "wonderland.alice.1987",
-        ))
+        .register(
+            account("wonderland.alice.1987@example.com", "wonderland.alice.1987"),
+            &ip(1).into(),
+        )
         .await
         .unwrap_err();
     let Error::Invalid(reasons) = err else {
@@ -168,7 +172,7 @@ async fn register_reports_a_taken_email() {
         .returning(|_, _| Err(Error::EmailTaken));
     let svc = service_with(users, fake_hasher(), MockTokenCodec::new(), true).await;
     let err = AccountService::new(&svc)
-        .register(account("bob@example.com", STRONG))
+        .register(account("bob@example.com", STRONG), &ip(1).into())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::EmailTaken));

@@ -173,7 +173,11 @@ impl AuthService {
     ///
     /// # Errors
     /// Storage failures only.
-    pub async fn revoke_refresh_token(&self, presented: &str) -> Result<(), Error> {
+    pub async fn revoke_refresh_token(
+        &self,
+        presented: &str,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         let ports = &self.ports;
         let digest = ports.digester.digest(presented);
         if let Some(row) = ports.refresh_tokens.find_by_digest(&digest).await?
@@ -181,6 +185,7 @@ impl AuthService {
         {
             let audit = ports
                 .event(AuditKind::SessionEnded)
+                .from(origin)
                 .about(row.user_id)
                 .detail("session_id", row.family_id.to_string())
                 .detail("by", "revocation");

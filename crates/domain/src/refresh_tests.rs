@@ -247,11 +247,17 @@ async fn revocation_ends_one_family_and_ignores_what_it_does_not_know() {
     let laptop = f.login().await;
     let next = f.refresh(&phone.refresh_token).await.unwrap();
 
-    f.svc.revoke_refresh_token(secret(&phone)).await.unwrap();
-    assert!(f.refresh(&next.refresh_token).await.is_err());
-    f.svc.revoke_refresh_token("made-up").await.unwrap();
     f.svc
-        .revoke_refresh_token(laptop.access_token.expose_secret())
+        .revoke_refresh_token(secret(&phone), &ip(1).into())
+        .await
+        .unwrap();
+    assert!(f.refresh(&next.refresh_token).await.is_err());
+    f.svc
+        .revoke_refresh_token("made-up", &ip(1).into())
+        .await
+        .unwrap();
+    f.svc
+        .revoke_refresh_token(laptop.access_token.expose_secret(), &ip(1).into())
         .await
         .unwrap();
     assert!(f.refresh(&laptop.refresh_token).await.is_ok());

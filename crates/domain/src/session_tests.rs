@@ -350,7 +350,7 @@ async fn revoking_a_refresh_token_ends_its_sessions_access_tokens() {
     let pair = f.login().await;
     let other = f.login().await;
     f.svc
-        .revoke_refresh_token(pair.refresh_token.expose_secret())
+        .revoke_refresh_token(pair.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap();
     assert!(matches!(f.caller(&pair).await, Err(Error::InvalidToken)));
@@ -376,7 +376,7 @@ async fn introspection_answers_inactive_for_a_token_of_an_ended_session() {
     let seen = f.svc.introspect(&admin, &token).await.unwrap().unwrap();
     assert_eq!(seen.claims.session_id, f.session_of(&pair).await);
     f.svc
-        .revoke_refresh_token(pair.refresh_token.expose_secret())
+        .revoke_refresh_token(pair.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap();
     assert!(f.svc.introspect(&admin, &token).await.unwrap().is_none());
@@ -531,17 +531,25 @@ async fn a_reuse_and_a_revocation_are_recorded_with_their_session() {
     let other = f.login().await;
     let other_sid = f.session_of(&other).await;
     f.svc
-        .revoke_refresh_token(other.refresh_token.expose_secret())
+        .revoke_refresh_token(other.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap();
     let revoked = f.store.events().pop().unwrap();
     assert_eq!(revoked.kind, AuditKind::SessionEnded);
     assert_eq!(revoked.details["by"], "revocation");
+    assert_eq!(
+        revoked.ip.as_deref(),
+        Some("192.0.2.1"),
+        "where the revocation came from"
+    );
     assert_eq!(revoked.details["session_id"], other_sid.to_string());
     // An unknown or already revoked token records nothing.
     let count = f.store.events().len();
     for token in ["made-up", other.refresh_token.expose_secret()] {
-        f.svc.revoke_refresh_token(token).await.unwrap();
+        f.svc
+            .revoke_refresh_token(token, &ip(1).into())
+            .await
+            .unwrap();
     }
     assert_eq!(f.store.events().len(), count);
     assert_eq!(

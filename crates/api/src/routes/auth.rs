@@ -280,7 +280,11 @@ impl AuthApi {
             password: SecretString::from(body.password),
             display_name: body.display_name,
         };
-        let user = state(req)?.services.accounts.register(account).await?;
+        let user = state(req)?
+            .services
+            .accounts
+            .register(account, &origin(req))
+            .await?;
         Ok(RegisterResponse::Created(Json(UserDto::from(&user))))
     }
 
@@ -333,7 +337,7 @@ impl AuthApi {
         state(req)?
             .services
             .auth
-            .revoke_refresh_token(token)
+            .revoke_refresh_token(token, &origin(req))
             .await?;
         Ok(RevokeResponse::Done)
     }
