@@ -228,3 +228,58 @@ fn only_key_shaped_strings_have_a_prefix() {
         assert_eq!(prefix_of(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn a_key_is_live_until_its_expiry_and_never_once_revoked() {
+    let mut key = stored(KEY);
+    key.expires_at = Some(NOW);
+    assert!(key.is_live(NOW - Duration::seconds(1)));
+    assert!(!key.is_live(NOW), "expired at its expiry");
+    assert!(!key.is_live(NOW + Duration::seconds(1)));
+    key.expires_at = None;
+    assert!(key.is_live(NOW + Duration::days(10_000)));
+    key.revoked_at = Some(NOW);
+    assert!(!key.is_live(NOW - Duration::seconds(1)));
+}
+
+#[test]
+fn a_prefix_is_read_from_url_safe_characters_only() {
+    let lookup = "ab-_CD12ef34";
+    let secret = "s".repeat(21);
+    for (key, ok) in [
+        (format!("wdn_{lookup}{secret}-"), true),
+        (format!("wdn_{lookup}{secret}_"), true),
+        (format!("wdn_{lookup}{secret}9"), true),
+        (format!("wdn_{lookup}{secret}."), false),
+        (format!("wdn_{lookup}{secret}="), false),
+        (format!("wdn_{lookup}{secret}"), false),
+        (format!("wdn_ab.-CD12ef34{secret}x"), false),
+    ] {
+        assert_eq!(prefix_of(&key).is_some(), ok, "{key}");
+    }
+    assert_eq!(
+        prefix_of(&format!("wdn_{lookup}{secret}-")),
+        Some(&*format!("wdn_{lookup}"))
+    );
+}
+
+#[tokio::test]
+async fn a_name_of_exactly_the_limit_is_taken() {
+    let mut keys = MockApiKeyRepository::new();
+    keys.expect_insert().times(1).returning(|_, _| Ok(()));
+    let svc = service(keys);
+    let name = "é".repeat(100);
+    let made = svc
+        .create(&bearer(owner(false)), OWNER, &name, None)
+        .await
+        .unwrap();
+    assert_eq!(made.key.name, name);
+}
+
+#[test]
+fn the_service_debugs_without_its_ports() {
+    assert_eq!(
+        format!("{:?}", service(MockApiKeyRepository::new())),
+        "ApiKeyService { .. }"
+    );
+}

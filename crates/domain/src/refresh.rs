@@ -106,14 +106,18 @@ impl AuthService {
             })?;
         let child_secret = ports.deriver.derive(presented);
         if row.rotated_at.is_none() {
+            // Of the parent's family, user, session version and end; fresh otherwise.
             let child = RefreshToken {
                 id: ports.random.new_id(),
+                family_id: row.family_id,
+                user_id: row.user_id,
                 parent_id: Some(row.id),
                 digest: ports.digester.digest(child_secret.expose_secret()),
+                session_version: row.session_version,
                 issued_at: now,
+                expires_at: row.expires_at,
                 rotated_at: None,
                 revoked_at: None,
-                ..row.clone()
             };
             if ports.refresh_tokens.rotate(row.id, now, &child).await? {
                 let pair = self.pair(&user, &child, child_secret)?;

@@ -562,3 +562,37 @@ async fn a_reuse_and_a_revocation_are_recorded_with_their_session() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_refresh_stores_a_new_row_of_the_same_session_and_the_purge_counts_what_went() {
+    let f = fixture().await;
+    let pair = f.login().await;
+    f.advance(Duration::minutes(1));
+    f.svc
+        .refresh(pair.refresh_token.expose_secret())
+        .await
+        .unwrap();
+    let rows = f.store.rows();
+    let (parent, child) = (&rows[0], &rows[1]);
+    assert_ne!(child.id, parent.id);
+    assert_eq!(child.parent_id, Some(parent.id));
+    assert_eq!(
+        (child.family_id, child.user_id, child.session_version),
+        (parent.family_id, parent.user_id, parent.session_version)
+    );
+    assert_eq!(
+        child.expires_at, parent.expires_at,
+        "the family's end stays"
+    );
+    assert_eq!(child.issued_at, NOW + Duration::minutes(1));
+    assert_eq!((child.rotated_at, child.revoked_at), (None, None));
+
+    let other = f.login().await;
+    f.svc
+        .revoke_refresh_token(other.refresh_token.expose_secret(), &ip(1).into())
+        .await
+        .unwrap();
+    assert_eq!(f.svc.purge_refresh_tokens().await.unwrap(), 1);
+    assert_eq!(f.svc.purge_refresh_tokens().await.unwrap(), 0);
+    assert_eq!(f.store.rows().len(), 2);
+}
