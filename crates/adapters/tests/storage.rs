@@ -1477,7 +1477,7 @@ fn imported(email: &str, given: Given) -> ImportedUser {
 #[tokio::test]
 async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing() {
     use OnConflict::{Fail, Skip, Update};
-    use Placement::{AdminKept, Exists, Inserted, LookAlike, Skipped, Updated};
+    use Placement::{Exists, Inserted, LookAlike, Skipped, Updated};
     for t in backends().await {
         let repo = SeaOrmUserRepository::new(t.db.clone());
         let root = user("root@example.com", Role::Admin);
@@ -1498,18 +1498,24 @@ async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing
             imported("BOB@example.com", Given::default()),
             imported("b\u{043e}b@example.com", Given::default()),
         ];
-        let placed = repo.import(&batch, Fail, false).await.unwrap();
+        let placed = repo.import(&batch, Fail, false, &audit()).await.unwrap();
         assert_eq!(placed, [Inserted, Exists, LookAlike], "{}", t.name);
         let new = by("new@example.com").await.unwrap();
         assert_eq!(new.password_hash.expose(), IMPORTED_HASH);
         assert_eq!(by("bob@example.com").await.unwrap().session_version, 0);
 
         let dry = [imported("dry@example.com", Given::default())];
-        assert_eq!(repo.import(&dry, Fail, true).await.unwrap(), [Inserted]);
+        assert_eq!(
+            repo.import(&dry, Fail, true, &audit()).await.unwrap(),
+            [Inserted]
+        );
         assert!(by("dry@example.com").await.is_none(), "{}", t.name);
 
         let again = [imported("bob@example.com", Given::default())];
-        assert_eq!(repo.import(&again, Skip, false).await.unwrap(), [Skipped]);
+        assert_eq!(
+            repo.import(&again, Skip, false, &audit()).await.unwrap(),
+            [Skipped]
+        );
         assert_ne!(
             by("bob@example.com").await.unwrap().password_hash.expose(),
             IMPORTED_HASH
@@ -1527,7 +1533,9 @@ async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing
         service.user.role = Role::Service;
         service.user.email_verified_at = Some(service.user.updated_at);
         assert_eq!(
-            repo.import(&[service], Update, false).await.unwrap(),
+            repo.import(&[service], Update, false, &audit())
+                .await
+                .unwrap(),
             [Updated]
         );
         let updated = by("bob@example.com").await.unwrap();
@@ -1543,40 +1551,74 @@ async fn imports_place_each_user_as_the_policy_says_and_a_dry_run_writes_nothing
         assert!(updated.email_verified_at.is_some());
         assert_eq!(updated.id, bob.id);
 
-        // An enabled admin is never changed: not demoted, not disabled, not given a password.
-        let mut demote = imported(
-            "root@example.com",
-            Given {
-                role: true,
-                ..Given::default()
-            },
-        );
-        demote.user.role = Role::User;
-        let mut disable = imported(
-            "root@example.com",
-            Given {
-                disabled: true,
-                ..Given::default()
-            },
-        );
-        disable.user.disabled = true;
-        for attempt in [demote, disable] {
-            assert_eq!(
-                repo.import(&[attempt], Update, false).await.unwrap(),
-                [AdminKept]
-            );
-        }
-        let hash_only = imported("root@example.com", Given::default());
-        assert_eq!(
-            repo.import(&[hash_only], Update, false).await.unwrap(),
-            [AdminKept]
-        );
-        let root_now = by("root@example.com").await.unwrap();
-        assert_eq!((root_now.role, root_now.disabled), (Role::Admin, false));
-        assert_eq!(root_now.password_hash.expose(), root.password_hash.expose());
-        assert_eq!(root_now.session_version, 0);
+        assert_admin_kept(&repo, &root).await;
+        assert_import_events(&t, new.id, bob.id, root.id).await;
         t.finish().await;
     }
+}
+
+/// An enabled admin is never changed by an import: not demoted, not disabled, not given a
+/// password.
+async fn assert_admin_kept(repo: &SeaOrmUserRepository, root: &User) {
+    use OnConflict::Update;
+    let mut demote = imported(
+        "root@example.com",
+        Given {
+            role: true,
+            ..Given::default()
+        },
+    );
+    demote.user.role = Role::User;
+    let mut disable = imported(
+        "root@example.com",
+        Given {
+            disabled: true,
+            ..Given::default()
+        },
+    );
+    disable.user.disabled = true;
+    let hash_only = imported("root@example.com", Given::default());
+    for attempt in [demote, disable, hash_only] {
+        let placed = repo.import(&[attempt], Update, false, &audit()).await;
+        assert_eq!(placed.unwrap(), [Placement::AdminKept]);
+    }
+    let root_now = repo.find_by_id(root.id).await.unwrap().unwrap();
+    assert_eq!((root_now.role, root_now.disabled), (Role::Admin, false));
+    assert_eq!(root_now.password_hash.expose(), root.password_hash.expose());
+    assert_eq!(root_now.session_version, 0);
+}
+
+/// Each account an import created or updated has its event, in the batch's transaction; a dry
+/// run, a skip, a refusal and a kept admin have none.
+async fn assert_import_events(t: &TestDb, new: Uuid, bob: Uuid, root: Uuid) {
+    use warden_adapters::db::SeaOrmAuditLog;
+    use warden_domain::audit::AuditKind::{UserCreated, UserUpdated};
+    use warden_domain::audit::{AuditKind, AuditQuery};
+    use warden_domain::ports::AuditLog;
+    let trail = SeaOrmAuditLog::new(t.db.clone());
+    let of = |user, kind: AuditKind| AuditQuery {
+        user,
+        kind: Some(kind),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    let created = trail.list(&of(None, UserCreated)).await.unwrap();
+    assert_eq!(created.len(), 1, "{}", t.name);
+    assert_eq!(created[0].subject, Some(new));
+    assert_eq!(created[0].details["role"], "user");
+    let updated = trail.list(&of(Some(bob), UserUpdated)).await.unwrap();
+    assert_eq!(updated.len(), 1, "{}", t.name);
+    assert_eq!(
+        updated[0].details["fields"],
+        serde_json::json!(["password_hash", "role", "email_verified"])
+    );
+    assert!(
+        trail
+            .list(&of(Some(root), UserUpdated))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1594,8 +1636,10 @@ async fn two_imports_of_the_same_emails_at_once_store_each_account_once() {
         };
         let (a, b) = (batch("a"), batch("b"));
         let (ra, rb) = (repo.clone(), repo.clone());
-        let first = tokio::spawn(async move { ra.import(&a, OnConflict::Fail, false).await });
-        let second = tokio::spawn(async move { rb.import(&b, OnConflict::Fail, false).await });
+        let first =
+            tokio::spawn(async move { ra.import(&a, OnConflict::Fail, false, &audit()).await });
+        let second =
+            tokio::spawn(async move { rb.import(&b, OnConflict::Fail, false, &audit()).await });
         let (first, second) = (
             first.await.unwrap().unwrap(),
             second.await.unwrap().unwrap(),

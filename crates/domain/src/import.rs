@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Error;
+use crate::audit::AuditKind;
 use crate::auth::Ports;
 use crate::foreign_hash;
 use crate::principal::{Credential, Permission, Principal};
@@ -139,6 +140,8 @@ pub struct ImportReport {
 pub struct Import {
     ports: Ports,
     options: ImportOptions,
+    /// Who imports, from where: the start of each placed account's event.
+    caller: Principal,
     batch: Vec<(u64, ImportedUser)>,
     /// The line of each normalised email and skeleton seen so far.
     seen: HashMap<String, u64>,
@@ -168,6 +171,7 @@ impl Import {
         Ok(Self {
             ports: ports.clone(),
             options,
+            caller: caller.clone(),
             batch: Vec::with_capacity(BATCH),
             seen: HashMap::new(),
             report: ImportReport {
@@ -257,10 +261,21 @@ impl Import {
         }
         let batch = std::mem::take(&mut self.batch);
         let users: Vec<ImportedUser> = batch.iter().map(|(_, u)| u.clone()).collect();
+        // Storage completes it for each account it creates or updates.
+        let audit = self
+            .ports
+            .event(AuditKind::UserCreated)
+            .by(&self.caller)
+            .detail("via", "import");
         let placements = self
             .ports
             .users
-            .import(&users, self.options.on_conflict, self.options.dry_run)
+            .import(
+                &users,
+                self.options.on_conflict,
+                self.options.dry_run,
+                &audit,
+            )
             .await?;
         if placements.len() != batch.len() {
             return Err(Error::internal(

@@ -17,7 +17,7 @@ fn storage(place: fn(&str) -> Placement) -> (MockUserRepository, Calls) {
     let calls: Calls = Arc::default();
     let seen = calls.clone();
     let mut users = MockUserRepository::new();
-    users.expect_import().returning(move |batch, on, dry| {
+    users.expect_import().returning(move |batch, on, dry, _| {
         let emails: Vec<String> = batch
             .iter()
             .map(|u| u.user.email.as_str().to_owned())
@@ -362,7 +362,7 @@ async fn a_line_that_could_not_be_read_is_refused_with_its_reason() {
 async fn a_storage_failure_stops_the_import_and_the_report_keeps_what_was_written() {
     let mut users = MockUserRepository::new();
     let mut first = true;
-    users.expect_import().returning(move |batch, _, _| {
+    users.expect_import().returning(move |batch, _, _, _| {
         if std::mem::take(&mut first) {
             Ok(vec![Placement::Inserted; batch.len()])
         } else {
@@ -389,7 +389,7 @@ async fn storage_that_places_another_number_of_users_is_an_error() {
     let mut users = MockUserRepository::new();
     users
         .expect_import()
-        .returning(|_, _, _| Ok(vec![Placement::Inserted]));
+        .returning(|_, _, _, _| Ok(vec![Placement::Inserted]));
     let mut import = start(users, ImportOptions::default());
     run(&mut import, &[line("a@example.com"), line("b@example.com")]).await;
     assert!(matches!(import.finish().await, Err(Error::Internal(_))));
@@ -435,4 +435,38 @@ fn on_conflict_reads_its_three_names_only() {
     assert_eq!("fail".parse(), Ok(OnConflict::Fail));
     assert!("Skip".parse::<OnConflict>().is_err());
     assert_eq!(OnConflict::default(), OnConflict::Fail);
+}
+
+#[tokio::test]
+async fn each_batch_hands_storage_the_importer_for_the_accounts_events() {
+    use crate::audit::{ActorKind, AuditEvent, AuditKind};
+    let seen: Arc<Mutex<Vec<AuditEvent>>> = Arc::default();
+    let events = seen.clone();
+    let mut users = MockUserRepository::new();
+    users.expect_import().returning(move |batch, _, _, audit| {
+        events.lock().unwrap().push(audit.clone());
+        Ok(vec![Placement::Inserted; batch.len()])
+    });
+    let admin = user_with_role(Role::Admin);
+    let ports = ports(
+        users,
+        MockTokenCodec::new(),
+        Arc::new(fixed_clock()),
+        Arc::new(MemRefreshTokens::default()),
+    );
+    let mut import =
+        Import::start(&bearer(admin.clone()), &ports, ImportOptions::default()).unwrap();
+    run(&mut import, &[line("a@example.com")]).await;
+    import.finish().await.unwrap();
+    let events = seen.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.kind, AuditKind::UserCreated);
+    assert_eq!(
+        (e.actor_kind, e.actor_id),
+        (ActorKind::User, Some(admin.id))
+    );
+    assert_eq!(e.details["via"], "import");
+    assert_eq!(e.at, NOW);
+    assert!(!format!("{e:?}").contains(BCRYPT), "never the hash");
 }

@@ -91,8 +91,11 @@ pub trait UserRepository: Send + Sync + 'static {
 
     /// Stores imported users in one transaction, in order: each is inserted or, when its email
     /// has an account, handled as `on_conflict` says; one whose email looks like another
-    /// account's is refused, and an update never changes an enabled admin. With
-    /// `dry_run` the transaction is rolled back. Returns where each user went, in order.
+    /// account's is refused, and an update never changes an enabled admin. Each account
+    /// created or updated gets its event in the same transaction: `audit` (its actor, origin,
+    /// time and details) about that account, as `user.created`, or as `user.updated` naming
+    /// the fields the line changed. With `dry_run` the transaction is rolled back. Returns
+    /// where each user went, in order.
     ///
     /// # Errors
     /// Storage failures; nothing of the batch is written then.
@@ -101,6 +104,7 @@ pub trait UserRepository: Send + Sync + 'static {
         users: &[ImportedUser],
         on_conflict: OnConflict,
         dry_run: bool,
+        audit: &AuditEvent,
     ) -> Result<Vec<Placement>, Error>;
 }
 

@@ -21,7 +21,33 @@ use super::{purge, storage_error};
 /// # Errors
 /// Storage failures.
 pub(super) async fn write(db: &impl ConnectionTrait, event: &AuditEvent) -> Result<(), Error> {
-    let row = ActiveModel {
+    Entity::insert(to_row(event))
+        .exec_without_returning(db)
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+/// Writes events in one statement (an import's batch); nothing for none.
+///
+/// # Errors
+/// Storage failures.
+pub(super) async fn write_all(
+    db: &impl ConnectionTrait,
+    events: &[AuditEvent],
+) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(events.iter().map(to_row))
+        .exec_without_returning(db)
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
+fn to_row(event: &AuditEvent) -> ActiveModel {
+    ActiveModel {
         id: Set(event.id),
         at: Set(event.at),
         kind: Set(event.kind.as_str().to_owned()),
@@ -32,12 +58,7 @@ pub(super) async fn write(db: &impl ConnectionTrait, event: &AuditEvent) -> Resu
         user_agent: Set(event.user_agent.clone()),
         outcome: Set(event.outcome.as_str().to_owned()),
         details: Set(serde_json::Value::Object(event.details.clone()).to_string()),
-    };
-    Entity::insert(row)
-        .exec_without_returning(db)
-        .await
-        .map_err(storage_error)?;
-    Ok(())
+    }
 }
 
 /// A stored row as the domain's event; a row this build cannot read is an internal error.

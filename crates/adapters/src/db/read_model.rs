@@ -174,18 +174,20 @@ impl<R: UserRepository> UserRepository for SqliteReadModel<R> {
         self.inner.delete(id, audit)
     }
 
-    fn import<'life0, 'life1, 'async_trait>(
+    fn import<'life0, 'life1, 'life2, 'async_trait>(
         &'life0 self,
         users: &'life1 [ImportedUser],
         on_conflict: OnConflict,
         dry_run: bool,
+        audit: &'life2 AuditEvent,
     ) -> Pending<'async_trait, Vec<Placement>>
     where
         'life0: 'async_trait,
         'life1: 'async_trait,
+        'life2: 'async_trait,
         Self: 'async_trait,
     {
-        self.inner.import(users, on_conflict, dry_run)
+        self.inner.import(users, on_conflict, dry_run, audit)
     }
 }
 

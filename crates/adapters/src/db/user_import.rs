@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use warden_domain::Error;
+use warden_domain::audit::{AuditEvent, AuditKind};
 use warden_domain::import::{ImportedUser, OnConflict, Placement};
 
 use super::entity::user::{ActiveModel, Column, Entity, Model};
@@ -26,6 +27,7 @@ pub(super) async fn import(
     users: &[ImportedUser],
     on_conflict: OnConflict,
     dry_run: bool,
+    audit: &AuditEvent,
 ) -> Result<Vec<Placement>, Error> {
     let skeletons: Vec<String> = users.iter().map(|u| u.user.email.skeleton()).collect();
     let mut attempt = 1;
@@ -36,7 +38,7 @@ pub(super) async fn import(
         SeaOrmUserRepository::lock_for_admin_check(&txn, Uuid::nil())
             .await
             .map_err(storage_error)?;
-        match place(&txn, users, &skeletons, on_conflict).await {
+        match place(&txn, users, &skeletons, on_conflict, audit).await {
             Ok(placed) => {
                 if dry_run {
                     txn.rollback().await.map_err(storage_error)?;
@@ -63,6 +65,7 @@ async fn place(
     users: &[ImportedUser],
     skeletons: &[String],
     on_conflict: OnConflict,
+    audit: &AuditEvent,
 ) -> Result<Vec<Placement>, Error> {
     let emails = users.iter().map(|u| u.user.email.normalized().to_owned());
     let existing = Entity::find()
@@ -84,17 +87,28 @@ async fn place(
         .collect();
     let mut placed = Vec::with_capacity(users.len());
     let mut inserts = Vec::new();
+    let mut events = Vec::new();
     for (imported, skeleton) in users.iter().zip(skeletons) {
         let placement = if let Some(row) = by_email.get(imported.user.email.normalized()) {
             match on_conflict {
                 OnConflict::Fail => Placement::Exists,
                 OnConflict::Skip => Placement::Skipped,
-                OnConflict::Update => update(txn, row, imported).await?,
+                OnConflict::Update => {
+                    let placement = update(txn, row, imported).await?;
+                    if placement == Placement::Updated {
+                        events.push(updated_event(audit, row.id, imported));
+                    }
+                    placement
+                }
             }
         } else if by_skeleton.contains_key(skeleton.as_str()) {
             Placement::LookAlike
         } else {
             inserts.push(new_row(&imported.user, skeleton.clone()));
+            events.push(
+                event(audit, AuditKind::UserCreated, imported.user.id)
+                    .detail("role", imported.user.role.as_str()),
+            );
             Placement::Inserted
         };
         placed.push(placement);
@@ -105,7 +119,34 @@ async fn place(
             .await
             .map_err(insert_error)?;
     }
+    super::audit::write_all(txn, &events).await?;
     Ok(placed)
+}
+
+/// The import's event `kind` about the account `subject`, with an id of its own.
+fn event(audit: &AuditEvent, kind: AuditKind, subject: Uuid) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::now_v7(),
+        kind,
+        subject: Some(subject),
+        ..audit.clone()
+    }
+}
+
+/// `user.updated` by the import, naming the fields the line changed (never their values).
+fn updated_event(audit: &AuditEvent, id: Uuid, imported: &ImportedUser) -> AuditEvent {
+    let given = imported.given;
+    let fields: Vec<&str> = [
+        ("password_hash", true),
+        ("role", given.role),
+        ("display_name", given.display_name),
+        ("disabled", given.disabled),
+        ("email_verified", given.email_verified),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect();
+    event(audit, AuditKind::UserUpdated, id).detail("fields", fields)
 }
 
 /// The existing account takes the line's hash and the fields it gave, and its sessions end;

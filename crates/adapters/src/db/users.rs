@@ -327,8 +327,9 @@ impl UserRepository for SeaOrmUserRepository {
         users: &[ImportedUser],
         on_conflict: OnConflict,
         dry_run: bool,
+        audit: &AuditEvent,
     ) -> Result<Vec<Placement>, Error> {
-        super::user_import::import(&self.db, users, on_conflict, dry_run).await
+        super::user_import::import(&self.db, users, on_conflict, dry_run, audit).await
     }
 
     async fn delete(&self, id: Uuid, audit: &AuditEvent) -> Result<(), Error> {
