@@ -761,10 +761,16 @@ async fn api_keys_are_found_by_prefix_revoked_touched_and_go_with_their_user() {
             "{}",
             t.name
         );
-        assert!(matches!(
-            keys.revoke(Uuid::now_v7(), now, &audit()).await,
-            Err(Error::NotFound)
-        ));
+        // Unknown, or revoked already: not found, and its revocation time stays.
+        for id in [Uuid::now_v7(), key.id] {
+            let later = now + time::Duration::seconds(5);
+            assert!(matches!(
+                keys.revoke(id, later, &audit()).await,
+                Err(Error::NotFound)
+            ));
+        }
+        let back = keys.find_by_id(key.id).await.unwrap().unwrap();
+        assert_eq!(back.revoked_at, Some(now), "{}", t.name);
         assert_eq!(keys.list_for_user(u.id).await.unwrap().len(), 1);
         users.delete(u.id, &audit()).await.unwrap();
         assert!(
@@ -855,7 +861,7 @@ async fn refresh_tokens_rotate_once_revoke_by_family_and_purge_only_the_dead() {
                 .unwrap()
         );
         tokens
-            .revoke_family(revoked.family_id, now, &audit())
+            .revoke_family(u.id, revoked.family_id, now, &audit())
             .await
             .unwrap();
         let child = tokens.find_by_digest(&revoked_child.digest).await.unwrap();
@@ -953,7 +959,14 @@ async fn of_many_concurrent_refreshes_with_one_token_exactly_one_wins_every_time
                     let (auth, token, start) = (auth.clone(), token.clone(), start.clone());
                     tokio::spawn(async move {
                         start.wait().await;
-                        auth.refresh(&token).await.map(|_| ())
+                        auth.refresh(
+                            &token,
+                            &warden_domain::origin::Origin::from(std::net::IpAddr::from([
+                                192, 0, 2, 1,
+                            ])),
+                        )
+                        .await
+                        .map(|_| ())
                     })
                 })
                 .collect();
@@ -2017,6 +2030,19 @@ async fn audit_events_go_with_their_change_and_read_back_filtered_newest_first()
             ..all(10)
         };
         assert_eq!(ids(trail.list(&range).await.unwrap()), [failed.id]);
+        // The same instants in another offset select the same events.
+        let east = time::UtcOffset::from_hms(5, 30, 0).unwrap();
+        let range = AuditQuery {
+            since: range.since.map(|t| t.to_offset(east)),
+            until: range.until.map(|t| t.to_offset(east)),
+            ..range
+        };
+        assert_eq!(
+            ids(trail.list(&range).await.unwrap()),
+            [failed.id],
+            "{}",
+            t.name
+        );
         let page = AuditQuery {
             before: Some(by_root.id),
             ..all(1)
@@ -2029,19 +2055,88 @@ async fn audit_events_go_with_their_change_and_read_back_filtered_newest_first()
             ids(trail.list(&all(10)).await.unwrap()),
             [by_root.id, failed.id]
         );
-        // Events outlive their account.
+        t.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reuse_revoking_a_family_while_it_rotates_ends_the_session_and_fails_neither() {
+    // Both take the owner, then the family's first row, then the rest (the order that keeps
+    // them from deadlocking on PostgreSQL is by construction: this small table keeps its rows
+    // in insertion order, so the old order did not deadlock here either).
+    let mut urls = Vec::new();
+    urls.extend(postgres().await.map(|t| t.url));
+    let dir = std::env::temp_dir().join(format!("warden-reuse-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    urls.push(format!("sqlite://{}/reuse.db?mode=rwc", dir.display()));
+    for url in urls {
+        let pool = db::connect(&url, 8).await.unwrap();
+        db::migrate(&pool).await.unwrap();
+        let users = SeaOrmUserRepository::new(pool.clone());
+        let tokens = Arc::new(SeaOrmRefreshTokenRepository::new(pool.clone()));
+        let u = user("racing@example.com", Role::User);
+        users.insert(&u, &audit()).await.unwrap();
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        for _ in 0..20 {
+            // A family refreshed a few times, so that its first row has been rewritten.
+            let (root, mut newest) = refreshed_session(&tokens, &u, now).await;
+            for _ in 0..3 {
+                let next = RefreshToken {
+                    parent_id: Some(newest.id),
+                    ..refresh_row(&u, Some(root.family_id), time::Duration::days(1))
+                };
+                assert!(tokens.rotate(newest.id, now, &next).await.unwrap());
+                newest = next;
+            }
+            let next = RefreshToken {
+                parent_id: Some(newest.id),
+                ..refresh_row(&u, Some(root.family_id), time::Duration::days(1))
+            };
+            let (a, b) = (tokens.clone(), tokens.clone());
+            let (uid, family, parent) = (u.id, root.family_id, newest.id);
+            let rotation = tokio::spawn(async move { a.rotate(parent, now, &next).await });
+            let reuse =
+                tokio::spawn(async move { b.revoke_family(uid, family, now, &audit()).await });
+            let (rotated, revoked) = (rotation.await.unwrap(), reuse.await.unwrap());
+            assert!(rotated.is_ok(), "{url}: {rotated:?}");
+            assert!(revoked.unwrap(), "{url}: the family was live");
+            assert!(
+                tokens
+                    .sessions(u.id, now)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .all(|s| s.id != family),
+                "{url}: the session ended"
+            );
+        }
+        pool.close().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn audit_events_outlive_their_account() {
+    use warden_adapters::db::SeaOrmAuditLog;
+    use warden_domain::audit::{AuditEvent, AuditKind, AuditQuery};
+    use warden_domain::ports::AuditLog;
+    for t in backends().await {
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let trail = SeaOrmAuditLog::new(t.db.clone());
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let member = user("member@example.com", Role::User);
-        users
-            .insert(
-                &member,
-                &event(AuditKind::UserCreated, now).about(member.id),
-            )
-            .await
-            .unwrap();
-        let gone = event(AuditKind::UserDeleted, now + Duration::seconds(3)).about(member.id);
+        let made = AuditEvent::new(Uuid::now_v7(), now, AuditKind::UserCreated).about(member.id);
+        users.insert(&member, &made).await.unwrap();
+        let gone = AuditEvent::new(Uuid::now_v7(), now, AuditKind::UserDeleted).about(member.id);
         users.delete(member.id, &gone).await.unwrap();
-        let left = trail.list(&of(Some(member.id), None)).await.unwrap();
-        assert_eq!(left.first(), Some(&gone), "{}", t.name);
+        let query = AuditQuery {
+            user: Some(member.id),
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        let left = trail.list(&query).await.unwrap();
+        assert_eq!(left.len(), 2, "{}", t.name);
+        assert!(left.contains(&made) && left.contains(&gone), "{}", t.name);
         t.finish().await;
     }
 }

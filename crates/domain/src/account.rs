@@ -107,7 +107,9 @@ impl AccountService {
                 .about(user.id)
                 .failed()
                 .detail("reason", outcome);
-            self.ports.audit.record(&event).await?;
+            if let Err(e) = self.ports.audit.record(&event).await {
+                tracing::warn!(error = %e, "could not record a refused password change");
+            }
             return Err(Error::WrongPassword);
         }
         let context = related_words(Some(&user.email), user.display_name.as_ref());

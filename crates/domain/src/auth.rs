@@ -163,7 +163,10 @@ impl AuthService {
                 if let Some(user) = &user {
                     event = event.about(user.id);
                 }
-                self.ports.audit.record(&event).await?;
+                // A refusal changes nothing: failing to record it does not change the answer.
+                if let Err(e) = self.ports.audit.record(&event).await {
+                    warn!(error = %e, "could not record a refused login");
+                }
                 return Err(Error::InvalidCredentials);
             }
         };

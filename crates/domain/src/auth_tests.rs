@@ -652,3 +652,43 @@ async fn the_ports_show_no_adapter_in_debug_output() {
     .await;
     assert_eq!(format!("{:?}", svc.ports()), "Ports { .. }");
 }
+
+#[tokio::test]
+async fn a_refusal_that_cannot_be_recorded_is_still_the_same_refusal() {
+    let user = stored_user(STRONG);
+    let mut users = MockUserRepository::new();
+    let found = user.clone();
+    users
+        .expect_find_by_email()
+        .returning(move |_| Ok(Some(found.clone())));
+    let mut ports = ports(
+        users,
+        MockTokenCodec::new(),
+        Arc::new(fixed_clock()),
+        Arc::new(MemRefreshTokens::default()),
+    );
+    let mut audit = crate::ports::MockAuditLog::new();
+    audit
+        .expect_record()
+        .times(2)
+        .returning(|_| Err(Error::Unavailable("audit store away".into())));
+    ports.audit = Arc::new(audit);
+    let svc = AuthService::new(ports, policy(true)).await.unwrap();
+    let wrong = svc
+        .login(
+            "alice@example.com",
+            SecretString::from("wrong one 12"),
+            ip(1),
+        )
+        .await;
+    assert!(matches!(wrong, Err(Error::InvalidCredentials)));
+    let change = AccountService::new(&svc)
+        .change_password(
+            &bearer(user),
+            SecretString::from("wrong one 12"),
+            SecretString::from("a brand new passphrase 77"),
+            ip(1),
+        )
+        .await;
+    assert!(matches!(change, Err(Error::WrongPassword)));
+}

@@ -321,16 +321,19 @@ pub trait RefreshTokenRepository: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> Result<u64, Error>;
 
-    /// Marks every token of the family revoked, with the audit event in the same transaction.
+    /// Marks every token of the family (of `user_id`) revoked, with the audit event in the
+    /// same transaction; `Ok(false)`, with nothing changed and nothing recorded, when the
+    /// family was revoked already (or went with its user).
     ///
     /// # Errors
     /// Storage failures.
     async fn revoke_family(
         &self,
+        user_id: Uuid,
         family_id: Uuid,
         at: OffsetDateTime,
         audit: &AuditEvent,
-    ) -> Result<(), Error>;
+    ) -> Result<bool, Error>;
 
     /// Deletes the tokens that can never be used again: expired by `now`, revoked, or issued
     /// under a session version their user has since left. Returns how many went.

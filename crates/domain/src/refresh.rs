@@ -82,12 +82,16 @@ impl AuthService {
         self.pair(user, &row, secret)
     }
 
-    /// The refresh grant: rotates the presented token and returns the new pair.
+    /// The refresh grant from `origin`: rotates the presented token and returns the new pair.
     ///
     /// # Errors
     /// [`Error::InvalidRefreshToken`] for an unknown, expired, revoked or reused token, or one
     /// whose user may no longer act (the loser of a race is a reuse); storage failures.
-    pub async fn refresh(&self, presented: &str) -> Result<(User, IssuedTokens), Error> {
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        origin: &Origin,
+    ) -> Result<(User, IssuedTokens), Error> {
         let ports = &self.ports;
         let now = ports.clock.now();
         let digest = ports.digester.digest(presented);
@@ -131,13 +135,18 @@ impl AuthService {
         }
         let audit = ports
             .event(AuditKind::RefreshReuseDetected)
+            .from(origin)
             .about(row.user_id)
             .failed()
             .detail("session_id", row.family_id.to_string());
-        ports
+        // Revoked already (a reuse seen before, or a session ended meanwhile): nothing new.
+        if !ports
             .refresh_tokens
-            .revoke_family(row.family_id, now, &audit)
-            .await?;
+            .revoke_family(row.user_id, row.family_id, now, &audit)
+            .await?
+        {
+            return Err(Error::InvalidRefreshToken);
+        }
         warn!(
             target: "warden::audit",
             event = "refresh_reuse",
@@ -195,7 +204,7 @@ impl AuthService {
                 .detail("by", "revocation");
             ports
                 .refresh_tokens
-                .revoke_family(row.family_id, audit.at, &audit)
+                .revoke_family(row.user_id, row.family_id, audit.at, &audit)
                 .await?;
         }
         Ok(())

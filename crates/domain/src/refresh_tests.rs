@@ -83,7 +83,7 @@ impl Fixture {
 
     async fn refresh(&self, token: &SecretString) -> Result<IssuedTokens, Error> {
         self.svc
-            .refresh(token.expose_secret())
+            .refresh(token.expose_secret(), &ip(1).into())
             .await
             .map(|(_, pair)| pair)
     }
@@ -292,9 +292,9 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
         .returning(|_, _, _| Ok(false));
     store
         .expect_revoke_family()
-        .withf(move |id, at, _| *id == family && *at == NOW)
+        .withf(move |_, id, at, _| *id == family && *at == NOW)
         .times(1)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _, _, _| Ok(true));
     let clock = Arc::new(HandClock(Mutex::new(NOW)));
     let svc = service(
         ports(
@@ -307,6 +307,6 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
     )
     .await;
 
-    let err = svc.refresh("raced").await.unwrap_err();
+    let err = svc.refresh("raced", &ip(1).into()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRefreshToken));
 }

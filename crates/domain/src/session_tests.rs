@@ -167,7 +167,7 @@ async fn a_login_starts_a_session_that_records_its_origin_and_its_refreshes() {
     f.advance(Duration::minutes(5));
     let next = f
         .svc
-        .refresh(pair.refresh_token.expose_secret())
+        .refresh(pair.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap()
         .1;
@@ -192,7 +192,9 @@ async fn ending_a_session_stops_its_access_and_refresh_tokens_at_once_and_no_oth
 
     assert!(matches!(f.caller(&first).await, Err(Error::InvalidToken)));
     assert!(matches!(
-        f.svc.refresh(first.refresh_token.expose_secret()).await,
+        f.svc
+            .refresh(first.refresh_token.expose_secret(), &ip(1).into())
+            .await,
         Err(Error::InvalidRefreshToken)
     ));
     assert!(f.caller(&second).await.is_ok());
@@ -329,14 +331,16 @@ async fn a_stolen_refresh_token_used_first_by_the_thief_loses_the_thief_its_acce
     // The thief refreshes first with the stolen token, and gets a working pair.
     let thief = f
         .svc
-        .refresh(owner.refresh_token.expose_secret())
+        .refresh(owner.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap()
         .1;
     assert!(f.caller(&thief).await.is_ok());
     // The owner's own refresh is a reuse: the family is revoked...
     assert!(matches!(
-        f.svc.refresh(owner.refresh_token.expose_secret()).await,
+        f.svc
+            .refresh(owner.refresh_token.expose_secret(), &ip(1).into())
+            .await,
         Err(Error::InvalidRefreshToken)
     ));
     // ...and the thief's access token is refused on its next request, long before it expires.
@@ -518,11 +522,29 @@ async fn a_reuse_and_a_revocation_are_recorded_with_their_session() {
     let pair = f.login().await;
     let sid = f.session_of(&pair).await;
     f.svc
-        .refresh(pair.refresh_token.expose_secret())
+        .refresh(pair.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap();
-    let _ = f.svc.refresh(pair.refresh_token.expose_secret()).await;
+    let thief = Origin::new(ip(66), Some("stolen/1"));
+    let _ = f
+        .svc
+        .refresh(pair.refresh_token.expose_secret(), &thief)
+        .await;
     let reuse = f.store.events().pop().unwrap();
+    assert_eq!(
+        reuse.ip.as_deref(),
+        Some("192.0.2.66"),
+        "where the reuse came from"
+    );
+    assert_eq!(reuse.user_agent.as_deref(), Some("stolen/1"));
+    // Presented yet again: the session is over already, so nothing new is recorded.
+    let recorded = f.store.events().len();
+    let again = f
+        .svc
+        .refresh(pair.refresh_token.expose_secret(), &thief)
+        .await;
+    assert!(matches!(again, Err(Error::InvalidRefreshToken)));
+    assert_eq!(f.store.events().len(), recorded);
     assert_eq!(reuse.kind, AuditKind::RefreshReuseDetected);
     assert_eq!(reuse.outcome, Outcome::Failure);
     assert_eq!(reuse.subject, Some(f.user.id));
@@ -569,7 +591,7 @@ async fn a_refresh_stores_a_new_row_of_the_same_session_and_the_purge_counts_wha
     let pair = f.login().await;
     f.advance(Duration::minutes(1));
     f.svc
-        .refresh(pair.refresh_token.expose_secret())
+        .refresh(pair.refresh_token.expose_secret(), &ip(1).into())
         .await
         .unwrap();
     let rows = f.store.rows();

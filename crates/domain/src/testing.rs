@@ -159,12 +159,16 @@ impl MemRefreshTokens {
         row.parent_id.is_none() && row.revoked_at.is_none() && now < row.expires_at
     }
 
-    fn revoke(&self, family_id: Uuid, at: OffsetDateTime) {
+    /// Revokes the family's live rows; whether there were any.
+    fn revoke(&self, family_id: Uuid, at: OffsetDateTime) -> bool {
+        let mut changed = false;
         for t in self.rows.lock().unwrap().iter_mut() {
             if t.family_id == family_id && t.revoked_at.is_none() {
                 t.revoked_at = Some(at);
+                changed = true;
             }
         }
+        changed
     }
 }
 
@@ -275,13 +279,16 @@ impl RefreshTokenRepository for MemRefreshTokens {
     }
     async fn revoke_family(
         &self,
+        _user_id: Uuid,
         family_id: Uuid,
         at: OffsetDateTime,
         audit: &AuditEvent,
-    ) -> Result<(), Error> {
-        self.revoke(family_id, at);
-        self.write(audit);
-        Ok(())
+    ) -> Result<bool, Error> {
+        let revoked = self.revoke(family_id, at);
+        if revoked {
+            self.write(audit);
+        }
+        Ok(revoked)
     }
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {
         let mut rows = self.rows.lock().unwrap();

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,29 +29,7 @@ impl SeaOrmApiKeyRepository {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
-
-    async fn set_time(&self, id: Uuid, column: Column, at: OffsetDateTime) -> Result<u64, Error> {
-        set_time(&self.db, id, column, at).await
-    }
 }
-
-/// Sets one time column of a key on `db`; returns how many rows changed (0 or 1).
-async fn set_time(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    column: Column,
-    at: OffsetDateTime,
-) -> Result<u64, Error> {
-    Ok(Entity::update_many()
-        .col_expr(column, Expr::value(at))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map_err(storage_error)?
-        .rows_affected)
-}
-
-impl SeaOrmApiKeyRepository {}
 
 /// A stored row as a domain API key.
 pub(super) fn to_domain(m: Model) -> ApiKey {
@@ -132,7 +110,16 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
 
     async fn revoke(&self, id: Uuid, at: OffsetDateTime, audit: &AuditEvent) -> Result<(), Error> {
         let txn = self.db.begin().await.map_err(storage_error)?;
-        if set_time(&txn, id, Column::RevokedAt, at).await? == 0 {
+        // Once: of two revocations at once, the second finds it revoked and records nothing.
+        let revoked = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(at))
+            .filter(Column::Id.eq(id))
+            .filter(Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?
+            .rows_affected;
+        if revoked == 0 {
             return Err(Error::NotFound);
         }
         super::audit::write(&txn, audit).await?;
@@ -140,6 +127,12 @@ impl ApiKeyRepository for SeaOrmApiKeyRepository {
     }
 
     async fn touch(&self, id: Uuid, at: OffsetDateTime) -> Result<(), Error> {
-        self.set_time(id, Column::LastUsedAt, at).await.map(|_| ())
+        Entity::update_many()
+            .col_expr(Column::LastUsedAt, Expr::value(at))
+            .filter(Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(storage_error)?;
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 use warden_domain::Error;
 use warden_domain::audit::{ActorKind, AuditEvent, AuditKind, AuditQuery, Outcome};
 use warden_domain::ports::AuditLog;
@@ -112,11 +112,13 @@ impl AuditLog for SeaOrmAuditLog {
         if let Some(kind) = query.kind {
             filter = filter.add(Column::Kind.eq(kind.as_str()));
         }
+        // Times are stored in UTC, which SQLite compares as text: a bound in another offset
+        // is the same instant in UTC.
         if let Some(since) = query.since {
-            filter = filter.add(Column::At.gte(since));
+            filter = filter.add(Column::At.gte(since.to_offset(UtcOffset::UTC)));
         }
         if let Some(until) = query.until {
-            filter = filter.add(Column::At.lt(until));
+            filter = filter.add(Column::At.lt(until.to_offset(UtcOffset::UTC)));
         }
         if let Some(before) = query.before {
             filter = filter.add(Column::Id.lt(before));

@@ -60,23 +60,32 @@ async fn lock_owner(txn: &DatabaseTransaction, user_id: Uuid) -> Result<bool, Db
     Ok(owner.is_some())
 }
 
-/// Marks every row of these families revoked at `at` (rows revoked already keep their time).
+/// Marks every row of these families revoked at `at` (rows revoked already keep their time):
+/// the first rows, then the rest, in the order a rotation locks them. Returns how many rows
+/// changed.
 async fn revoke_families(
     db: &impl ConnectionTrait,
     family_ids: &[Uuid],
     at: OffsetDateTime,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     if family_ids.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    Entity::update_many()
-        .col_expr(Column::RevokedAt, Expr::value(at))
-        .filter(Column::FamilyId.is_in(family_ids.iter().copied()))
-        .filter(Column::RevokedAt.is_null())
-        .exec(db)
-        .await
-        .map_err(storage_error)?;
-    Ok(())
+    let mut changed = 0;
+    for rows in [
+        Column::Id.is_in(family_ids.iter().copied()),
+        Column::FamilyId.is_in(family_ids.iter().copied()),
+    ] {
+        changed += Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(at))
+            .filter(rows)
+            .filter(Column::RevokedAt.is_null())
+            .exec(db)
+            .await
+            .map_err(storage_error)?
+            .rows_affected;
+    }
+    Ok(changed)
 }
 
 fn to_domain(m: Model) -> RefreshToken {
@@ -324,14 +333,23 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
 
     async fn revoke_family(
         &self,
+        user_id: Uuid,
         family_id: Uuid,
         at: OffsetDateTime,
         audit: &AuditEvent,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let txn = self.db.begin().await.map_err(storage_error)?;
-        revoke_families(&txn, &[family_id], at).await?;
-        super::audit::write(&txn, audit).await?;
-        txn.commit().await.map_err(storage_error)
+        // The owner first, as a rotation and a delete of the user take it.
+        if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
+            txn.rollback().await.map_err(storage_error)?;
+            return Ok(false);
+        }
+        let revoked = revoke_families(&txn, &[family_id], at).await? > 0;
+        if revoked {
+            super::audit::write(&txn, audit).await?;
+        }
+        txn.commit().await.map_err(storage_error)?;
+        Ok(revoked)
     }
 
     async fn purge(&self, now: OffsetDateTime) -> Result<u64, Error> {

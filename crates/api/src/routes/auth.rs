@@ -302,7 +302,7 @@ impl AuthApi {
             Ok("password") => password_grant(req, auth, &form).await?,
             Ok("refresh_token") => match required(form.refresh_token.as_ref(), "refresh_token") {
                 Err(refusal) => Err(refusal),
-                Ok(token) => match auth.refresh(token).await {
+                Ok(token) => match auth.refresh(token, &origin(req)).await {
                     Ok((_, tokens)) => Ok(tokens),
                     Err(Error::InvalidRefreshToken) => Err(refusal(
                         "invalid_grant",
