@@ -1025,6 +1025,37 @@ async fn held_reader_connections_see_every_committed_write_at_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A SQLite file read both ways: its pool, one held reader, and the user repository on the
+/// pool alone and behind the held reader.
+struct HeldDb {
+    dir: std::path::PathBuf,
+    pool: DatabaseConnection,
+    readers: Option<Arc<db::SqliteReaders>>,
+    users: SeaOrmUserRepository,
+    held_users: db::SqliteReadModel<SeaOrmUserRepository>,
+}
+
+impl HeldDb {
+    async fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("warden-{name}-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/{name}.db?mode=rwc", dir.display());
+        let pool = db::connect(&url, 2).await.unwrap();
+        db::migrate(&pool).await.unwrap();
+        let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap();
+        let users = SeaOrmUserRepository::new(pool.clone());
+        let held_users =
+            db::SqliteReadModel::new(SeaOrmUserRepository::new(pool.clone()), readers.clone());
+        Self {
+            dir,
+            pool,
+            readers,
+            users,
+            held_users,
+        }
+    }
+}
+
 #[tokio::test]
 async fn held_reads_decode_exactly_what_the_pool_reads() {
     use warden_adapters::db::SeaOrmApiKeyRepository;
@@ -1032,15 +1063,13 @@ async fn held_reads_decode_exactly_what_the_pool_reads() {
     use warden_domain::ports::ApiKeyRepository;
     use warden_domain::user::DisplayName;
 
-    let dir = std::env::temp_dir().join(format!("warden-decode-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/decode.db?mode=rwc", dir.display());
-    let pool = db::connect(&url, 2).await.unwrap();
-    db::migrate(&pool).await.unwrap();
-    let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap();
-    let users = SeaOrmUserRepository::new(pool.clone());
-    let held_users =
-        db::SqliteReadModel::new(SeaOrmUserRepository::new(pool.clone()), readers.clone());
+    let HeldDb {
+        dir,
+        pool,
+        readers,
+        users,
+        held_users,
+    } = HeldDb::new("decode").await;
     let keys = SeaOrmApiKeyRepository::new(pool.clone());
     let held_keys =
         db::SqliteReadModel::new(SeaOrmApiKeyRepository::new(pool.clone()), readers.clone());
@@ -1691,18 +1720,35 @@ async fn refreshed_session(
     (root, child)
 }
 
+/// The repositories on a test database holding two users of these emails.
+async fn two_users(
+    t: &TestDb,
+    one: &str,
+    another: &str,
+) -> (
+    SeaOrmUserRepository,
+    SeaOrmRefreshTokenRepository,
+    User,
+    User,
+) {
+    let users = SeaOrmUserRepository::new(t.db.clone());
+    let (u, other) = (user(one, Role::User), user(another, Role::User));
+    users.insert(&u, &audit()).await.unwrap();
+    users.insert(&other, &audit()).await.unwrap();
+    (
+        users,
+        SeaOrmRefreshTokenRepository::new(t.db.clone()),
+        u,
+        other,
+    )
+}
+
 #[tokio::test]
 async fn the_bearer_query_joins_only_the_users_own_session_and_sees_it_end() {
     use warden_domain::session::SessionState;
     for t in backends().await {
-        let users = SeaOrmUserRepository::new(t.db.clone());
-        let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
-        let (u, other) = (
-            user("joined@example.com", Role::User),
-            user("stranger@example.com", Role::User),
-        );
-        users.insert(&u, &audit()).await.unwrap();
-        users.insert(&other, &audit()).await.unwrap();
+        let (users, tokens, u, other) =
+            two_users(&t, "joined@example.com", "stranger@example.com").await;
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let (root, child) = refreshed_session(&tokens, &u, now).await;
         let (theirs, _) = refreshed_session(&tokens, &other, now).await;
@@ -1751,14 +1797,8 @@ async fn the_bearer_query_joins_only_the_users_own_session_and_sees_it_end() {
 async fn sessions_are_listed_live_with_their_origin_and_end_one_or_all_but_one() {
     use time::Duration;
     for t in backends().await {
-        let users = SeaOrmUserRepository::new(t.db.clone());
-        let tokens = SeaOrmRefreshTokenRepository::new(t.db.clone());
-        let (u, other) = (
-            user("listed@example.com", Role::User),
-            user("elsewhere@example.com", Role::User),
-        );
-        users.insert(&u, &audit()).await.unwrap();
-        users.insert(&other, &audit()).await.unwrap();
+        let (_, tokens, u, other) =
+            two_users(&t, "listed@example.com", "elsewhere@example.com").await;
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         let later = now + Duration::seconds(30);
 
@@ -1889,15 +1929,13 @@ async fn of_many_requests_ending_one_session_at_once_exactly_one_ends_it() {
 
 #[tokio::test]
 async fn held_session_reads_decode_exactly_what_the_pool_reads() {
-    let dir = std::env::temp_dir().join(format!("warden-join-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/join.db?mode=rwc", dir.display());
-    let pool = db::connect(&url, 2).await.unwrap();
-    db::migrate(&pool).await.unwrap();
-    let readers = db::SqliteReaders::open(&pool, &url, 1).unwrap();
-    let users = SeaOrmUserRepository::new(pool.clone());
-    let held_users =
-        db::SqliteReadModel::new(SeaOrmUserRepository::new(pool.clone()), readers.clone());
+    let HeldDb {
+        dir,
+        pool,
+        readers,
+        users,
+        held_users,
+    } = HeldDb::new("join").await;
     let (named, plain) = (
         user("joined@example.com", Role::Admin),
         user("alone@example.com", Role::User),

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::admin::AuditPage;
 use warden_domain::api_key::ApiKey;
-use warden_domain::audit::AuditEvent;
+use warden_domain::audit::{AuditEvent, AuditKind};
 use warden_domain::import::ImportReport;
 use warden_domain::user::{Role, User};
 
@@ -161,6 +161,75 @@ impl From<&ImportReport> for ImportReportDto {
 /// An import's report as `POST /admin/users/import` writes it, for the CLI's `--json`.
 pub fn import_report_json(report: &ImportReport) -> serde_json::Value {
     ImportReportDto::from(report).to_json().unwrap_or_default()
+}
+
+/// An audit event's type on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "AuditType")]
+pub enum AuditTypeDto {
+    /// A password grant issued tokens.
+    #[oai(rename = "login.succeeded")]
+    LoginSucceeded,
+    /// A password grant was refused.
+    #[oai(rename = "login.failed")]
+    LoginFailed,
+    /// A password grant met a lock.
+    #[oai(rename = "login.locked")]
+    LoginLocked,
+    /// A rotated refresh token came back.
+    #[oai(rename = "refresh.reuse_detected")]
+    RefreshReuseDetected,
+    /// A session was ended.
+    #[oai(rename = "session.ended")]
+    SessionEnded,
+    /// Every session of a user was ended by the user.
+    #[oai(rename = "logout")]
+    Logout,
+    /// A password was changed.
+    #[oai(rename = "password.changed")]
+    PasswordChanged,
+    /// An imported hash was replaced at a login.
+    #[oai(rename = "password.upgraded")]
+    PasswordUpgraded,
+    /// An account was made.
+    #[oai(rename = "user.created")]
+    UserCreated,
+    /// An account was changed.
+    #[oai(rename = "user.updated")]
+    UserUpdated,
+    /// An account was deleted.
+    #[oai(rename = "user.deleted")]
+    UserDeleted,
+    /// An account's lockouts were cleared.
+    #[oai(rename = "user.unlocked")]
+    UserUnlocked,
+    /// An API key was made.
+    #[oai(rename = "api_key.created")]
+    ApiKeyCreated,
+    /// An API key was revoked.
+    #[oai(rename = "api_key.revoked")]
+    ApiKeyRevoked,
+}
+
+impl From<AuditTypeDto> for AuditKind {
+    fn from(t: AuditTypeDto) -> Self {
+        match t {
+            AuditTypeDto::LoginSucceeded => Self::LoginSucceeded,
+            AuditTypeDto::LoginFailed => Self::LoginFailed,
+            AuditTypeDto::LoginLocked => Self::LoginLocked,
+            AuditTypeDto::RefreshReuseDetected => Self::RefreshReuseDetected,
+            AuditTypeDto::SessionEnded => Self::SessionEnded,
+            AuditTypeDto::Logout => Self::Logout,
+            AuditTypeDto::PasswordChanged => Self::PasswordChanged,
+            AuditTypeDto::PasswordUpgraded => Self::PasswordUpgraded,
+            AuditTypeDto::UserCreated => Self::UserCreated,
+            AuditTypeDto::UserUpdated => Self::UserUpdated,
+            AuditTypeDto::UserDeleted => Self::UserDeleted,
+            AuditTypeDto::UserUnlocked => Self::UserUnlocked,
+            AuditTypeDto::ApiKeyCreated => Self::ApiKeyCreated,
+            AuditTypeDto::ApiKeyRevoked => Self::ApiKeyRevoked,
+        }
+    }
 }
 
 /// Who acted.

@@ -42,6 +42,18 @@ impl SeaOrmRefreshTokenRepository {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+
+    /// A transaction that has locked `user_id` first (on PostgreSQL), in the order a delete of
+    /// the user takes it; `None`, with nothing done, when the user is gone.
+    async fn begin_as_owner(&self, user_id: Uuid) -> Result<Option<DatabaseTransaction>, Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        if lock_owner(&txn, user_id).await.map_err(storage_error)? {
+            Ok(Some(txn))
+        } else {
+            txn.rollback().await.map_err(storage_error)?;
+            Ok(None)
+        }
+    }
 }
 
 /// On PostgreSQL, locks the owner's row against a delete (key share: what the child's foreign
@@ -197,14 +209,9 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         child: &RefreshToken,
     ) -> Result<bool, Error> {
         let gone = || Error::InvalidRefreshToken;
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        if !lock_owner(&txn, child.user_id)
-            .await
-            .map_err(storage_error)?
-        {
-            txn.rollback().await.map_err(storage_error)?;
+        let Some(txn) = self.begin_as_owner(child.user_id).await? else {
             return Err(gone());
-        }
+        };
         // The session (the family's first row) is used now: locked before the parent, in the
         // order ending a session takes them (first row, then the rest of the family).
         Entity::update_many()
@@ -262,11 +269,9 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> Result<bool, Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
-            txn.rollback().await.map_err(storage_error)?;
+        let Some(txn) = self.begin_as_owner(user_id).await? else {
             return Ok(false);
-        }
+        };
         // Claim the session's first row; the rest of the family follows in the same
         // transaction, so two requests ending it cannot both see it live.
         let claimed = Entity::update_many()
@@ -296,11 +301,9 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         if let Some(keep) = keep {
             roots = roots.add(Column::Id.ne(keep));
         }
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
-            txn.rollback().await.map_err(storage_error)?;
+        let Some(txn) = self.begin_as_owner(user_id).await? else {
             return Ok(0);
-        }
+        };
         // The sessions' first rows, then the rest of every family whose first row is revoked.
         let ended = Entity::update_many()
             .col_expr(Column::RevokedAt, Expr::value(now))
@@ -338,12 +341,10 @@ impl RefreshTokenRepository for SeaOrmRefreshTokenRepository {
         at: OffsetDateTime,
         audit: &AuditEvent,
     ) -> Result<bool, Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
         // The owner first, as a rotation and a delete of the user take it.
-        if !lock_owner(&txn, user_id).await.map_err(storage_error)? {
-            txn.rollback().await.map_err(storage_error)?;
+        let Some(txn) = self.begin_as_owner(user_id).await? else {
             return Ok(false);
-        }
+        };
         let revoked = revoke_families(&txn, &[family_id], at).await? > 0;
         if revoked {
             super::audit::write(&txn, audit).await?;

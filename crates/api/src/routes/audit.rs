@@ -6,11 +6,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_domain::Error;
 use warden_domain::audit::{AuditKind, AuditQuery};
 
 use super::Tag;
-use crate::dto::EventPage;
+use crate::dto::{AuditTypeDto, EventPage};
 use crate::failure::{Failure, ListAudit};
 use crate::security::{Authenticated, state};
 
@@ -36,9 +35,9 @@ impl AuditApi {
         auth: Authenticated,
         /// Events whose actor or subject is this user.
         user: Query<Option<Uuid>>,
-        /// Events of this type (`login.failed`, …).
+        /// Events of this type.
         #[oai(name = "type")]
-        kind: Query<Option<String>>,
+        kind: Query<Option<AuditTypeDto>>,
         /// At or after this time (RFC 3339).
         since: Query<Option<OffsetDateTime>>,
         /// Before this time (RFC 3339).
@@ -50,15 +49,9 @@ impl AuditApi {
         limit: Query<Option<u64>>,
     ) -> Result<PageResponse, Failure<ListAudit>> {
         let caller = auth.caller()?;
-        let kind = match kind.0.as_deref() {
-            None => None,
-            Some(name) => Some(AuditKind::parse(name).ok_or_else(|| {
-                Error::Invalid(vec!["type is not a known event type".to_owned()])
-            })?),
-        };
         let query = AuditQuery {
             user: user.0,
-            kind,
+            kind: kind.0.map(AuditKind::from),
             since: since.0,
             until: until.0,
             before: cursor.0,

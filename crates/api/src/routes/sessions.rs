@@ -5,7 +5,7 @@
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
@@ -41,6 +41,15 @@ struct SessionDto {
     user_agent: Option<String>,
     /// Whether the request's own bearer token belongs to it.
     current: bool,
+}
+
+/// `others=true`, the only value `DELETE /users/me/sessions` takes: ending every session
+/// is `POST /auth/logout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+enum OthersOnly {
+    /// The sessions other than the caller's.
+    #[oai(rename = "true")]
+    True,
 }
 
 /// Live sessions.
@@ -110,15 +119,11 @@ impl SessionsApi {
         &self,
         req: &Request,
         auth: Authenticated,
-        others: Query<Option<bool>>,
+        /// `true`: the sessions other than the caller's.
+        others: Query<OthersOnly>,
     ) -> Result<Ended, Failure<EndSessions>> {
         let caller = auth.caller()?;
-        if others.0 != Some(true) {
-            return Err(Error::Invalid(vec![
-                "others must be true (to end every session, POST /auth/logout)".to_owned(),
-            ])
-            .into());
-        }
+        let OthersOnly::True = others.0;
         state(req)?
             .services
             .auth
