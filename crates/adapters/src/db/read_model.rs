@@ -1,7 +1,7 @@
-//! The request path's two hot reads, a user by id (every bearer check) and an API key with its
-//! owner (every API-key check), answered on held SQLite connections ([`SqliteReaders`]) by a
-//! decorator of the sea-orm repositories; every other call, and every read the held
-//! connections decline, goes to the repository inside.
+//! The request path's hot reads, a user with its session (every bearer check), an API key with
+//! its owner (every API-key check) and a user by id, answered on held SQLite connections
+//! ([`SqliteReaders`]) by a decorator of the sea-orm repositories; every other call, and every
+//! read the held connections decline, goes to the repository inside.
 //!
 //! The methods are written out in the shape `async_trait` gives the ports, so that a
 //! delegation hands the inner repository's future through as it is: the decorator adds no

@@ -1,5 +1,6 @@
-//! The two reads on every authenticated request (a user by id; an API key with its owner) on
-//! a SQLite file, run right where the request is, on connections of their own.
+//! The reads on the request path (a user with its session, on every bearer check; an API key
+//! with its owner; a user by id, on a refresh) on a SQLite file, run right where the request
+//! is, on connections of their own.
 //!
 //! Through sqlx, every SQLite statement is a round trip to the connection's worker thread:
 //! the command goes over a channel, the worker wakes, the rows come back over another channel
