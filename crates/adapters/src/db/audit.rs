@@ -21,11 +21,7 @@ use super::{purge, storage_error};
 /// # Errors
 /// Storage failures.
 pub(super) async fn write(db: &impl ConnectionTrait, event: &AuditEvent) -> Result<(), Error> {
-    Entity::insert(to_row(event))
-        .exec_without_returning(db)
-        .await
-        .map_err(storage_error)?;
-    Ok(())
+    write_all(db, std::slice::from_ref(event)).await
 }
 
 /// Writes events in one statement (an import's batch); nothing for none.
