@@ -3,6 +3,10 @@
 //!
 //! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
 //!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`);
+//! - zxing-cpp reads the enrolment's QR code (rasterized by CairoSVG) back to the otpauth URI,
+//!   from which pyotp computes the codes of a TOTP second factor that is confirmed, asked for at
+//!   login in two steps and in one, stood in for by a recovery code and removed
+//!   (`tests/outside/totp.py`);
 //! - users whose hashes passlib, pwdlib, argon2-cffi, bcrypt, Django and werkzeug made are
 //!   imported, sign in and are upgraded to argon2id (`tests/outside/import_hashes.py`);
 //! - prometheus-client's OpenMetrics parser reads the metrics the run produced
@@ -33,6 +37,12 @@ const PACKAGES: &[&str] = &[
     "schemathesis==4.32.5",
     "openapi-spec-validator==0.9.0",
     "prometheus-client==0.21.1",
+    // The authenticator app and the QR reader (tests/outside/totp.py); CairoSVG draws with the
+    // system's libcairo, which `ensure_cairo` sees to.
+    "pyotp==2.12.1",
+    "zxing-cpp==3.1.1",
+    "cairosvg==2.9.1",
+    "pillow==13.0.0",
     // The libraries whose hashes `warden user import` takes (tests/outside/import_hashes.py);
     // bcrypt 4.3 is the last that passlib 1.7.4 works with.
     "passlib[bcrypt,argon2]==1.7.4",
@@ -74,6 +84,12 @@ pub(crate) fn run() -> Result {
     run_command(
         Command::new(&python)
             .arg(workspace_root().join("tests/outside/oauth_client.py"))
+            .arg(server.url("")),
+    )?;
+    ensure_cairo()?;
+    run_command(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/outside/totp.py"))
             .arg(server.url("")),
     )?;
     let browser_script = ensure_browser()?;
@@ -166,6 +182,23 @@ fn ensure_venv() -> Result<PathBuf> {
     )?;
     fs::write(&stamp, wanted).map_err(|e| format!("could not write {}: {e}", stamp.display()))?;
     Ok(python)
+}
+
+/// Debian's libcairo, which CairoSVG loads at run time (pip cannot bring it). The machine
+/// images have it; a slimmer one gets it here rather than failing on an import.
+fn ensure_cairo() -> Result {
+    crate::ensure_debian_package("libcairo", "libcairo2", || {
+        let output = Command::new("dpkg-query")
+            .arg("--show")
+            .arg("--showformat=${db:Status-Status} ${Package} ${Version}")
+            .arg("libcairo2")
+            .output()
+            .ok()?;
+        // A package removed but for its configuration is listed too, as `config-files`.
+        let listed = String::from_utf8_lossy(&output.stdout);
+        let installed = listed.trim().strip_prefix("installed ")?;
+        output.status.success().then(|| installed.to_owned())
+    })
 }
 
 /// Debian's Chromium and playwright-core (pinned, under the target directory) beside a copy

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::ports::TokenCodec;
+use warden_domain::refresh::amr;
 use warden_domain::token::{AccessClaims, TokenError};
 use warden_domain::user::Role;
 
@@ -75,6 +76,14 @@ struct WireClaims {
     sv: i64,
     /// The session (refresh family) the token belongs to.
     sid: String,
+    /// How its session's login was proved (RFC 8176): `["pwd"]` or `["pwd", "otp"]`. Tokens of
+    /// builds before the second factor have none, and were all of a password alone.
+    #[serde(default = "password_only")]
+    amr: Vec<String>,
+}
+
+fn password_only() -> Vec<String> {
+    vec!["pwd".to_owned()]
 }
 
 /// A verification key and its `kid` (none under HS256).
@@ -258,6 +267,10 @@ impl TokenCodec for JwtCodec {
             role: c.role.as_str().to_owned(),
             sv: c.session_version,
             sid: c.session_id.to_string(),
+            amr: amr(c.second_factor)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         };
         encode(&header, &wire, &self.encoding)
             .map(SecretString::from)
@@ -337,6 +350,7 @@ impl JwtCodec {
                 .sid
                 .parse::<Uuid>()
                 .map_err(|_| TokenError::Malformed)?,
+            second_factor: claims.amr.iter().any(|m| m == "otp"),
         })
     }
 }

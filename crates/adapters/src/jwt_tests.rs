@@ -20,6 +20,7 @@ fn claims(expires_in: Duration) -> AccessClaims {
         session_version: 7,
         token_id: Uuid::now_v7(),
         session_id: Uuid::now_v7(),
+        second_factor: false,
     }
 }
 

@@ -8,6 +8,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod authenticator;
 pub mod db;
 pub mod digest;
 mod foreign;
@@ -25,6 +26,8 @@ mod token_memo;
 
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use time::Duration;
@@ -34,14 +37,16 @@ use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
 use warden_domain::lockout::LockoutPolicy;
+use warden_domain::mfa::{MfaPolicy, MfaService};
 use warden_domain::password::PasswordPolicy;
-use warden_domain::ports::Readiness;
+use warden_domain::ports::{Readiness, SecretDeriver};
 use warden_domain::rate_limit::RateLimiter;
 use warden_domain::token::TokenLifetimes;
 
 pub use settings::{ConfigError, Profile, Settings};
 pub use startup_error::StartupError;
 
+use crate::authenticator::TotpAuthenticator;
 use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
@@ -58,6 +63,8 @@ pub struct Services {
     pub auth: Arc<AuthService>,
     /// The account's own: register, change password.
     pub accounts: AccountService,
+    /// The second factor: enrol, confirm, replace recovery codes, disable.
+    pub mfa: MfaService,
     /// User administration.
     pub admin: AdminService,
     /// API keys.
@@ -152,6 +159,30 @@ pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), Start
     }
 }
 
+/// The TOTP authenticator under `mfa.encryption_key`, or (in development, where it may be
+/// unset) under a key derived from the token-signing key.
+///
+/// # Errors
+/// A key that does not decode.
+fn build_authenticator(
+    settings: &Settings,
+    deriver: &HmacDeriver,
+) -> Result<TotpAuthenticator, StartupError> {
+    let (current, previous) = settings.mfa.keys()?;
+    let current = match current {
+        Some(key) => key,
+        None => {
+            let derived = deriver.derive("warden mfa sealing key v1");
+            URL_SAFE_NO_PAD
+                .decode(derived.expose_secret())
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .ok_or_else(|| ConfigError::setting("mfa.encryption_key", "cannot be derived"))?
+        }
+    };
+    Ok(TotpAuthenticator::new(&current, &previous, &settings.mfa.issuer))
+}
+
 impl Services {
     /// Opens and migrates the database, loads the keys and builds the use cases.
     ///
@@ -182,6 +213,7 @@ impl Services {
             db::SeaOrmUserRepository::new(db.clone()),
             readers.clone(),
         ));
+        let authenticator = build_authenticator(settings, &deriver)?;
         let ports = Ports {
             users,
             hasher: Arc::new(hasher),
@@ -194,6 +226,8 @@ impl Services {
             deriver: Arc::new(deriver),
             observer: Arc::new(counters.clone()),
             audit: Arc::new(db::SeaOrmAuditLog::new(db.clone())),
+            mfa: Arc::new(db::SeaOrmMfaRepository::new(db.clone())),
+            authenticator: Arc::new(authenticator),
         };
         let p = &settings.password;
         let policy = AuthPolicy {
@@ -211,6 +245,11 @@ impl Services {
             },
             reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
             audit_retention: Duration::days(i64::from(settings.audit.retention_days)),
+            mfa: MfaPolicy {
+                enabled: settings.mfa_enabled(),
+                require_for_admins: settings.mfa.require_for_admins,
+                issuer: settings.mfa.issuer.clone(),
+            },
         };
         let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(
@@ -237,6 +276,7 @@ impl Services {
         Ok(Self {
             metrics,
             accounts: AccountService::new(&auth),
+            mfa: MfaService::new(&auth),
             auth,
             keys,
             admin,

@@ -94,6 +94,7 @@ mod tests {
             session_version: 1,
             token_id: Uuid::nil(),
             session_id: Uuid::nil(),
+            second_factor: false,
         }
     }
 

@@ -101,6 +101,7 @@ fn user(email: &str, role: Role) -> User {
         created_at: now,
         updated_at: now,
         email_verified_at: None,
+        mfa_enabled_at: None,
     }
 }
 
@@ -796,6 +797,7 @@ fn refresh_row(user: &User, family: Option<Uuid>, expires_in: time::Duration) ->
         expires_at: now + expires_in,
         rotated_at: None,
         revoked_at: None,
+        second_factor: false,
     }
 }
 

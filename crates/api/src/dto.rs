@@ -57,6 +57,8 @@ pub struct UserDto {
     pub role: RoleDto,
     /// Whether the account is disabled.
     pub disabled: bool,
+    /// Whether a second factor (TOTP) is required at its login.
+    pub mfa_enabled: bool,
     /// Creation time (RFC 3339).
     pub created_at: OffsetDateTime,
     /// Last change (RFC 3339).
@@ -71,6 +73,7 @@ impl From<&User> for UserDto {
             display_name: u.display_name.as_ref().map(|d| d.as_str().to_owned()),
             role: u.role.into(),
             disabled: u.disabled,
+            mfa_enabled: u.mfa_enabled_at.is_some(),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

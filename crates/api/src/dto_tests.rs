@@ -20,6 +20,7 @@ fn user(name: Option<&str>) -> User {
         created_at: T,
         updated_at: T,
         email_verified_at: None,
+        mfa_enabled_at: None,
     }
 }
 

@@ -77,6 +77,8 @@ macro_rules! status_sets {
     )+};
 }
 
+// 403 is listed wherever a caller is authenticated: an admin who must enrol a second factor
+// first (`mfa.require_for_admins`) gets it everywhere but at the enrolment.
 // 413 is listed where the operation takes a body, 415 where that body's type is checked,
 // 429 wherever the rate limits apply (every route but the health probes), 503 wherever storage
 // is read, 500 wherever the handler can fail at all.
@@ -88,10 +90,11 @@ status_sets! {
     OAuthForm = [413, 429, 500, 503];
     /// `POST /auth/introspect`.
     Introspect = [400, 401, 403, 413, 415, 429, 500, 503];
-    /// An authenticated read or action without a body or parameters.
-    Caller = [401, 429, 500, 503];
+    /// An authenticated read or action without a body or parameters (403: an admin who must
+    /// enrol a second factor first).
+    Caller = [401, 403, 429, 500, 503];
     /// `PUT /users/me/password`.
-    ChangePassword = [400, 401, 413, 415, 422, 429, 500, 503];
+    ChangePassword = [400, 401, 403, 413, 415, 422, 429, 500, 503];
     /// `GET /admin/users`.
     ListUsers = [401, 403, 422, 429, 500, 503];
     /// `POST /admin/users`.
@@ -105,17 +108,23 @@ status_sets! {
     /// `DELETE /admin/users/{id}`.
     DeleteUser = [401, 403, 404, 409, 422, 429, 500, 503];
     /// `POST /api-keys`.
-    CreateKey = [400, 401, 413, 415, 422, 429, 500, 503];
+    CreateKey = [400, 401, 403, 413, 415, 422, 429, 500, 503];
     /// `DELETE /users/me/sessions/{id}`.
-    OneSession = [401, 404, 429, 500, 503];
+    OneSession = [401, 403, 404, 429, 500, 503];
     /// `DELETE /users/me/sessions?others=true`.
-    EndSessions = [401, 422, 429, 500, 503];
+    EndSessions = [401, 403, 422, 429, 500, 503];
     /// `GET /admin/users/{id}/sessions` and `DELETE /admin/users/{id}/sessions/{sid}`.
     UserSessions = [401, 403, 404, 429, 500, 503];
+    /// `POST /users/me/mfa/totp`.
+    Enrol = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
+    /// `POST /users/me/mfa/totp/confirm`.
+    ConfirmMfa = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503];
+    /// `POST /users/me/mfa/recovery-codes` and `DELETE /users/me/mfa/totp`.
+    ChangeMfa = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// `GET /admin/audit`.
     ListAudit = [401, 403, 422, 429, 500, 503];
     /// `DELETE /api-keys/{id}`.
-    RevokeKey = [401, 404, 422, 429, 500, 503];
+    RevokeKey = [401, 403, 404, 422, 429, 500, 503];
     /// `GET /health/ready`: its 503 is its own answer.
     Ready = [500];
     /// `GET /.well-known/jwks.json`.

@@ -50,19 +50,22 @@ impl Problem {
 /// Every error response but those of the OAuth endpoints, each a problem document.
 #[derive(Debug, ApiResponse)]
 pub enum ApiError {
-    /// A body that is not JSON at all, a malformed form, or a wrong current password.
+    /// A body that is not JSON at all, a malformed form, a wrong current password, or a wrong
+    /// second-factor code.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// No credentials, or rejected ones.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
-    /// The caller's role does not allow this, or registration is off.
+    /// The caller's role does not allow this, registration or the second factor is off, or an
+    /// admin must enrol a second factor first.
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// No such resource.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
-    /// The email is taken, or the change would leave no enabled admin.
+    /// The email is taken, the change would leave no enabled admin, or a second factor is
+    /// active already.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
     /// The body is larger than `server.max_body_bytes`.
@@ -122,9 +125,27 @@ fn opaque(status: u16, e: &Error) -> Json<Problem> {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidCredentials | Error::InvalidToken | Error::InvalidRefreshToken => {
-                Self::invalid_token()
-            }
+            // A challenge only the token endpoint opens, and answers itself.
+            Error::InvalidCredentials
+            | Error::InvalidToken
+            | Error::InvalidRefreshToken
+            | Error::MfaRequired(_) => Self::invalid_token(),
+            Error::InvalidCode => Self::BadRequest(Json(Problem::new(
+                400,
+                "The code is invalid, used already or expired",
+            ))),
+            Error::MfaActive => Self::Conflict(Json(Problem::new(
+                409,
+                "A second factor is active already; remove it first",
+            ))),
+            Error::MfaEnrolmentRequired => Self::Forbidden(Json(Problem::new(
+                403,
+                "Admins must enrol a second factor first: POST /users/me/mfa/totp",
+            ))),
+            Error::MfaDisabled => Self::Forbidden(Json(Problem::new(
+                403,
+                "The second factor is turned off on this server",
+            ))),
             Error::WrongPassword => {
                 Self::BadRequest(Json(Problem::new(400, "The current password is wrong")))
             }

@@ -79,22 +79,36 @@ fn verdict(checked: Checked) -> Result<Principal, ApiError> {
 }
 
 impl BearerAuth {
-    /// The authenticated principal, or the 401 (or 503) the token earned. What it may do is
-    /// the use case's decision.
+    /// The authenticated principal, or the 401 (or 503) the token earned, or the 403 of an
+    /// admin who must enrol a second factor first. What it may do is the use case's decision.
     pub fn caller(self) -> Result<Principal, ApiError> {
+        unrestricted(verdict(self.0)?)
+    }
+
+    /// The authenticated principal, even one that may only enrol a second factor: for the
+    /// enrolment endpoints alone.
+    pub fn enrolling_caller(self) -> Result<Principal, ApiError> {
         verdict(self.0)
     }
+}
+
+/// A principal that may do more than enrol; else the 403 that says it must enrol first.
+fn unrestricted(principal: Principal) -> Result<Principal, ApiError> {
+    if principal.enrolment_only() {
+        return Err(Error::MfaEnrolmentRequired.into());
+    }
+    Ok(principal)
 }
 
 impl Authenticated {
     /// The authenticated principal, or the 401 (or 503) the credential earned. What it may do
     /// is the use case's decision.
     pub fn caller(self) -> Result<Principal, ApiError> {
-        verdict(match self {
+        unrestricted(verdict(match self {
             Self::Bearer(BearerAuth(c))
             | Self::Header(ApiKeyHeader(c))
             | Self::Query(ApiKeyQuery(c)) => c,
-        })
+        })?)
     }
 }
 
@@ -111,7 +125,10 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Checked> {
             .auth
             .authenticate_bearer(&bearer.token)
             .await
-            .map(|p| p.calling_from(origin(req))),
+            .map(|p| {
+                p.calling_from(origin(req))
+                    .under(s.services.auth.mfa_policy())
+            }),
         Err(_) => Err(Error::internal("application state is missing")),
     })
 }
@@ -123,7 +140,10 @@ async fn check_key(req: &Request, key: &str) -> Checked {
             .keys
             .authenticate(key)
             .await
-            .map(|p| p.calling_from(origin(req))),
+            .map(|p| {
+                p.calling_from(origin(req))
+                    .under(s.services.auth.mfa_policy())
+            }),
         Err(_) => Err(Error::internal("application state is missing")),
     }
 }

@@ -19,6 +19,8 @@ pub struct UseCases {
     pub auth: Arc<AuthService>,
     /// The account's own operations: register, change the password.
     pub accounts: AccountService,
+    /// The second factor: enrol, confirm, replace recovery codes, disable.
+    pub mfa: warden_domain::mfa::MfaService,
     /// User administration.
     pub admin: AdminService,
     /// API keys.

@@ -117,6 +117,7 @@ mod tests {
             created_at: t,
             updated_at: t,
             email_verified_at: None,
+            mfa_enabled_at: None,
         }
     }
 

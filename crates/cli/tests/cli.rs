@@ -959,6 +959,7 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
             expires_at: now + expires_in,
             rotated_at: None,
             revoked_at: None,
+            second_factor: false,
         }
     };
     rt.block_on(async {

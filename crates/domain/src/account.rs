@@ -112,6 +112,7 @@ impl AccountService {
             }
             return Err(Error::WrongPassword);
         }
+        self.guard.passed(user.id, client_ip).await?;
         let context = related_words(Some(&user.email), user.display_name.as_ref());
         let context: Vec<&str> = context.iter().map(String::as_str).collect();
         self.policy
@@ -176,6 +177,7 @@ pub(crate) async fn new_user(
         created_at: now,
         updated_at: now,
         email_verified_at: None,
+        mfa_enabled_at: None,
     };
     ports.users.insert(&user, &audit.about(user.id)).await?;
     Ok(user)

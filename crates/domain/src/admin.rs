@@ -238,6 +238,29 @@ impl AdminService {
         self.ports.lockouts.clear_all(id, &audit).await
     }
 
+    /// Removes a user's second factor and recovery codes (a user who lost its device and its
+    /// codes): its logins need only the password again. Idempotent: a user without a factor is
+    /// left as it is, and nothing is recorded.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`]; storage failures.
+    pub async fn reset_mfa(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
+        caller.authorize(Permission::ManageUsers)?;
+        self.find(id).await?;
+        let by = if caller.credential() == crate::principal::Credential::Operator {
+            "operator"
+        } else {
+            "admin"
+        };
+        let audit = self
+            .ports
+            .event(AuditKind::MfaDisabled)
+            .by(caller)
+            .about(id)
+            .detail("by", by);
+        self.ports.mfa.remove(id, &audit).await.map(|_| ())
+    }
+
     /// Deletes a user.
     ///
     /// # Errors

@@ -25,6 +25,7 @@ fn user(role: Role) -> User {
         created_at: t,
         updated_at: t,
         email_verified_at: None,
+        mfa_enabled_at: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn owner(disabled: bool) -> User {
         created_at: NOW,
         updated_at: NOW,
         email_verified_at: None,
+        mfa_enabled_at: None,
     }
 }
 

@@ -44,11 +44,21 @@ pub enum AuditKind {
     ApiKeyCreated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// A second factor (TOTP) was confirmed and is now required at login.
+    MfaEnrolled,
+    /// A second factor was removed: by its owner, or reset by an admin or the operator.
+    MfaDisabled,
+    /// A second-factor code was wrong, replayed, malformed, or came while a lock held.
+    MfaFailed,
+    /// A recovery code was used (and is spent).
+    MfaRecoveryUsed,
+    /// New recovery codes replaced the old ones.
+    MfaRecoveryCodesReplaced,
 }
 
 impl AuditKind {
     /// Every kind, for parsing and documentation.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 19] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginLocked,
@@ -63,6 +73,11 @@ impl AuditKind {
         Self::UserUnlocked,
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
+        Self::MfaEnrolled,
+        Self::MfaDisabled,
+        Self::MfaFailed,
+        Self::MfaRecoveryUsed,
+        Self::MfaRecoveryCodesReplaced,
     ];
 
     /// Its name in storage and on the wire, for example `login.failed`.
@@ -82,6 +97,11 @@ impl AuditKind {
             Self::UserUnlocked => "user.unlocked",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",
+            Self::MfaEnrolled => "mfa.enrolled",
+            Self::MfaDisabled => "mfa.disabled",
+            Self::MfaFailed => "mfa.failed",
+            Self::MfaRecoveryUsed => "mfa.recovery_used",
+            Self::MfaRecoveryCodesReplaced => "mfa.recovery_codes_replaced",
         }
     }
 

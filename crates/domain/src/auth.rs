@@ -11,17 +11,20 @@ use uuid::Uuid;
 use crate::Error;
 use crate::audit::{AuditEvent, AuditKind};
 use crate::lockout::LockoutPolicy;
+use crate::mfa::{MfaPolicy, Proof};
 use crate::origin::Origin;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    AuditLog, Clock, KeyDigester, LockoutRepository, Observer, PasswordHasher, Random,
-    RefreshTokenRepository, SecretDeriver, TokenCodec, UserChange, UserRepository,
+    AuditLog, Authenticator, Clock, KeyDigester, LockoutRepository, MfaRepository, Observer,
+    PasswordHasher, Random, RefreshTokenRepository, SecretDeriver, TokenCodec, UserChange,
+    UserRepository,
 };
 use crate::principal::{Permission, Principal};
 use crate::token::{AccessClaims, Introspection, IssuedTokens, TokenLifetimes};
 use crate::user::User;
 
 pub(crate) mod guard;
+mod second_factor;
 
 pub(crate) use guard::{Checked, Guard};
 
@@ -50,6 +53,10 @@ pub struct Ports {
     pub observer: Arc<dyn Observer>,
     /// The audit trail's own writes and reads.
     pub audit: Arc<dyn AuditLog>,
+    /// Second factors, recovery codes and the logins waiting for them.
+    pub mfa: Arc<dyn MfaRepository>,
+    /// TOTP and the sealing of its secrets.
+    pub authenticator: Arc<dyn Authenticator>,
 }
 
 impl Ports {
@@ -80,6 +87,8 @@ pub struct AuthPolicy {
     pub reuse_grace: time::Duration,
     /// How long audit events are kept.
     pub audit_retention: time::Duration,
+    /// What the second factor may do.
+    pub mfa: MfaPolicy,
 }
 
 /// The session use cases: log in, refresh, authenticate a bearer token, introspect, log out,
@@ -107,6 +116,12 @@ impl AuthService {
         })
     }
 
+    /// The second factor's policy, which the edge applies to every caller it authenticates
+    /// ([`Principal::under`]).
+    pub fn mfa_policy(&self) -> &MfaPolicy {
+        &self.policy.mfa
+    }
+
     /// The ports, for other use cases built on the same adapters.
     pub fn ports(&self) -> &Ports {
         &self.ports
@@ -125,6 +140,24 @@ impl AuthService {
         &self,
         username: &str,
         password: SecretString,
+        origin: impl Into<Origin>,
+    ) -> Result<(User, IssuedTokens), Error> {
+        self.login_with(username, password, None, origin).await
+    }
+
+    /// The password grant with an optional proof of the account's second factor, sent with
+    /// the password by clients that do it in one step. A right password of an account with a
+    /// factor, without a proof, opens a challenge instead of a session
+    /// ([`Error::MfaRequired`], finished by [`Self::complete_login`]); with a proof, it must
+    /// prove the factor. The lockout's counts clear only on the whole success.
+    ///
+    /// # Errors
+    /// As [`Self::login`]; [`Error::MfaRequired`]; [`Error::InvalidCode`].
+    pub async fn login_with(
+        &self,
+        username: &str,
+        password: SecretString,
+        proof: Option<Proof>,
         origin: impl Into<Origin>,
     ) -> Result<(User, IssuedTokens), Error> {
         let origin = origin.into();
@@ -173,7 +206,9 @@ impl AuthService {
         if self.ports.hasher.needs_rehash(&user.password_hash) {
             self.rehash(&user, password, &origin).await;
         }
-        let tokens = self.start_session(&user, &origin).await?;
+        let second_factor = self.second_factor(&user, proof, &origin).await?;
+        self.guard.passed(user.id, client_ip).await?;
+        let tokens = self.start_session(&user, &origin, second_factor).await?;
         self.ports.observer.login(LoginOutcome::Success);
         audit(
             LOGIN,

@@ -290,6 +290,7 @@ fn claims_for(user: &User, session_version: i64) -> AccessClaims {
         session_version,
         token_id: crate::testing::fresh_id(),
         session_id: crate::testing::fresh_id(),
+        second_factor: false,
     }
 }
 

@@ -36,6 +36,25 @@ pub enum Error {
     /// The change would leave no enabled admin.
     #[error("the last enabled admin cannot be removed, disabled or demoted")]
     LastAdmin,
+    /// The password was right and the account has a second factor: the login goes on with
+    /// the one-time `mfa_token` this carries (shown once, to that client only).
+    #[error("a second factor is required")]
+    MfaRequired(secrecy::SecretString),
+    /// A second-factor code (or recovery code, or `mfa_token`) that is wrong, spent, replayed,
+    /// malformed or expired, or came while a lock held: all alike.
+    #[error("the code is invalid")]
+    InvalidCode,
+    /// The account has an active second factor already (an enrolment, or its confirmation,
+    /// came twice).
+    #[error("a second factor is active already")]
+    MfaActive,
+    /// The caller is an admin without a second factor, and `mfa.require_for_admins` is on: it
+    /// may only enrol.
+    #[error("an admin must enrol a second factor first")]
+    MfaEnrolmentRequired,
+    /// The second factor is turned off on this server (`mfa.enabled = false`).
+    #[error("the second factor is turned off")]
+    MfaDisabled,
     /// Storage cannot be reached right now; retrying later may succeed.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

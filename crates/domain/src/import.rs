@@ -390,6 +390,7 @@ fn parse_line(text: &str, now: OffsetDateTime) -> Result<ImportedUser, String> {
             created_at,
             updated_at: now,
             email_verified_at: verified.unwrap_or(false).then_some(now),
+            mfa_enabled_at: None,
         },
         given,
     })

@@ -21,6 +21,7 @@ pub mod error;
 pub mod foreign_hash;
 pub mod import;
 pub mod lockout;
+pub mod mfa;
 pub mod origin;
 pub mod password;
 pub mod ports;

@@ -17,6 +17,12 @@ use crate::session::{Session, SessionState};
 use crate::token::{AccessClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
+mod mfa;
+
+pub use mfa::{Authenticator, MfaRepository};
+#[cfg(any(test, feature = "mocks"))]
+pub use mfa::{MockAuthenticator, MockMfaRepository};
+
 /// Durable storage of user accounts.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

@@ -45,6 +45,9 @@ pub struct Principal {
     session: Option<Uuid>,
     /// Where its request came from; `None` for the operator at the CLI.
     origin: Option<Origin>,
+    /// Whether it may only enrol a second factor (an admin without one, under
+    /// `mfa.require_for_admins`).
+    enrolment_only: bool,
 }
 
 /// Something a caller may be allowed to do because of its role.
@@ -74,6 +77,7 @@ impl Principal {
             credential: Credential::Bearer,
             session: Some(session),
             origin: None,
+            enrolment_only: false,
         }
     }
 
@@ -84,6 +88,7 @@ impl Principal {
             credential: Credential::ApiKey,
             session: None,
             origin: None,
+            enrolment_only: false,
         }
     }
 
@@ -95,6 +100,7 @@ impl Principal {
             credential: Credential::Operator,
             session: None,
             origin: None,
+            enrolment_only: false,
         }
     }
 
@@ -108,6 +114,20 @@ impl Principal {
     pub fn calling_from(mut self, origin: Origin) -> Self {
         self.origin = Some(origin);
         self
+    }
+
+    /// The same caller under the second factor's policy: an admin without an active factor,
+    /// when factors are required of admins, may then only enrol ([`Self::enrolment_only`]).
+    #[must_use]
+    pub fn under(mut self, policy: &crate::mfa::MfaPolicy) -> Self {
+        self.enrolment_only = self.user.as_ref().is_some_and(|u| policy.must_enrol(u));
+        self
+    }
+
+    /// Whether it may do nothing but enrol a second factor: the edge then refuses every other
+    /// operation with [`Error::MfaEnrolmentRequired`].
+    pub fn enrolment_only(&self) -> bool {
+        self.enrolment_only
     }
 
     /// Where its request came from, if it came over HTTP.

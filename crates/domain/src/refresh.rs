@@ -46,6 +46,8 @@ pub struct RefreshToken {
     pub rotated_at: Option<OffsetDateTime>,
     /// When its family was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// Whether the family's login proved a second factor (the `amr` of its access tokens).
+    pub second_factor: bool,
 }
 
 impl AuthService {
@@ -55,6 +57,7 @@ impl AuthService {
         &self,
         user: &User,
         origin: &Origin,
+        second_factor: bool,
     ) -> Result<IssuedTokens, Error> {
         let ports = &self.ports;
         let now = ports.clock.now();
@@ -71,13 +74,15 @@ impl AuthService {
             expires_at: now + self.policy.lifetimes.refresh,
             rotated_at: None,
             revoked_at: None,
+            second_factor,
         };
         let audit = ports
             .event(AuditKind::LoginSucceeded)
             .by_user(user.id)
             .about(user.id)
             .from(origin)
-            .detail("session_id", id.to_string());
+            .detail("session_id", id.to_string())
+            .detail("amr", amr(second_factor));
         ports.refresh_tokens.insert(&row, origin, &audit).await?;
         self.pair(user, &row, secret)
     }
@@ -122,6 +127,7 @@ impl AuthService {
                 expires_at: row.expires_at,
                 rotated_at: None,
                 revoked_at: None,
+                second_factor: row.second_factor,
             };
             if ports.refresh_tokens.rotate(row.id, now, &child).await? {
                 let pair = self.pair(&user, &child, child_secret)?;
@@ -239,6 +245,7 @@ impl AuthService {
             session_version: user.session_version,
             token_id: row.id,
             session_id: row.family_id,
+            second_factor: row.second_factor,
         };
         // To the nearest second: a fresh token says the whole lifetime, not one second less.
         let left = claims.expires_at - self.ports.clock.now() + time::Duration::milliseconds(500);
@@ -247,6 +254,16 @@ impl AuthService {
             expires_in: left.whole_seconds().max(0),
             refresh_token,
         })
+    }
+}
+
+/// The authentication methods (RFC 8176 `amr`) of a login: the password, and the one-time code
+/// when a second factor was proved.
+pub fn amr(second_factor: bool) -> Vec<&'static str> {
+    if second_factor {
+        vec!["pwd", "otp"]
+    } else {
+        vec!["pwd"]
     }
 }
 

@@ -278,6 +278,7 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
         expires_at: NOW + Duration::days(30),
         rotated_at: None,
         revoked_at: None,
+        second_factor: false,
     };
     let family = row.family_id;
     let mut store = MockRefreshTokenRepository::new();

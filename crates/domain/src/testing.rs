@@ -25,8 +25,10 @@ use crate::principal::Principal;
 use crate::token::TokenLifetimes;
 use crate::user::{Email, PasswordHash, Role, User};
 
+mod mfa;
 mod stores;
 
+pub use mfa::{FakeAuthenticator, MemMfa, StoredCode, code_at};
 pub use stores::{MemAudit, MemRefreshTokens};
 
 /// The time of the fixed clock.
@@ -195,6 +197,7 @@ pub fn policy(allow_registration: bool) -> AuthPolicy {
         },
         reuse_grace: Duration::ZERO,
         audit_retention: Duration::days(90),
+        mfa: crate::mfa::MfaPolicy::default(),
     }
 }
 
@@ -217,6 +220,8 @@ pub fn ports(
         deriver: Arc::new(PlainDeriver),
         observer: Arc::new(Tally::default()),
         audit: Arc::new(MemAudit::default()),
+        mfa: Arc::new(MemMfa::default()),
+        authenticator: Arc::new(FakeAuthenticator::default()),
     }
 }
 
@@ -261,6 +266,7 @@ pub fn stored_user(password: &str) -> User {
         created_at: NOW,
         updated_at: NOW,
         email_verified_at: None,
+        mfa_enabled_at: None,
     }
 }
 

@@ -32,6 +32,9 @@ pub struct AccessClaims {
     pub token_id: Uuid,
     /// `sid`: the session (refresh family) it belongs to; ending the session ends the token.
     pub session_id: Uuid,
+    /// Whether its session's login proved a second factor: `amr` is `["pwd", "otp"]`, else
+    /// `["pwd"]`.
+    pub second_factor: bool,
 }
 
 /// Why a token was refused by the codec. All map to the same 401; the distinction is for logs.

@@ -285,6 +285,8 @@ pub struct User {
     pub updated_at: OffsetDateTime,
     /// When the address was shown to be the user's, if it was.
     pub email_verified_at: Option<OffsetDateTime>,
+    /// When its second factor (TOTP) was confirmed, if it has one: a login then needs a code.
+    pub mfa_enabled_at: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]

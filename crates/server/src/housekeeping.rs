@@ -36,6 +36,7 @@ pub(crate) fn start(services: &Services) -> Chores {
             purge_refresh_tokens(&auth).await;
             purge_lockouts(&auth).await;
             purge_audit_events(&auth).await;
+            purge_mfa_challenges(&auth).await;
         }
     }));
     let limits = services.rate_limits.clone();
@@ -88,5 +89,15 @@ async fn purge_lockouts(auth: &Arc<AuthService>) {
         Ok(0) => {}
         Ok(purged) => tracing::info!(purged, "purged lockout counts of no user"),
         Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge lockout counts"),
+    }
+}
+
+/// Deletes the logins that waited for a second factor past their 5 minutes. A failure is
+/// logged and retried at the next tick.
+async fn purge_mfa_challenges(auth: &Arc<AuthService>) {
+    match auth.purge_mfa_challenges().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged expired second-factor challenges"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge second-factor challenges"),
     }
 }

@@ -146,6 +146,7 @@ impl Application {
         let use_cases = UseCases {
             auth: services.auth.clone(),
             accounts: services.accounts.clone(),
+            mfa: services.mfa.clone(),
             admin: services.admin.clone(),
             keys: services.keys.clone(),
             readiness: services.readiness.clone(),

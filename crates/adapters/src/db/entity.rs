@@ -36,6 +36,8 @@ pub mod user {
         pub updated_at: TimeDateTimeWithTimeZone,
         /// When the address was verified, if it was.
         pub email_verified_at: Option<TimeDateTimeWithTimeZone>,
+        /// When its second factor was confirmed, if it has one.
+        pub mfa_enabled_at: Option<TimeDateTimeWithTimeZone>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -138,6 +140,8 @@ pub mod refresh_token {
         pub user_agent: Option<String>,
         /// The session's: its last refresh (first row of a family only).
         pub last_used_at: Option<TimeDateTimeWithTimeZone>,
+        /// Whether the family's login proved a second factor.
+        pub second_factor: bool,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -174,6 +178,81 @@ pub mod audit_event {
         pub outcome: String,
         /// A JSON object of names and ids.
         pub details: String,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `mfa_totp` table.
+pub mod mfa_totp {
+    use sea_orm::entity::prelude::*;
+
+    /// A user's TOTP factor: its secret sealed, never in clear.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mfa_totp")]
+    pub struct Model {
+        /// The owner; one factor a user, gone with it.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        /// Which key sealed the secret.
+        pub key_id: String,
+        /// The sealed secret.
+        pub secret: String,
+        /// When it was confirmed; null while pending.
+        pub confirmed_at: Option<TimeDateTimeWithTimeZone>,
+        /// The last step a code was accepted for.
+        pub last_step: i64,
+        /// When the enrolment began.
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `mfa_recovery_codes` table.
+pub mod mfa_recovery_code {
+    use sea_orm::entity::prelude::*;
+
+    /// A recovery code: its digest, never the code.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mfa_recovery_codes")]
+    pub struct Model {
+        /// UUID v7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// The owner.
+        pub user_id: Uuid,
+        /// SHA-256 of the normalised code, hex.
+        pub digest: String,
+        /// When it was used; a spent code never works again.
+        pub spent_at: Option<TimeDateTimeWithTimeZone>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `mfa_challenges` table.
+pub mod mfa_challenge {
+    use sea_orm::entity::prelude::*;
+
+    /// A login waiting for its second factor: the digest of its `mfa_token`, never the token.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mfa_challenges")]
+    pub struct Model {
+        /// UUID v7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// SHA-256 of the `mfa_token`, hex; unique.
+        pub digest: String,
+        /// The user whose password was right.
+        pub user_id: Uuid,
+        /// Its session version then.
+        pub session_version: i64,
+        /// Its end.
+        pub expires_at: TimeDateTimeWithTimeZone,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

@@ -26,7 +26,7 @@ use warden_domain::session::SessionState;
 use super::entity::{api_key, user};
 
 /// The columns of `users`, in the order [`user_at`] reads them.
-const USER_COLUMNS: [&str; 12] = [
+const USER_COLUMNS: [&str; 13] = [
     "id",
     "email",
     "email_normalized",
@@ -39,6 +39,7 @@ const USER_COLUMNS: [&str; 12] = [
     "created_at",
     "updated_at",
     "email_verified_at",
+    "mfa_enabled_at",
 ];
 
 static USER_BY_ID: LazyLock<String> = LazyLock::new(|| {
@@ -48,7 +49,7 @@ static USER_BY_ID: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The user's columns, then its session's end (if revoked) and expiry at 12 and 13: the same
+/// The user's columns, then its session's end (if revoked) and expiry at 13 and 14: the same
 /// statement as the pool's (`users::in_session`).
 static USER_IN_SESSION: LazyLock<String> = LazyLock::new(|| {
     let user: Vec<String> = USER_COLUMNS.iter().map(|c| format!("u.{c}")).collect();
@@ -136,8 +137,8 @@ impl SqliteReaders {
             connection
                 .prepare_cached(&USER_IN_SESSION)?
                 .query_row([id.as_bytes(), session_id.as_bytes()], |row| {
-                    let revoked_at = optional_time_at(row, 12)?;
-                    let session = optional_time_at(row, 13)?.map(|expires_at| SessionState {
+                    let revoked_at = optional_time_at(row, 13)?;
+                    let session = optional_time_at(row, 14)?.map(|expires_at| SessionState {
                         ended: revoked_at.is_some(),
                         expires_at,
                     });
@@ -206,6 +207,7 @@ fn user_at(row: &Row<'_>, first: usize) -> rusqlite::Result<user::Model> {
         created_at: time_at(row, first + 9)?,
         updated_at: time_at(row, first + 10)?,
         email_verified_at: optional_time_at(row, first + 11)?,
+        mfa_enabled_at: optional_time_at(row, first + 12)?,
     })
 }
 

@@ -112,6 +112,7 @@ fn to_domain(m: Model) -> RefreshToken {
         expires_at: m.expires_at,
         rotated_at: m.rotated_at,
         revoked_at: m.revoked_at,
+        second_factor: m.second_factor,
     }
 }
 
@@ -130,6 +131,7 @@ fn to_row(t: &RefreshToken) -> ActiveModel {
         client_ip: Set(None),
         user_agent: Set(None),
         last_used_at: Set(None),
+        second_factor: Set(t.second_factor),
     }
 }
 

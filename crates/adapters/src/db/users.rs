@@ -156,6 +156,7 @@ pub(super) fn to_domain(m: user::Model) -> Result<User, Error> {
         created_at: m.created_at,
         updated_at: m.updated_at,
         email_verified_at: m.email_verified_at,
+        mfa_enabled_at: m.mfa_enabled_at,
     })
 }
 
@@ -174,6 +175,7 @@ pub(super) fn new_row(u: &User, skeleton: String) -> ActiveModel {
         created_at: Set(u.created_at),
         updated_at: Set(u.updated_at),
         email_verified_at: Set(u.email_verified_at),
+        mfa_enabled_at: Set(u.mfa_enabled_at),
     }
 }
 

@@ -14,6 +14,9 @@ impl Settings {
         full.jwt.secret = Some(SecretString::from("x".repeat(40)));
         full.jwt.private_key_file = Some("/k.pem".into());
         full.docs.enabled = Some(true);
+        full.mfa.enabled = Some(true);
+        full.mfa.encryption_key = Some(SecretString::from("x".repeat(44)));
+        full.mfa.previous_encryption_keys = vec![SecretString::from("x".repeat(44))];
         full.metrics.bind = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9090)));
         let mut keys = Vec::new();
         if let Ok(text) = full.to_redacted_toml()

@@ -3,12 +3,13 @@
 //!
 //! One job per file: `schema` (the sections and their defaults), `load` (figment: file and
 //! environment), `validate` (the contract's refusals and warnings), `edge` (the HTTP edge's
-//! settings: server timeouts and cap, CORS, docs), `rate` (the `"10/minute"` parser) and
+//! settings: server timeouts and cap, CORS, docs), `rate` (the `"10/minute"` parser), `mfa` (the second factor's keys and rules) and
 //! `redact` (printing without secrets).
 
 mod edge;
 mod keys;
 mod load;
+mod mfa;
 mod rate;
 mod redact;
 mod schema;
@@ -19,6 +20,7 @@ pub use crate::redact::redact_url;
 /// A commented `warden.toml` with every setting at its default (`warden config example`).
 pub const EXAMPLE: &str = include_str!("example.toml");
 pub use load::{CONFIG_PATH_VAR, DEFAULT_CONFIG_FILE};
+pub use mfa::MfaSettings;
 pub use rate::{Rate, RateError, RatePeriod};
 pub use schema::{
     ApiKeySettings, Argon2Settings, AuthSettings, CorsSettings, DatabaseSettings, DocsSettings,

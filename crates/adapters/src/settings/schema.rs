@@ -47,6 +47,8 @@ pub struct Settings {
     pub refresh: RefreshSettings,
     /// `audit.*`.
     pub audit: AuditSettings,
+    /// `mfa.*`.
+    pub mfa: super::MfaSettings,
     /// `api_keys.*`.
     pub api_keys: ApiKeySettings,
     /// `cors.*`.

@@ -108,6 +108,7 @@ impl Settings {
         if !(1..=36_500).contains(&self.audit.retention_days) {
             return fail("audit.retention_days", "must be between 1 and 36500".into());
         }
+        self.validate_mfa()?;
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

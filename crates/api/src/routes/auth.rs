@@ -9,7 +9,10 @@ use serde::Deserialize;
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
 use warden_domain::auth::AuthService;
+use warden_domain::mfa::Proof;
+use warden_domain::refresh::amr;
 use warden_domain::token::IssuedTokens;
+use warden_domain::user::User;
 
 use super::Tag;
 use crate::client_ip::origin;
@@ -47,7 +50,7 @@ enum RegisterResponse {
 /// `client_secret` are accepted and ignored, so standard OAuth2 clients work as they are.
 #[derive(Object, Deserialize)]
 struct TokenRequest {
-    /// `password` or `refresh_token`.
+    /// `password`, `refresh_token` or `urn:warden:params:oauth:grant-type:mfa-otp`.
     grant_type: Option<String>,
     /// The email address (password grant).
     username: Option<String>,
@@ -57,6 +60,30 @@ struct TokenRequest {
     /// The refresh token (refresh grant).
     #[oai(write_only)]
     refresh_token: Option<String>,
+    /// The challenge of a login waiting for its second factor (the `mfa-otp` grant).
+    #[oai(write_only)]
+    mfa_token: Option<String>,
+    /// Six digits of the authenticator app: with `mfa_token`, or with the password in one step.
+    #[oai(write_only)]
+    otp: Option<String>,
+    /// An unspent recovery code, instead of `otp`.
+    #[oai(write_only)]
+    recovery_code: Option<String>,
+}
+
+/// The grant that finishes a login waiting for its second factor.
+const MFA_OTP_GRANT: &str = "urn:warden:params:oauth:grant-type:mfa-otp";
+
+/// The password was right, and the account has a second factor.
+#[derive(Object)]
+struct MfaRequiredBody {
+    /// `mfa_required`.
+    error: String,
+    /// A sentence for humans.
+    error_description: String,
+    /// Send it back with the `urn:warden:params:oauth:grant-type:mfa-otp` grant and a code:
+    /// it works once, for 5 minutes.
+    mfa_token: String,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -109,6 +136,13 @@ enum TokenResponse {
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "Pragma")] String,
     ),
+    /// The password was right and the account has a second factor: finish with `mfa_token`.
+    #[oai(status = 403)]
+    MfaRequired(
+        Json<MfaRequiredBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
 }
 
 /// An RFC 6749 §5.2 error body, with the headers §5.1 asks for.
@@ -123,6 +157,12 @@ fn refusal(error: &str, description: &str) -> Refusal {
         "no-store".into(),
         "no-cache".into(),
     )
+}
+
+impl From<Refusal> for TokenResponse {
+    fn from((body, cache, pragma): Refusal) -> Self {
+        Self::Refused(body, cache, pragma)
+    }
 }
 
 impl TokenResponse {
@@ -223,6 +263,9 @@ struct Introspection {
     /// The user's current role.
     #[oai(skip_serializing_if_is_none)]
     role: Option<String>,
+    /// How its session's login was proved (RFC 8176): `["pwd"]` or `["pwd", "otp"]`.
+    #[oai(skip_serializing_if_is_none)]
+    amr: Option<Vec<String>>,
     /// `access_token`.
     #[oai(skip_serializing_if_is_none)]
     token_type: Option<String>,
@@ -242,27 +285,74 @@ enum IntrospectResponse {
     Ok(Json<Introspection>, #[oai(header = "Cache-Control")] String),
 }
 
-/// The password grant: `Ok(Err(..))` is an RFC 6749 refusal, `Err` a failure of the service.
+/// The second factor sent with a grant: `otp`, else `recovery_code`.
+fn proof(form: &TokenRequest) -> Option<Proof> {
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    given(&form.otp)
+        .map(Proof::Otp)
+        .or_else(|| given(&form.recovery_code).map(|c| Proof::RecoveryCode(c.into())))
+}
+
+/// What a login's outcome answers: the tokens, the challenge of a second factor, or the
+/// refusal of a wrong password or code; anything else is a failure of the service.
+fn login_outcome(
+    outcome: Result<(User, IssuedTokens), Error>,
+) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
+    let refused = |what| {
+        let (body, cache, pragma) = refusal("invalid_grant", what);
+        Ok(Err(TokenResponse::Refused(body, cache, pragma)))
+    };
+    match outcome {
+        Ok((_, tokens)) => Ok(Ok(tokens)),
+        Err(Error::InvalidCredentials) => refused("Invalid username or password"),
+        Err(Error::InvalidCode) => refused("The code is invalid, used already or expired"),
+        Err(Error::MfaRequired(token)) => Ok(Err(TokenResponse::MfaRequired(
+            Json(MfaRequiredBody {
+                error: "mfa_required".into(),
+                error_description: "A second factor is required: send mfa_token with otp or recovery_code".into(),
+                mfa_token: token.expose_secret().to_owned(),
+            }),
+            "no-store".into(),
+            "no-cache".into(),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The password grant, with the second factor in the same request when the client sends it.
 async fn password_grant(
     req: &Request,
     auth: &AuthService,
     form: &TokenRequest,
-) -> Result<Result<IssuedTokens, Refusal>, ApiError> {
+) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
     let (username, password) = match (
         required(form.username.as_ref(), "username"),
         required(form.password.as_ref(), "password"),
     ) {
         (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
-        (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(refusal)),
+        (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(TokenResponse::from(refusal))),
     };
-    match auth.login(username, password, origin(req)).await {
-        Ok((_, tokens)) => Ok(Ok(tokens)),
-        Err(Error::InvalidCredentials) => Ok(Err(refusal(
-            "invalid_grant",
-            "Invalid username or password",
-        ))),
-        Err(e) => Err(e.into()),
-    }
+    login_outcome(
+        auth.login_with(username, password, proof(form), origin(req))
+            .await,
+    )
+}
+
+/// The `mfa-otp` grant: a login's challenge and a code of its second factor.
+async fn mfa_grant(
+    req: &Request,
+    auth: &AuthService,
+    form: &TokenRequest,
+) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
+    let token = match required(form.mfa_token.as_ref(), "mfa_token") {
+        Ok(token) => token,
+        Err(refusal) => return Ok(Err(TokenResponse::from(refusal))),
+    };
+    let Some(proof) = proof(form) else {
+        let missing = refusal("invalid_request", "Missing parameter: otp or recovery_code");
+        return Ok(Err(TokenResponse::from(missing)));
+    };
+    login_outcome(auth.complete_login(token, proof, &origin(req)).await)
 }
 
 #[OpenApi(tag = "Tag::Auth")]
@@ -288,7 +378,10 @@ impl AuthApi {
         Ok(RegisterResponse::Created(Json(UserDto::from(&user))))
     }
 
-    /// OAuth 2.0 token endpoint: the password grant and the refresh grant.
+    /// OAuth 2.0 token endpoint: the password grant (with `otp` or `recovery_code` for an
+    /// account with a second factor, or else a 403 `mfa_required` with an `mfa_token`), the
+    /// `urn:warden:params:oauth:grant-type:mfa-otp` grant that finishes such a login, and the
+    /// refresh grant.
     #[oai(path = "/auth/token", method = "post")]
     async fn token(
         &self,
@@ -298,27 +391,30 @@ impl AuthApi {
         let form = form.0;
         let auth = &state(req)?.services.auth;
         let outcome = match required(form.grant_type.as_ref(), "grant_type") {
-            Err(refusal) => Err(refusal),
+            Err(refusal) => Err(refusal.into()),
             Ok("password") => password_grant(req, auth, &form).await?,
+            Ok(MFA_OTP_GRANT) => mfa_grant(req, auth, &form).await?,
             Ok("refresh_token") => match required(form.refresh_token.as_ref(), "refresh_token") {
-                Err(refusal) => Err(refusal),
+                Err(refusal) => Err(refusal.into()),
                 Ok(token) => match auth.refresh(token, &origin(req)).await {
                     Ok((_, tokens)) => Ok(tokens),
                     Err(Error::InvalidRefreshToken) => Err(refusal(
                         "invalid_grant",
                         "The refresh token is invalid, expired or revoked",
-                    )),
+                    )
+                    .into()),
                     Err(e) => return Err(e.into()),
                 },
             },
             Ok(_) => Err(refusal(
                 "unsupported_grant_type",
-                "Supported grant types: password, refresh_token",
-            )),
+                "Supported grant types: password, refresh_token, urn:warden:params:oauth:grant-type:mfa-otp",
+            )
+            .into()),
         };
         Ok(match outcome {
             Ok(tokens) => TokenResponse::issued(tokens),
-            Err((body, cache, pragma)) => TokenResponse::Refused(body, cache, pragma),
+            Err(response) => response,
         })
     }
 
@@ -375,6 +471,12 @@ impl AuthApi {
                 iss: Some(seen.issuer),
                 aud: Some(seen.audience),
                 role: Some(seen.user.role.as_str().to_owned()),
+                amr: Some(
+                    amr(seen.claims.second_factor)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                ),
                 token_type: Some("access_token".into()),
             },
             None => Introspection::default(),

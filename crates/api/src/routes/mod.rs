@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod import;
+pub mod mfa;
 pub mod sessions;
 pub mod users;
 
@@ -28,6 +29,7 @@ pub enum Tag {
 pub type Api = (
     auth::AuthApi,
     users::UsersApi,
+    mfa::MfaApi,
     sessions::SessionsApi,
     admin::AdminApi,
     import::ImportApi,
@@ -41,6 +43,7 @@ pub fn api() -> Api {
     (
         auth::AuthApi,
         users::UsersApi,
+        mfa::MfaApi,
         sessions::SessionsApi,
         admin::AdminApi,
         import::ImportApi,

@@ -103,6 +103,7 @@ fn user(id: u128, email: &str, role: Role) -> User {
         created_at: NOW,
         updated_at: NOW,
         email_verified_at: None,
+        mfa_enabled_at: None,
     }
 }
 
@@ -128,6 +129,7 @@ fn claims(user: &User) -> AccessClaims {
         session_version: user.session_version,
         token_id: Uuid::from_u128(0xbeef),
         session_id: SESSION,
+        second_factor: false,
     }
 }
 
@@ -279,6 +281,8 @@ impl Mocks {
             deriver: Arc::new(Reversed),
             observer: Arc::new(warden_domain::testing::Tally::default()),
             audit: Arc::new(warden_domain::testing::MemAudit::default()),
+            mfa: Arc::new(warden_domain::testing::MemMfa::default()),
+            authenticator: Arc::new(warden_domain::testing::FakeAuthenticator::default()),
         };
         let policy = AuthPolicy {
             password: PasswordPolicy::new(8, 128, 2).expect("a valid policy"),
@@ -290,12 +294,14 @@ impl Mocks {
             lockout: lockout_policy(),
             reuse_grace: time::Duration::seconds(10),
             audit_retention: time::Duration::days(90),
+            mfa: warden_domain::mfa::MfaPolicy::default(),
         };
         let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(AuthService::new(ports, policy).await.expect("the service"));
         let services = UseCases {
             admin,
             accounts: AccountService::new(&auth),
+            mfa: warden_domain::mfa::MfaService::new(&auth),
             keys: ApiKeyService::new(Arc::new(self.keys), Arc::new(Reversed), clock, random),
             auth,
             readiness: Arc::new(self.readiness),

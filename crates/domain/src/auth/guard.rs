@@ -87,7 +87,9 @@ impl Guard {
     /// an attempt both counts admit verifies `password` against `hash`; any other verifies it
     /// against the dummy hash, so that every outcome costs one verification and no more wrong
     /// passwords than the limit are ever verified, however many attempts run at once. A right
-    /// password clears both counts. `hash` is `None` for a username that names no user.
+    /// password leaves the counts to the caller, which clears them ([`Self::passed`]) on its
+    /// whole success: a right password is not enough for an account with a second factor.
+    /// `hash` is `None` for a username that names no user.
     pub(crate) async fn check_password(
         &self,
         subject: Uuid,
@@ -95,14 +97,7 @@ impl Guard {
         hash: Option<&PasswordHash>,
         client_ip: IpAddr,
     ) -> Result<Checked, Error> {
-        let policy = self.policy;
-        let ip = LockScope::Ip(client_ip);
-        // The IP's count first: an attempt refused by its own IP's lock does not count against
-        // the account, so one client cannot lock the account faster than its own lock allows.
-        let admitted = self.reserve(subject, &ip, policy.max_failures).await?
-            && self
-                .reserve(subject, &LockScope::Account, policy.account_max_failures)
-                .await?;
+        let admitted = self.admit(subject, client_ip).await?;
         let against = match hash {
             Some(hash) if admitted => hash.clone(),
             _ => self.dummy_hash.clone(),
@@ -114,11 +109,30 @@ impl Guard {
         if !(matches && hash.is_some()) {
             return Ok(Checked::Wrong);
         }
+        Ok(Checked::Right)
+    }
+
+    /// Counts one attempt against `subject` from `client_ip` and account-wide, each in one
+    /// atomic storage step; whether both counts admit it (only then may a secret be checked).
+    pub(crate) async fn admit(&self, subject: Uuid, client_ip: IpAddr) -> Result<bool, Error> {
+        let policy = self.policy;
+        // The IP's count first: an attempt refused by its own IP's lock does not count against
+        // the account, so one client cannot lock the account faster than its own lock allows.
+        Ok(self
+            .reserve(subject, &LockScope::Ip(client_ip), policy.max_failures)
+            .await?
+            && self
+                .reserve(subject, &LockScope::Account, policy.account_max_failures)
+                .await?)
+    }
+
+    /// Forgets the counts of `subject` from `client_ip` and account-wide: what a whole success
+    /// does (the password and, for an account with a second factor, its code).
+    pub(crate) async fn passed(&self, subject: Uuid, client_ip: IpAddr) -> Result<(), Error> {
         self.ports
             .lockouts
-            .clear(subject, &[ip, LockScope::Account])
-            .await?;
-        Ok(Checked::Right)
+            .clear(subject, &[LockScope::Ip(client_ip), LockScope::Account])
+            .await
     }
 
     /// Counts one attempt in one scope, and sets the lock when this attempt's count reaches or

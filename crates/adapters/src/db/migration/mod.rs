@@ -11,6 +11,7 @@ mod m20261207_000002_users_email_skeleton;
 mod m20261207_000003_users_email_verified;
 mod m20261207_000004_refresh_tokens_sessions;
 mod m20261207_000005_create_audit_events;
+mod m20261207_000006_second_factor;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_users_email_verified::Migration),
             Box::new(m20261207_000004_refresh_tokens_sessions::Migration),
             Box::new(m20261207_000005_create_audit_events::Migration),
+            Box::new(m20261207_000006_second_factor::Migration),
         ]
     }
 }
