@@ -212,6 +212,21 @@ pub enum AuditTypeDto {
     /// An API key was revoked.
     #[oai(rename = "api_key.revoked")]
     ApiKeyRevoked,
+    /// A second factor was confirmed.
+    #[oai(rename = "mfa.enrolled")]
+    MfaEnrolled,
+    /// A second factor was removed or reset.
+    #[oai(rename = "mfa.disabled")]
+    MfaDisabled,
+    /// A second-factor code was refused.
+    #[oai(rename = "mfa.failed")]
+    MfaFailed,
+    /// A recovery code was used.
+    #[oai(rename = "mfa.recovery_used")]
+    MfaRecoveryUsed,
+    /// New recovery codes replaced the old ones.
+    #[oai(rename = "mfa.recovery_codes_replaced")]
+    MfaRecoveryCodesReplaced,
 }
 
 impl From<AuditTypeDto> for AuditKind {
@@ -231,6 +246,11 @@ impl From<AuditTypeDto> for AuditKind {
             AuditTypeDto::UserUnlocked => Self::UserUnlocked,
             AuditTypeDto::ApiKeyCreated => Self::ApiKeyCreated,
             AuditTypeDto::ApiKeyRevoked => Self::ApiKeyRevoked,
+            AuditTypeDto::MfaEnrolled => Self::MfaEnrolled,
+            AuditTypeDto::MfaDisabled => Self::MfaDisabled,
+            AuditTypeDto::MfaFailed => Self::MfaFailed,
+            AuditTypeDto::MfaRecoveryUsed => Self::MfaRecoveryUsed,
+            AuditTypeDto::MfaRecoveryCodesReplaced => Self::MfaRecoveryCodesReplaced,
         }
     }
 }

@@ -92,6 +92,9 @@ pub(crate) enum UserCommand {
     Delete(ByEmail),
     /// Clear every lockout of an account (per client IP and account-wide).
     Unlock(ByEmail),
+    /// Remove an account's second factor and recovery codes (a user who lost both): its
+    /// logins need only the password again.
+    MfaReset(ByEmail),
     /// Import users with the password hashes they have, from JSON Lines (one user a line:
     /// email, password_hash, and optionally role, display_name, disabled, email_verified,
     /// created_at); each is rehashed with argon2id at its first login.

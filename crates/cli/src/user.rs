@@ -59,6 +59,17 @@ pub(crate) async fn run(command: UserCommand) -> Result<(), String> {
             println!("{} is unlocked", user.email);
             Ok(())
         }
+        UserCommand::MfaReset(who) => {
+            let services = services().await?;
+            let user = find(&services, &who.email).await?;
+            services
+                .admin
+                .reset_mfa(&Principal::operator(), user.id)
+                .await
+                .map_err(|e| describe(&e, Some(&who.email)))?;
+            println!("{} has no second factor now", user.email);
+            Ok(())
+        }
     }
 }
 

@@ -148,4 +148,4 @@ impl Owner {
 
 #[cfg(test)]
 #[path = "session_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -33,7 +33,7 @@ struct Fixture {
 }
 
 /// A codec that remembers what it signed, so that a token verifies to its claims.
-fn remembering_codec() -> MockTokenCodec {
+pub(crate) fn remembering_codec() -> MockTokenCodec {
     let signed: Arc<Mutex<HashMap<String, AccessClaims>>> = Arc::default();
     let mut tokens = MockTokenCodec::new();
     let on_sign = signed.clone();
