@@ -180,6 +180,10 @@ impl AuthService {
         let user = match user {
             Ok(user) => user,
             Err((outcome, user)) => {
+                if let (LoginOutcome::Disabled, Some(user)) = (outcome, &user) {
+                    // The password was right: it counts as no failure.
+                    self.guard.passed(user.id, client_ip).await?;
+                }
                 self.ports.observer.login(outcome);
                 audit(LOGIN, outcome.as_str(), user.as_ref(), client_ip);
                 let kind = if outcome == LoginOutcome::Locked {
