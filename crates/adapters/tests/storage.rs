@@ -39,6 +39,9 @@ impl TestDb {
     }
 }
 
+#[path = "storage_parts/mfa.rs"]
+mod mfa;
+
 async fn sqlite() -> TestDb {
     let db = db::connect("sqlite::memory:", 1).await.unwrap();
     db::migrate(&db).await.unwrap();
