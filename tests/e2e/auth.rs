@@ -29,6 +29,7 @@ async fn register_returns_the_user_without_any_secret() {
             "display_name",
             "email",
             "id",
+            "mfa_enabled",
             "role",
             "updated_at"
         ]

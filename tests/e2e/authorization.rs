@@ -65,10 +65,13 @@ const SIGN_UP: &str =
     r#"{"email": "signup-{n}@example.com", "password": "violet tractor hums 42 quiet lanterns"}"#;
 /// A wrong current password: let through to the use case, which answers 400 and changes nothing.
 const WRONG_CURRENT: &str = r#"{"current_password": "not the password at all 99", "new_password": "another long passphrase 77"}"#;
+/// A wrong password and a code, for the changes of a second factor the caller does not have:
+/// let through to the use case, which answers 404 and changes nothing.
+const PROVEN: &str = r#"{"current_password": "not the password at all 99", "code": "123456"}"#;
 const LOGIN: &str = "grant_type=password&username=user%40example.com&password=violet+tractor+hums+42+quiet+lanterns";
 
-/// Every operation of the document. Public ones let everyone through; `/api-keys` and the
-/// password change take a bearer token only (a key is no credential there: 401); administration
+/// Every operation of the document. Public ones let everyone through; `/api-keys`, the
+/// password change and the caller's second factor take a bearer token only (a key is no credential there: 401); administration
 /// and introspection admit admins (and introspection services), refusing other users with 403.
 const TABLE: &[Rule] = &[
     rule("GET", "/.well-known/jwks.json", Body::None, [T, T, T, T]),
@@ -116,6 +119,31 @@ const TABLE: &[Rule] = &[
     rule("DELETE", "/admin/users/{id}", Body::None, [U, F, F, T]),
     rule("POST", "/admin/users/{id}/unlock", Body::None, [U, F, F, T]),
     rule("GET", "/admin/audit", Body::None, [U, F, F, T]),
+    rule(
+        "POST",
+        "/users/me/mfa/totp",
+        Body::Json(r#"{"current_password": "not the password at all 99"}"#),
+        [U, T, U, T],
+    ),
+    rule(
+        "POST",
+        "/users/me/mfa/totp/confirm",
+        Body::Json(r#"{"code": "123456"}"#),
+        [U, T, U, T],
+    ),
+    rule(
+        "POST",
+        "/users/me/mfa/recovery-codes",
+        Body::Json(PROVEN),
+        [U, T, U, T],
+    ),
+    rule(
+        "DELETE",
+        "/users/me/mfa/totp",
+        Body::Json(PROVEN),
+        [U, T, U, T],
+    ),
+    rule("DELETE", "/admin/users/{id}/mfa", Body::None, [U, F, F, T]),
     rule("GET", "/users/me/sessions", Body::None, [U, T, T, T]),
     rule("DELETE", "/users/me/sessions", Body::None, [U, T, T, T]),
     rule(

@@ -367,7 +367,7 @@ async fn the_document_lists_exactly_the_statuses_each_operation_returns() {
             .collect()
     };
     for (path, method, expected) in [
-        ("/auth/token", "post", "200 400 413 429 500 503"),
+        ("/auth/token", "post", "200 400 403 413 429 500 503"),
         ("/auth/revoke", "post", "200 400 413 429 500 503"),
         (
             "/auth/register",
@@ -379,12 +379,12 @@ async fn the_document_lists_exactly_the_statuses_each_operation_returns() {
             "post",
             "200 400 401 403 413 415 429 500 503",
         ),
-        ("/auth/logout", "post", "204 401 429 500 503"),
-        ("/users/me", "get", "200 401 429 500 503"),
+        ("/auth/logout", "post", "204 401 403 429 500 503"),
+        ("/users/me", "get", "200 401 403 429 500 503"),
         (
             "/users/me/password",
             "put",
-            "204 400 401 413 415 422 429 500 503",
+            "204 400 401 403 413 415 422 429 500 503",
         ),
         ("/admin/users", "get", "200 401 403 422 429 500 503"),
         (
@@ -392,7 +392,7 @@ async fn the_document_lists_exactly_the_statuses_each_operation_returns() {
             "delete",
             "204 401 403 404 409 422 429 500 503",
         ),
-        ("/api-keys", "get", "200 401 429 500 503"),
+        ("/api-keys", "get", "200 401 403 429 500 503"),
         ("/health/live", "get", "200"),
         ("/health/ready", "get", "200 500 503"),
         ("/.well-known/jwks.json", "get", "200 429 500"),

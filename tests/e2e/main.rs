@@ -15,6 +15,7 @@ mod import;
 mod limits;
 mod lockout;
 mod lookalikes;
+mod mfa;
 mod races;
 mod session_endpoints;
 mod sessions;

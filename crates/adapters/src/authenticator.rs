@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 use uuid::Uuid;
 use warden_domain::Error;
-use warden_domain::mfa::{Provisioning, SealedSecret, STEP_SECONDS};
+use warden_domain::mfa::{Provisioning, STEP_SECONDS, SealedSecret};
 use warden_domain::ports::Authenticator;
 
 /// Bytes of a new secret: 160 bits, as RFC 4226 recommends.
@@ -169,8 +169,7 @@ impl Authenticator for TotpAuthenticator {
         let period = STEP_SECONDS.unsigned_abs();
         // Each step checked without skew: the domain chose them.
         Ok(steps.iter().copied().find(|&step| {
-            u64::try_from(step)
-                .is_ok_and(|s| totp.check(code, s.saturating_mul(period)).is_some())
+            u64::try_from(step).is_ok_and(|s| totp.check(code, s.saturating_mul(period)).is_some())
         }))
     }
 

@@ -1,3 +1,4 @@
+//! Tests of the TOTP authenticator: RFC 6238 vectors, sealing bound to the user and to known keys, provisioning, recovery codes.
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 use warden_domain::mfa::normalize_recovery_code;
@@ -28,7 +29,8 @@ fn codes_are_those_of_rfc_6238_appendix_b() {
             Some(step)
         );
         assert_eq!(
-            auth.matching_step(user, &sealed, code, &[step + 1]).unwrap(),
+            auth.matching_step(user, &sealed, code, &[step + 1])
+                .unwrap(),
             None,
             "a code of another step"
         );
@@ -46,19 +48,42 @@ fn a_secret_opens_only_for_its_user_and_under_a_known_key() {
     let user = Uuid::now_v7();
     let old = TotpAuthenticator::new(&OLD_KEY, &[], "Warden");
     let sealed = old.seal(user, RFC_SECRET).unwrap();
-    assert!(old.matching_step(Uuid::now_v7(), &sealed, "287082", &[1]).is_err());
+    assert!(
+        old.matching_step(Uuid::now_v7(), &sealed, "287082", &[1])
+            .is_err()
+    );
     let rotated = TotpAuthenticator::new(&KEY, &[OLD_KEY], "Warden");
     assert_eq!(
-        rotated.matching_step(user, &sealed, "287082", &[1]).unwrap(),
+        rotated
+            .matching_step(user, &sealed, "287082", &[1])
+            .unwrap(),
         Some(1),
         "a previous key still opens"
     );
-    assert!(authenticator().matching_step(user, &sealed, "287082", &[1]).is_err());
+    assert!(
+        authenticator()
+            .matching_step(user, &sealed, "287082", &[1])
+            .is_err()
+    );
     let mut tampered = sealed.clone();
-    tampered.sealed.replace_range(40..41, if &sealed.sealed[40..41] == "A" { "B" } else { "A" });
-    assert!(rotated.matching_step(user, &tampered, "287082", &[1]).is_err());
+    tampered.sealed.replace_range(
+        40..41,
+        if &sealed.sealed[40..41] == "A" {
+            "B"
+        } else {
+            "A"
+        },
+    );
+    assert!(
+        rotated
+            .matching_step(user, &tampered, "287082", &[1])
+            .is_err()
+    );
     let resealed = rotated.seal(user, RFC_SECRET).unwrap();
-    assert_ne!(resealed.key_id, sealed.key_id, "new secrets use the current key");
+    assert_ne!(
+        resealed.key_id, sealed.key_id,
+        "new secrets use the current key"
+    );
 }
 
 #[test]
@@ -69,7 +94,10 @@ fn a_new_factor_provisions_an_otpauth_uri_and_its_qr_code() {
     let secret = provisioning.secret.expose_secret();
     assert_eq!(secret.len(), 32, "160 bits in base32");
     let uri = provisioning.uri.expose_secret();
-    assert!(uri.starts_with("otpauth://totp/Warden:alice%40example.com?"), "{uri}");
+    assert!(
+        uri.starts_with("otpauth://totp/Warden:alice%40example.com?"),
+        "{uri}"
+    );
     assert!(uri.contains(&format!("secret={secret}")));
     assert!(uri.contains("issuer=Warden"));
     assert!(!sealed.sealed.contains(secret));

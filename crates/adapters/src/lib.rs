@@ -168,19 +168,22 @@ fn build_authenticator(
     settings: &Settings,
     deriver: &HmacDeriver,
 ) -> Result<TotpAuthenticator, StartupError> {
-    let (current, previous) = settings.mfa.keys()?;
-    let current = match current {
-        Some(key) => key,
-        None => {
-            let derived = deriver.derive("warden mfa sealing key v1");
-            URL_SAFE_NO_PAD
-                .decode(derived.expose_secret())
-                .ok()
-                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-                .ok_or_else(|| ConfigError::setting("mfa.encryption_key", "cannot be derived"))?
-        }
+    let keys = settings.mfa.keys()?;
+    let current = if let Some(key) = keys.current {
+        key
+    } else {
+        let derived = deriver.derive("warden mfa sealing key v1");
+        URL_SAFE_NO_PAD
+            .decode(derived.expose_secret())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| ConfigError::setting("mfa.encryption_key", "cannot be derived"))?
     };
-    Ok(TotpAuthenticator::new(&current, &previous, &settings.mfa.issuer))
+    Ok(TotpAuthenticator::new(
+        &current,
+        &keys.previous,
+        &settings.mfa.issuer,
+    ))
 }
 
 impl Services {

@@ -57,7 +57,12 @@ impl Default for AuthCounters {
                 outcome: outcome.as_str(),
             });
         }
-        for scope in [LockScope::Ip([0, 0, 0, 0].into()), LockScope::Account] {
+        for scope in [
+            LockScope::Ip([0, 0, 0, 0].into()),
+            LockScope::Account,
+            LockScope::CodeIp([0, 0, 0, 0].into()),
+            LockScope::CodeAccount,
+        ] {
             let _ = counters.locks.get_or_create(&ScopeLabels {
                 scope: scope.kind(),
             });

@@ -46,6 +46,7 @@ fn a_user_has_the_documented_fields_and_no_hash() {
             "display_name",
             "email",
             "id",
+            "mfa_enabled",
             "role",
             "updated_at"
         ]

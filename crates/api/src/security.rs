@@ -135,15 +135,10 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Checked> {
 
 async fn check_key(req: &Request, key: &str) -> Checked {
     match state(req) {
-        Ok(s) => s
-            .services
-            .keys
-            .authenticate(key)
-            .await
-            .map(|p| {
-                p.calling_from(origin(req))
-                    .under(s.services.auth.mfa_policy())
-            }),
+        Ok(s) => s.services.keys.authenticate(key).await.map(|p| {
+            p.calling_from(origin(req))
+                .under(s.services.auth.mfa_policy())
+        }),
         Err(_) => Err(Error::internal("application state is missing")),
     }
 }

@@ -16,7 +16,7 @@ use crate::cli::{
 pub(crate) async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Migrate => migrate().await,
-        Command::User { command } => crate::user::run(command).await,
+        Command::User { command } => Box::pin(crate::user::run(command)).await,
         Command::Apikey { command } => crate::apikey::run(command).await,
         Command::Audit {
             command: AuditCommand::List(list),

@@ -215,6 +215,7 @@ fn a_created_user_is_listed_with_the_api_fields_and_never_a_hash() {
             "display_name",
             "email",
             "id",
+            "mfa_enabled",
             "role",
             "updated_at"
         ]
@@ -924,6 +925,59 @@ fn user_unlock_needs_an_existing_user() {
     assert!(run.stdout.contains("unlocked"), "{run:?}");
     let reason = sb
         .run(&["user", "unlock", "--email", "nobody@example.com"])
+        .fails();
+    assert!(reason.contains("no user with email"), "{reason}");
+}
+
+#[test]
+fn user_mfa_reset_removes_the_factor_and_records_it() {
+    use uuid::Uuid;
+    use warden_adapters::db::{SeaOrmAuditLog, SeaOrmMfaRepository, connect};
+    use warden_domain::audit::{AuditEvent, AuditKind, AuditQuery};
+    use warden_domain::mfa::SealedSecret;
+    use warden_domain::ports::{AuditLog, MfaRepository};
+
+    let sb = Sandbox::migrated();
+    let user_id: Uuid = sb.create("lost@example.com", "user").parse().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", sb.path("w.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(async { connect(&url, 1).await.unwrap() });
+    let (repo, trail) = (
+        SeaOrmMfaRepository::new(db.clone()),
+        SeaOrmAuditLog::new(db),
+    );
+    rt.block_on(async {
+        let now = time::OffsetDateTime::now_utc();
+        let sealed = SealedSecret {
+            key_id: "k".into(),
+            sealed: "s".into(),
+        };
+        repo.put_pending(user_id, &sealed, now).await.unwrap();
+        let enrolled = AuditEvent::new(Uuid::now_v7(), now, AuditKind::MfaEnrolled);
+        assert!(repo.confirm(user_id, 1, &[], &enrolled).await.unwrap());
+    });
+
+    let run = sb
+        .run(&["user", "mfa-reset", "--email", "lost@example.com"])
+        .ok();
+    assert_eq!(run.stdout, "lost@example.com has no second factor now\n");
+    rt.block_on(async {
+        assert!(repo.factor(user_id).await.unwrap().is_none());
+        let query = AuditQuery {
+            kind: Some(AuditKind::MfaDisabled),
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        let events = trail.list(&query).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].details["by"], "operator");
+        assert_eq!(events[0].subject, Some(user_id));
+    });
+    let reason = sb
+        .run(&["user", "mfa-reset", "--email", "nobody@example.com"])
         .fails();
     assert!(reason.contains("no user with email"), "{reason}");
 }

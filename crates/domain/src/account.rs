@@ -112,7 +112,6 @@ impl AccountService {
             }
             return Err(Error::WrongPassword);
         }
-        self.guard.passed(user.id, client_ip).await?;
         let context = related_words(Some(&user.email), user.display_name.as_ref());
         let context: Vec<&str> = context.iter().map(String::as_str).collect();
         self.policy

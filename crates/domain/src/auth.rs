@@ -26,7 +26,7 @@ use crate::user::User;
 pub(crate) mod guard;
 mod second_factor;
 
-pub(crate) use guard::{Checked, Guard};
+pub(crate) use guard::{Checked, Guard, Proving};
 
 /// The adapters the authentication use cases run on.
 #[derive(Clone)]
@@ -149,7 +149,7 @@ impl AuthService {
     /// the password by clients that do it in one step. A right password of an account with a
     /// factor, without a proof, opens a challenge instead of a session
     /// ([`Error::MfaRequired`], finished by [`Self::complete_login`]); with a proof, it must
-    /// prove the factor. The lockout's counts clear only on the whole success.
+    /// prove the factor. Codes are counted by the lockout apart from passwords.
     ///
     /// # Errors
     /// As [`Self::login`]; [`Error::MfaRequired`]; [`Error::InvalidCode`].
@@ -180,10 +180,6 @@ impl AuthService {
         let user = match user {
             Ok(user) => user,
             Err((outcome, user)) => {
-                if let (LoginOutcome::Disabled, Some(user)) = (outcome, &user) {
-                    // The password was right: it counts as no failure.
-                    self.guard.passed(user.id, client_ip).await?;
-                }
                 self.ports.observer.login(outcome);
                 audit(LOGIN, outcome.as_str(), user.as_ref(), client_ip);
                 let kind = if outcome == LoginOutcome::Locked {
@@ -211,7 +207,6 @@ impl AuthService {
             self.rehash(&user, password, &origin).await;
         }
         let second_factor = self.second_factor(&user, proof, &origin).await?;
-        self.guard.passed(user.id, client_ip).await?;
         let tokens = self.start_session(&user, &origin, second_factor).await?;
         self.ports.observer.login(LoginOutcome::Success);
         audit(

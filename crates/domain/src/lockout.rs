@@ -16,6 +16,11 @@ pub enum LockScope {
     Ip(std::net::IpAddr),
     /// Every client against one account.
     Account,
+    /// One client IP's codes of the account's second factor: counted apart from its
+    /// passwords, so that a right password, which clears those, never clears these.
+    CodeIp(std::net::IpAddr),
+    /// Every client's codes of the account's second factor.
+    CodeAccount,
 }
 
 impl LockScope {
@@ -24,14 +29,19 @@ impl LockScope {
         match self {
             Self::Ip(ip) => ip.to_string(),
             Self::Account => "account".to_owned(),
+            Self::CodeIp(ip) => format!("code:{ip}"),
+            Self::CodeAccount => "code:account".to_owned(),
         }
     }
 
-    /// The kind of the scope, `ip` or `account`: a bounded label, without the address.
+    /// The kind of the scope, `ip`, `account`, `code_ip` or `code_account`: a bounded label,
+    /// without the address.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Ip(_) => "ip",
             Self::Account => "account",
+            Self::CodeIp(_) => "code_ip",
+            Self::CodeAccount => "code_account",
         }
     }
 }

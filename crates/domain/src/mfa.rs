@@ -6,8 +6,9 @@
 //!   last step it accepted, and only a later one is accepted after it (a conditional update,
 //!   so two requests with the same code cannot both pass).
 //! - A recovery code is 80 random bits, stored as a digest, and spent by its one use.
-//! - Wrong codes count toward the lockout of the password grant, like wrong passwords: a code
-//!   is checked only when the attempt is admitted, and only a whole success clears the counts.
+//! - Wrong codes count toward the lockout, like wrong passwords, in scopes of their own with
+//!   the same limits: a code is checked only when the attempt is admitted, a right code clears
+//!   the codes' counts, and a right password never does.
 //! - Secrets are sealed for storage by the [`Authenticator`] port; the domain never sees one in
 //!   clear, except in the [`Provisioning`] shown once at enrolment.
 
@@ -20,7 +21,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::auth::{AuthPolicy, AuthService, Checked, Guard, Ports};
+use crate::auth::{AuthPolicy, AuthService, Checked, Guard, Ports, Proving};
 use crate::principal::Principal;
 use crate::user::User;
 
@@ -229,7 +230,6 @@ impl MfaService {
             return Err(Error::MfaActive);
         }
         self.password(caller, user, current_password).await?;
-        self.guard.passed(user.id, client_ip(caller)).await?;
         let (sealed, provisioning) = self
             .ports
             .authenticator
@@ -250,18 +250,23 @@ impl MfaService {
     /// [`Error::InvalidCode`]; storage failures.
     pub async fn confirm(&self, caller: &Principal, code: &str) -> Result<RecoveryCodes, Error> {
         let user = caller.owner_in_person()?;
-        let factor = self.ports.mfa.factor(user.id).await?.ok_or(Error::NotFound)?;
+        let factor = self
+            .ports
+            .mfa
+            .factor(user.id)
+            .await?
+            .ok_or(Error::NotFound)?;
         if factor.confirmed_at.is_some() {
             return Err(Error::MfaActive);
         }
         let ip = client_ip(caller);
-        let step = if self.guard.admit(user.id, ip).await? {
+        let step = if self.guard.admit(user.id, ip, Proving::Code).await? {
             self.matching_step(&factor, code)?
         } else {
             None
         };
         let Some(step) = step else {
-            self.failed(caller, user, "confirm").await;
+            self.failed(caller, user, "wrong_code").await;
             return Err(Error::InvalidCode);
         };
         let (codes, digests) = self.recovery_codes()?;
@@ -270,10 +275,15 @@ impl MfaService {
             .event(AuditKind::MfaEnrolled)
             .by(caller)
             .about(user.id);
-        if !self.ports.mfa.confirm(user.id, step, &digests, &event).await? {
+        if !self
+            .ports
+            .mfa
+            .confirm(user.id, step, &digests, &event)
+            .await?
+        {
             return Err(Error::MfaActive);
         }
-        self.guard.passed(user.id, ip).await?;
+        self.guard.passed(user.id, ip, Proving::Code).await?;
         Ok(codes)
     }
 
@@ -331,8 +341,8 @@ impl MfaService {
         Ok(())
     }
 
-    /// Checks the owner in person, its password and a proof of its active factor, all under
-    /// one count of the lockout, which only the whole success clears.
+    /// Checks the owner in person, its password and a proof of its active factor, each under
+    /// the lockout's counts of its kind.
     async fn prove(
         &self,
         caller: &Principal,
@@ -345,22 +355,26 @@ impl MfaService {
             _ => return Err(Error::NotFound),
         };
         self.password(caller, user, current_password).await?;
+        let ip = client_ip(caller);
+        if !self.guard.admit(user.id, ip, Proving::Code).await? {
+            self.failed(caller, user, "locked").await;
+            return Err(Error::InvalidCode);
+        }
         let event = self
             .ports
             .event(AuditKind::MfaRecoveryUsed)
             .by(caller)
             .about(user.id);
-        let proved = prove_factor(&self.ports, &factor, proof, &event).await?;
-        if !proved {
-            self.failed(caller, user, "code").await;
+        if !prove_factor(&self.ports, &factor, proof, &event).await? {
+            self.failed(caller, user, "wrong_code").await;
             return Err(Error::InvalidCode);
         }
-        self.guard.passed(user.id, client_ip(caller)).await?;
+        self.guard.passed(user.id, ip, Proving::Code).await?;
         Ok(user.clone())
     }
 
     /// Checks the current password under the lockout (a wrong one counts as a failed login),
-    /// recording a refusal; the counts are left for the caller to clear on its whole success.
+    /// recording a refusal.
     async fn password(
         &self,
         caller: &Principal,
@@ -393,14 +407,14 @@ impl MfaService {
     }
 
     /// Records a wrong, replayed or unadmitted code.
-    async fn failed(&self, caller: &Principal, user: &User, during: &str) {
+    async fn failed(&self, caller: &Principal, user: &User, reason: &str) {
         let event = self
             .ports
             .event(AuditKind::MfaFailed)
             .by(caller)
             .about(user.id)
             .failed()
-            .detail("during", during);
+            .detail("reason", reason);
         record(&self.ports, &event).await;
     }
 

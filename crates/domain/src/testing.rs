@@ -58,8 +58,8 @@ pub struct MemLockouts {
 impl MemLockouts {
     fn record(&self, call: &str, scope: &LockScope) {
         let scope = match scope {
-            LockScope::Ip(_) => "ip",
-            LockScope::Account => "account",
+            LockScope::Ip(_) | LockScope::CodeIp(_) => "ip",
+            LockScope::Account | LockScope::CodeAccount => "account",
         };
         self.calls.lock().unwrap().push(format!("{call} {scope}"));
     }

@@ -98,6 +98,8 @@ async fn purge_mfa_challenges(auth: &Arc<AuthService>) {
     match auth.purge_mfa_challenges().await {
         Ok(0) => {}
         Ok(purged) => tracing::info!(purged, "purged expired second-factor challenges"),
-        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge second-factor challenges"),
+        Err(e) => {
+            tracing::warn!(error = %e.with_causes(), "could not purge second-factor challenges");
+        }
     }
 }

@@ -44,7 +44,11 @@ fn to_factor(m: mfa_totp::Model) -> TotpFactor {
 }
 
 /// Replaces every recovery code of the user by these digests.
-async fn put_codes(db: &impl ConnectionTrait, user_id: Uuid, digests: &[String]) -> Result<(), Error> {
+async fn put_codes(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    digests: &[String],
+) -> Result<(), Error> {
     mfa_recovery_code::Entity::delete_many()
         .filter(mfa_recovery_code::Column::UserId.eq(user_id))
         .exec(db)
@@ -272,7 +276,7 @@ impl MfaRepository for SeaOrmMfaRepository {
             .map_err(storage_error)?
             .rows_affected
             == 1;
-        Ok((taken && now < row.expires_at).then(|| MfaChallenge {
+        Ok((taken && now < row.expires_at).then_some(MfaChallenge {
             id: row.id,
             digest: row.digest,
             user_id: row.user_id,
@@ -289,7 +293,8 @@ impl MfaRepository for SeaOrmMfaRepository {
                 .and_where(Expr::col(mfa_challenge::Column::ExpiresAt).lte(now))
                 .limit(batch)
                 .to_owned();
-            mfa_challenge::Entity::delete_many().filter(mfa_challenge::Column::Id.in_subquery(doomed))
+            mfa_challenge::Entity::delete_many()
+                .filter(mfa_challenge::Column::Id.in_subquery(doomed))
         })
         .await
     }

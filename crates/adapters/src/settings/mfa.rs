@@ -60,12 +60,27 @@ fn decode_key(key: &str, text: &SecretString) -> Result<[u8; 32], ConfigError> {
         .map_err(|_| ConfigError::setting(key, "must be 32 bytes (44 characters of base64)"))
 }
 
+/// The sealing keys, decoded.
+#[derive(Clone, Default)]
+pub struct SealingKeys {
+    /// `mfa.encryption_key`, when set.
+    pub current: Option<[u8; 32]>,
+    /// `mfa.previous_encryption_keys`.
+    pub previous: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for SealingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKeys([redacted])")
+    }
+}
+
 impl MfaSettings {
-    /// The sealing key and the previous ones, decoded; `None` for the key when it is unset.
+    /// The sealing key and the previous ones, decoded.
     ///
     /// # Errors
     /// A key that is not 32 bytes of base64.
-    pub fn keys(&self) -> Result<(Option<[u8; 32]>, Vec<[u8; 32]>), ConfigError> {
+    pub fn keys(&self) -> Result<SealingKeys, ConfigError> {
         let current = self
             .encryption_key
             .as_ref()
@@ -76,16 +91,16 @@ impl MfaSettings {
             .iter()
             .map(|k| decode_key("mfa.previous_encryption_keys", k))
             .collect::<Result<_, _>>()?;
-        Ok((current, previous))
+        Ok(SealingKeys { current, previous })
     }
 }
 
 impl Settings {
     /// Whether accounts may enrol a second factor (see [`MfaSettings::enabled`]).
     pub fn mfa_enabled(&self) -> bool {
-        self.mfa.enabled.unwrap_or(
-            self.profile == Profile::Development || self.mfa.encryption_key.is_some(),
-        )
+        self.mfa
+            .enabled
+            .unwrap_or(self.profile == Profile::Development || self.mfa.encryption_key.is_some())
     }
 
     /// The rules of `mfa.*`: keys that decode, an issuer, admins required to enrol only where
@@ -102,9 +117,7 @@ impl Settings {
                 "needs mfa.enabled = true",
             ));
         }
-        if self.profile == Profile::Production
-            && self.mfa_enabled()
-            && mfa.encryption_key.is_none()
+        if self.profile == Profile::Production && self.mfa_enabled() && mfa.encryption_key.is_none()
         {
             return Err(ConfigError::setting(
                 "mfa.encryption_key",

@@ -20,7 +20,7 @@ pub use crate::redact::redact_url;
 /// A commented `warden.toml` with every setting at its default (`warden config example`).
 pub const EXAMPLE: &str = include_str!("example.toml");
 pub use load::{CONFIG_PATH_VAR, DEFAULT_CONFIG_FILE};
-pub use mfa::MfaSettings;
+pub use mfa::{MfaSettings, SealingKeys};
 pub use rate::{Rate, RateError, RatePeriod};
 pub use schema::{
     ApiKeySettings, Argon2Settings, AuthSettings, CorsSettings, DatabaseSettings, DocsSettings,

@@ -309,7 +309,8 @@ fn login_outcome(
         Err(Error::MfaRequired(token)) => Ok(Err(TokenResponse::MfaRequired(
             Json(MfaRequiredBody {
                 error: "mfa_required".into(),
-                error_description: "A second factor is required: send mfa_token with otp or recovery_code".into(),
+                error_description:
+                    "A second factor is required: send mfa_token with otp or recovery_code".into(),
                 mfa_token: token.expose_secret().to_owned(),
             }),
             "no-store".into(),

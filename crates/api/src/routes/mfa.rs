@@ -86,7 +86,10 @@ enum EnrolResponse {
 enum CodesResponse {
     /// The factor is active; these are the recovery codes.
     #[oai(status = 200)]
-    Ok(Json<RecoveryCodesBody>, #[oai(header = "Cache-Control")] String),
+    Ok(
+        Json<RecoveryCodesBody>,
+        #[oai(header = "Cache-Control")] String,
+    ),
 }
 
 #[derive(ApiResponse)]

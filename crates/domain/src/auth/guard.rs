@@ -87,8 +87,7 @@ impl Guard {
     /// an attempt both counts admit verifies `password` against `hash`; any other verifies it
     /// against the dummy hash, so that every outcome costs one verification and no more wrong
     /// passwords than the limit are ever verified, however many attempts run at once. A right
-    /// password leaves the counts to the caller, which clears them ([`Self::passed`]) on its
-    /// whole success: a right password is not enough for an account with a second factor.
+    /// password clears the password's counts (not the second factor's: see [`Proving`]).
     /// `hash` is `None` for a username that names no user.
     pub(crate) async fn check_password(
         &self,
@@ -97,7 +96,7 @@ impl Guard {
         hash: Option<&PasswordHash>,
         client_ip: IpAddr,
     ) -> Result<Checked, Error> {
-        let admitted = self.admit(subject, client_ip).await?;
+        let admitted = self.admit(subject, client_ip, Proving::Password).await?;
         let against = match hash {
             Some(hash) if admitted => hash.clone(),
             _ => self.dummy_hash.clone(),
@@ -109,29 +108,40 @@ impl Guard {
         if !(matches && hash.is_some()) {
             return Ok(Checked::Wrong);
         }
+        self.passed(subject, client_ip, Proving::Password).await?;
         Ok(Checked::Right)
     }
 
-    /// Counts one attempt against `subject` from `client_ip` and account-wide, each in one
-    /// atomic storage step; whether both counts admit it (only then may a secret be checked).
-    pub(crate) async fn admit(&self, subject: Uuid, client_ip: IpAddr) -> Result<bool, Error> {
+    /// Counts one attempt to prove `what` against `subject` from `client_ip` and account-wide,
+    /// each in one atomic storage step; whether both counts admit it (only then may a secret
+    /// be checked).
+    pub(crate) async fn admit(
+        &self,
+        subject: Uuid,
+        client_ip: IpAddr,
+        what: Proving,
+    ) -> Result<bool, Error> {
         let policy = self.policy;
+        let [ip, account] = what.scopes(client_ip);
         // The IP's count first: an attempt refused by its own IP's lock does not count against
         // the account, so one client cannot lock the account faster than its own lock allows.
-        Ok(self
-            .reserve(subject, &LockScope::Ip(client_ip), policy.max_failures)
-            .await?
+        Ok(self.reserve(subject, &ip, policy.max_failures).await?
             && self
-                .reserve(subject, &LockScope::Account, policy.account_max_failures)
+                .reserve(subject, &account, policy.account_max_failures)
                 .await?)
     }
 
-    /// Forgets the counts of `subject` from `client_ip` and account-wide: what a whole success
-    /// does (the password and, for an account with a second factor, its code).
-    pub(crate) async fn passed(&self, subject: Uuid, client_ip: IpAddr) -> Result<(), Error> {
+    /// Forgets the counts of attempts to prove `what` of `subject` from `client_ip` and
+    /// account-wide: what a success does.
+    pub(crate) async fn passed(
+        &self,
+        subject: Uuid,
+        client_ip: IpAddr,
+        what: Proving,
+    ) -> Result<(), Error> {
         self.ports
             .lockouts
-            .clear(subject, &[LockScope::Ip(client_ip), LockScope::Account])
+            .clear(subject, &what.scopes(client_ip))
             .await
     }
 
@@ -147,6 +157,27 @@ impl Guard {
             self.ports.observer.lock_set(scope);
         }
         Ok(standing.may_verify())
+    }
+}
+
+/// What an attempt proves. Each is counted in scopes of its own, with the same limits: a
+/// right password clears the password's counts, never the codes', so that whoever has the
+/// password cannot reset the count of its guesses at the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proving {
+    /// The password.
+    Password,
+    /// A code of the second factor (or a recovery code).
+    Code,
+}
+
+impl Proving {
+    /// Its scopes from `client_ip`: the IP's, then the account's.
+    fn scopes(self, client_ip: IpAddr) -> [LockScope; 2] {
+        match self {
+            Self::Password => [LockScope::Ip(client_ip), LockScope::Account],
+            Self::Code => [LockScope::CodeIp(client_ip), LockScope::CodeAccount],
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{AuthService, LoginOutcome};
+use super::{AuthService, LoginOutcome, Proving};
 use crate::Error;
 use crate::audit::AuditKind;
 use crate::mfa::{self, CHALLENGE_TTL, MfaChallenge, Proof};
@@ -14,8 +14,8 @@ use crate::user::User;
 
 impl AuthService {
     /// Finishes a login that waits for its second factor: takes the challenge of `mfa_token`
-    /// (it works once, whatever the outcome), then checks `proof` under the lockout (one more
-    /// attempt of the account) and starts a session whose tokens say `amr: ["pwd", "otp"]`.
+    /// (it works once, whatever the outcome), then checks `proof` under the lockout's counts
+    /// of codes and starts a session whose tokens say `amr: ["pwd", "otp"]`.
     ///
     /// # Errors
     /// [`Error::InvalidCode`] for an unknown, spent or expired `mfa_token`, a user who may no
@@ -39,12 +39,7 @@ impl AuthService {
                 Error::InvalidToken => Error::InvalidCode,
                 other => other,
             })?;
-        if !self.guard.admit(user.id, origin.ip).await? {
-            self.code_refused(&user, origin, "locked").await;
-            return Err(Error::InvalidCode);
-        }
         self.check_factor(&user, proof, origin).await?;
-        self.guard.passed(user.id, origin.ip).await?;
         let tokens = self.start_session(&user, origin, true).await?;
         self.ports.observer.login(LoginOutcome::Success);
         super::audit(super::LOGIN, "success", Some(&user), origin.ip);
@@ -100,13 +95,17 @@ impl AuthService {
         Ok(token)
     }
 
-    /// Checks a proof of `user`'s active factor (the attempt was admitted by the lockout);
-    /// a wrong one is recorded as `mfa.failed`.
+    /// Checks a proof of `user`'s active factor under the lockout's counts of codes; a wrong
+    /// one, or one the lockout refuses, is recorded as `mfa.failed`.
     async fn check_factor(&self, user: &User, proof: Proof, origin: &Origin) -> Result<(), Error> {
         let factor = match self.ports.mfa.factor(user.id).await? {
             Some(factor) if factor.confirmed_at.is_some() => factor,
             _ => return Err(Error::InvalidCode),
         };
+        if !self.guard.admit(user.id, origin.ip, Proving::Code).await? {
+            self.code_refused(user, origin, "locked").await;
+            return Err(Error::InvalidCode);
+        }
         let spent = self
             .ports
             .event(AuditKind::MfaRecoveryUsed)
@@ -114,7 +113,7 @@ impl AuthService {
             .about(user.id)
             .from(origin);
         if mfa::prove_factor(&self.ports, &factor, proof, &spent).await? {
-            return Ok(());
+            return self.guard.passed(user.id, origin.ip, Proving::Code).await;
         }
         self.code_refused(user, origin, "wrong_code").await;
         Err(Error::InvalidCode)
