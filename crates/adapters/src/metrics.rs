@@ -195,7 +195,7 @@ impl AdapterMetrics {
         );
         registry.register(
             "lockouts",
-            "Locks set by failed logins, by scope (ip: one address out of one account; account)",
+            "Locks set by failed logins and second-factor codes, by scope (ip: one address out of one account; account; code_ip and code_account: the same for codes)",
             self.auth.locks.clone(),
         );
         registry.register(

@@ -260,12 +260,11 @@ impl MfaService {
             return Err(Error::MfaActive);
         }
         let ip = client_ip(caller);
-        let step = if self.guard.admit(user.id, ip, Proving::Code).await? {
-            self.matching_step(&factor, code)?
-        } else {
-            None
-        };
-        let Some(step) = step else {
+        if !self.guard.admit(user.id, ip, Proving::Code).await? {
+            self.failed(caller, user, "locked").await;
+            return Err(Error::InvalidCode);
+        }
+        let Some(step) = self.matching_step(&factor, code)? else {
             self.failed(caller, user, "wrong_code").await;
             return Err(Error::InvalidCode);
         };

@@ -558,6 +558,14 @@ async fn a_wrong_code_at_confirmation_counts_too() {
         ),
         "locked: even the right code is refused"
     );
+    let reasons: Vec<String> = f
+        .audit
+        .events()
+        .iter()
+        .map(|e| e.details["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(reasons.iter().filter(|r| *r == "wrong_code").count(), 5);
+    assert_eq!(reasons.last().map(String::as_str), Some("locked"));
 }
 
 #[tokio::test]
