@@ -462,8 +462,29 @@ async fn an_admin_without_a_factor_may_only_enrol_when_the_policy_says_so() {
                 .unwrap();
             assert_eq!(r.status(), 200, "{ctx}: the policy is about admins");
         }
-        enrolled(&app.client, &app, &admin).await;
+        let (secret, _) = enrolled(&app.client, &app, &admin).await;
+        // Its token is of a login from before the enrolment, which proved no code.
         let r = app.get_with_token("/admin/users", &admin).await;
-        assert_eq!(r.status(), 200, "{backend:?}: enrolled, the admin acts");
+        assert_problem(r, 403).await;
+        let r = app
+            .with_token(Method::POST, "/auth/logout", &admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "{backend:?}: it may end its own sessions");
+        let otp = code_at(&secret, step().await + 1);
+        let r = app
+            .token(&[
+                ("grant_type", "password"),
+                ("username", "root@example.com"),
+                ("password", STRONG),
+                ("otp", &otp),
+            ])
+            .await;
+        assert_eq!(r.status(), 200, "{backend:?}");
+        let pair: Value = r.json().await.unwrap();
+        let proved = pair["access_token"].as_str().unwrap();
+        let r = app.get_with_token("/admin/users", proved).await;
+        assert_eq!(r.status(), 200, "{backend:?}: with a code, the admin acts");
     }
 }

@@ -101,14 +101,20 @@ fn unrestricted(principal: Principal) -> Result<Principal, ApiError> {
 }
 
 impl Authenticated {
-    /// The authenticated principal, or the 401 (or 503) the credential earned. What it may do
-    /// is the use case's decision.
+    /// The authenticated principal, or the 401 (or 503) the credential earned, or the 403 of
+    /// an admin who must enrol a second factor first. What it may do is the use case's decision.
     pub fn caller(self) -> Result<Principal, ApiError> {
-        unrestricted(verdict(match self {
+        unrestricted(self.enrolling_caller()?)
+    }
+
+    /// The authenticated principal, even one that may only enrol a second factor: for ending
+    /// its own sessions, which such a caller may always do.
+    pub fn enrolling_caller(self) -> Result<Principal, ApiError> {
+        verdict(match self {
             Self::Bearer(BearerAuth(c))
             | Self::Header(ApiKeyHeader(c))
             | Self::Query(ApiKeyQuery(c)) => c,
-        })?)
+        })
     }
 }
 

@@ -957,7 +957,11 @@ fn user_mfa_reset_removes_the_factor_and_records_it() {
         };
         repo.put_pending(user_id, &sealed, now).await.unwrap();
         let enrolled = AuditEvent::new(Uuid::now_v7(), now, AuditKind::MfaEnrolled);
-        assert!(repo.confirm(user_id, 1, &[], &enrolled).await.unwrap());
+        assert!(
+            repo.confirm(user_id, &sealed, 1, &[], &enrolled)
+                .await
+                .unwrap()
+        );
     });
 
     let run = sb

@@ -240,12 +240,18 @@ impl AdminService {
 
     /// Removes a user's second factor and recovery codes (a user who lost its device and its
     /// codes): its logins need only the password again. Idempotent: a user without a factor is
-    /// left as it is, and nothing is recorded.
+    /// left as it is, and nothing is recorded. An admin may not reset its own (that is
+    /// [`crate::mfa::MfaService::disable`], with its password and a code).
     ///
     /// # Errors
-    /// [`Error::Forbidden`], [`Error::NotFound`]; storage failures.
+    /// [`Error::Forbidden`] for a caller who may not manage users, or about itself;
+    /// [`Error::NotFound`]; storage failures.
     pub async fn reset_mfa(&self, caller: &Principal, id: Uuid) -> Result<(), Error> {
         caller.authorize(Permission::ManageUsers)?;
+        // One's own factor goes only as its owner's does: with the password and a code.
+        if caller.user().is_some_and(|u| u.id == id) {
+            return Err(Error::Forbidden);
+        }
         self.find(id).await?;
         let by = if caller.credential() == crate::principal::Credential::Operator {
             "operator"

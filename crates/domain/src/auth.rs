@@ -264,7 +264,7 @@ impl AuthService {
         })?;
         self.session_user(&claims)
             .await
-            .map(|user| Principal::bearer(user, claims.session_id))
+            .map(|user| Principal::bearer(user, claims.session_id, claims.second_factor))
     }
 
     /// The stored user behind verified claims, if the user may still act and the token's

@@ -64,9 +64,13 @@ impl MfaPolicy {
     /// Whether `user`, under this policy, may do nothing but enrol: an admin without an active
     /// factor when factors are required of admins.
     pub fn must_enrol(&self, user: &User) -> bool {
-        self.require_for_admins
-            && user.role == crate::user::Role::Admin
-            && user.mfa_enabled_at.is_none()
+        self.applies_to(user) && user.mfa_enabled_at.is_none()
+    }
+
+    /// Whether `user` must sign in with a second factor: an admin, when factors are required
+    /// of admins.
+    pub fn applies_to(&self, user: &User) -> bool {
+        self.require_for_admins && user.role == crate::user::Role::Admin
     }
 }
 
@@ -132,7 +136,7 @@ pub struct MfaChallenge {
 }
 
 /// A second factor as presented: a code of the authenticator app, or a recovery code.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Proof {
     /// A TOTP code.
     Otp(String),
@@ -149,6 +153,15 @@ impl Proof {
         } else {
             Self::RecoveryCode(SecretString::from(code))
         }
+    }
+}
+
+impl fmt::Debug for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Otp(_) => "Otp([redacted])",
+            Self::RecoveryCode(_) => "RecoveryCode([redacted])",
+        })
     }
 }
 
@@ -245,11 +258,14 @@ impl MfaService {
     /// required at every login), and the recovery codes it returns are shown once.
     ///
     /// # Errors
-    /// [`Error::Forbidden`] for an API key or the operator; [`Error::NotFound`] when no
-    /// enrolment is pending; [`Error::MfaActive`] when it was confirmed already;
-    /// [`Error::InvalidCode`]; storage failures.
+    /// [`Error::Forbidden`] for an API key or the operator; [`Error::MfaDisabled`];
+    /// [`Error::NotFound`] when no enrolment is pending; [`Error::MfaActive`] when it was
+    /// confirmed already (or replaced meanwhile); [`Error::InvalidCode`]; storage failures.
     pub async fn confirm(&self, caller: &Principal, code: &str) -> Result<RecoveryCodes, Error> {
         let user = caller.owner_in_person()?;
+        if !self.policy.mfa.enabled {
+            return Err(Error::MfaDisabled);
+        }
         let factor = self
             .ports
             .mfa
@@ -277,7 +293,7 @@ impl MfaService {
         if !self
             .ports
             .mfa
-            .confirm(user.id, step, &digests, &event)
+            .confirm(user.id, &factor.secret, step, &digests, &event)
             .await?
         {
             return Err(Error::MfaActive);

@@ -270,6 +270,10 @@ async fn enrolment_takes_the_owner_in_person_with_its_password() {
         off.mfa.enrol(&off.me(), pw(STRONG)).await,
         Err(Error::MfaDisabled)
     ));
+    assert!(matches!(
+        off.mfa.confirm(&off.me(), "123456").await,
+        Err(Error::MfaDisabled)
+    ));
 }
 
 #[tokio::test]
@@ -544,6 +548,52 @@ async fn wrong_codes_count_toward_the_lockout_and_a_right_password_does_not_rese
 }
 
 #[tokio::test]
+async fn codes_from_many_addresses_meet_an_account_wide_limit_of_twice_one_address() {
+    let f = strict().await;
+    f.enrolled().await;
+    f.advance(Duration::minutes(10));
+    let now = f.now_step();
+    let from = |last| Origin::new(ip(last), None);
+    // Four wrong codes from each of two addresses, then two from a third: the tenth
+    // account-wide sets the lock, under each address's own limit of five.
+    for (last, wrong) in [(20, 4), (21, 4), (22, 2)] {
+        for _ in 0..wrong {
+            let token = f.challenge().await;
+            let refused = f
+                .auth
+                .complete_login(&token, otp(now + 9), &from(last))
+                .await;
+            assert!(matches!(refused, Err(Error::InvalidCode)));
+        }
+    }
+    let token = f.challenge().await;
+    let locked = f.auth.complete_login(&token, otp(now), &from(23)).await;
+    assert!(
+        matches!(locked, Err(Error::InvalidCode)),
+        "the account's codes are locked"
+    );
+    let at_nine = strict().await;
+    at_nine.enrolled().await;
+    at_nine.advance(Duration::minutes(10));
+    let now = at_nine.now_step();
+    for (last, wrong) in [(20, 4), (21, 4), (22, 1)] {
+        for _ in 0..wrong {
+            let token = at_nine.challenge().await;
+            let _ = at_nine
+                .auth
+                .complete_login(&token, otp(now + 9), &from(last))
+                .await;
+        }
+    }
+    let token = at_nine.challenge().await;
+    let through = at_nine
+        .auth
+        .complete_login(&token, otp(now), &from(23))
+        .await;
+    assert!(through.is_ok(), "nine account-wide: not yet");
+}
+
+#[tokio::test]
 async fn a_wrong_code_at_confirmation_counts_too() {
     let f = strict().await;
     f.mfa.enrol(&f.me(), pw(STRONG)).await.unwrap();
@@ -643,6 +693,11 @@ async fn an_admin_or_the_operator_resets_a_factor() {
         Err(Error::NotFound)
     ));
     let admin = bearer(user_with_role(Role::Admin));
+    let own = admin.user().unwrap().id;
+    assert!(
+        matches!(f.admin.reset_mfa(&admin, own).await, Err(Error::Forbidden)),
+        "an admin's own factor goes with its password and a code"
+    );
     f.admin.reset_mfa(&admin, f.user.id).await.unwrap();
     let reset = f.store.events.lock().unwrap().last().unwrap().clone();
     assert_eq!(
@@ -681,6 +736,26 @@ fn admins_without_a_factor_may_only_enrol_when_the_policy_says_so() {
     let mut enrolled = admin;
     enrolled.mfa_enabled_at = Some(NOW);
     assert!(!strict.must_enrol(&enrolled));
+    // Enrolled, its token must be of a session that proved the factor.
+    let sid = crate::testing::fresh_id();
+    let unproved = Principal::bearer(enrolled.clone(), sid, false);
+    assert!(
+        unproved.under(&strict).enrolment_only(),
+        "a login from before the enrolment"
+    );
+    let proved = Principal::bearer(enrolled.clone(), sid, true);
+    assert!(!proved.under(&strict).enrolment_only());
+    assert!(
+        !api_key(enrolled.clone()).under(&strict).enrolment_only(),
+        "a key: the account"
+    );
+    assert!(
+        !Principal::bearer(enrolled, sid, false)
+            .under(&MfaPolicy::default())
+            .enrolment_only()
+    );
+    let member = Principal::bearer(user_with_role(Role::User), sid, false);
+    assert!(!member.under(&strict).enrolment_only());
     assert!(!strict.must_enrol(&user_with_role(Role::User)));
     assert!(!strict.must_enrol(&user_with_role(Role::Service)));
     assert!(!Principal::operator().under(&strict).enrolment_only());
@@ -705,6 +780,14 @@ fn the_shapes_of_codes() {
         assert_eq!(normalize_recovery_code(not), None, "{not}");
     }
     assert!(matches!(Proof::from_code("123456".into()), Proof::Otp(_)));
+    assert_eq!(
+        format!("{:?}", Proof::from_code("123456".into())),
+        "Otp([redacted])"
+    );
+    assert_eq!(
+        format!("{:?}", Proof::from_code("abcd-efgh".into())),
+        "RecoveryCode([redacted])"
+    );
     assert!(matches!(
         Proof::from_code("1234567".into()),
         Proof::RecoveryCode(_)

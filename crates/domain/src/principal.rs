@@ -45,6 +45,8 @@ pub struct Principal {
     session: Option<Uuid>,
     /// Where its request came from; `None` for the operator at the CLI.
     origin: Option<Origin>,
+    /// Whether its session's login proved a second factor (a bearer token's `amr`).
+    second_factor: bool,
     /// Whether it may only enrol a second factor (an admin without one, under
     /// `mfa.require_for_admins`).
     enrolment_only: bool,
@@ -71,12 +73,13 @@ impl Role {
 
 impl Principal {
     /// The user behind a verified access token of a live session.
-    pub(crate) fn bearer(user: User, session: Uuid) -> Self {
+    pub(crate) fn bearer(user: User, session: Uuid, second_factor: bool) -> Self {
         Self {
             user: Some(user),
             credential: Credential::Bearer,
             session: Some(session),
             origin: None,
+            second_factor,
             enrolment_only: false,
         }
     }
@@ -88,6 +91,7 @@ impl Principal {
             credential: Credential::ApiKey,
             session: None,
             origin: None,
+            second_factor: false,
             enrolment_only: false,
         }
     }
@@ -100,6 +104,7 @@ impl Principal {
             credential: Credential::Operator,
             session: None,
             origin: None,
+            second_factor: false,
             enrolment_only: false,
         }
     }
@@ -116,11 +121,17 @@ impl Principal {
         self
     }
 
-    /// The same caller under the second factor's policy: an admin without an active factor,
-    /// when factors are required of admins, may then only enrol ([`Self::enrolment_only`]).
+    /// The same caller under the second factor's policy: when factors are required of
+    /// admins, an admin without an active factor, or with a bearer token of a session that
+    /// proved none (a login from before its enrolment), may then only enrol
+    /// ([`Self::enrolment_only`]). An API key follows its account's factor.
     #[must_use]
     pub fn under(mut self, policy: &crate::mfa::MfaPolicy) -> Self {
-        self.enrolment_only = self.user.as_ref().is_some_and(|u| policy.must_enrol(u));
+        let unproved_session = self.credential == Credential::Bearer && !self.second_factor;
+        self.enrolment_only = self
+            .user
+            .as_ref()
+            .is_some_and(|u| policy.must_enrol(u) || (policy.applies_to(u) && unproved_session));
         self
     }
 

@@ -336,12 +336,12 @@ pub fn user_with_role(role: Role) -> User {
 
 /// The principal a verified access token of `user` becomes (of a session of its own).
 pub fn bearer(user: User) -> Principal {
-    Principal::bearer(user, fresh_id())
+    Principal::bearer(user, fresh_id(), false)
 }
 
 /// The principal a verified access token of `user`, of the session `session`, becomes.
 pub fn bearer_in(user: User, session: Uuid) -> Principal {
-    Principal::bearer(user, session)
+    Principal::bearer(user, session, false)
 }
 
 /// The principal a verified API key of `user` becomes.

@@ -133,6 +133,7 @@ impl MfaRepository for SeaOrmMfaRepository {
     async fn confirm(
         &self,
         user_id: Uuid,
+        secret: &SealedSecret,
         step: i64,
         recovery_digests: &[String],
         audit: &AuditEvent,
@@ -143,6 +144,8 @@ impl MfaRepository for SeaOrmMfaRepository {
             .col_expr(mfa_totp::Column::LastStep, Expr::value(step))
             .filter(mfa_totp::Column::UserId.eq(user_id))
             .filter(mfa_totp::Column::ConfirmedAt.is_null())
+            .filter(mfa_totp::Column::KeyId.eq(&secret.key_id))
+            .filter(mfa_totp::Column::Secret.eq(&secret.sealed))
             .exec(&txn)
             .await
             .map_err(storage_error)?

@@ -61,21 +61,28 @@ async fn a_factor_confirms_once_accepts_only_later_steps_and_spends_each_code_on
         };
         assert!(repo.put_pending(u.id, &replaced, now).await.unwrap());
         let pending = repo.factor(u.id).await.unwrap().unwrap();
-        assert_eq!((pending.secret, pending.confirmed_at), (replaced, None));
+        assert_eq!((&pending.secret, pending.confirmed_at), (&replaced, None));
         assert_eq!(pending.last_step, i64::MIN);
 
         let digests = vec!["d1".to_owned(), "d2".to_owned()];
-        assert!(
-            repo.confirm(u.id, 100, &digests, &event(AuditKind::MfaEnrolled))
+        let confirm = |secret: SealedSecret, step| {
+            let (repo, digests) = (repo.clone(), digests.clone());
+            async move {
+                repo.confirm(
+                    u.id,
+                    &secret,
+                    step,
+                    &digests,
+                    &event(AuditKind::MfaEnrolled),
+                )
                 .await
                 .unwrap()
-        );
-        assert!(
-            !repo
-                .confirm(u.id, 101, &digests, &event(AuditKind::MfaEnrolled))
-                .await
-                .unwrap()
-        );
+            }
+        };
+        // A code checked against the first secret confirms nothing once it was replaced.
+        assert!(!confirm(sealed(), 100).await, "{name}: a replaced secret");
+        assert!(confirm(replaced.clone(), 100).await, "{name}");
+        assert!(!confirm(replaced, 101).await, "{name}: once");
         assert_eq!(count(&trail, AuditKind::MfaEnrolled).await, 1, "{name}");
         let stored = users.find_by_id(u.id).await.unwrap().unwrap();
         assert!(
@@ -249,7 +256,7 @@ async fn of_many_requests_at_once_with_one_code_or_one_token_exactly_one_wins() 
         repo.put_pending(u.id, &sealed(), now).await.unwrap();
         let codes: Vec<String> = (0..TASKS).map(|i| format!("d{i}")).collect();
         assert!(
-            repo.confirm(u.id, 1, &codes, &event(AuditKind::MfaEnrolled))
+            repo.confirm(u.id, &sealed(), 1, &codes, &event(AuditKind::MfaEnrolled))
                 .await
                 .unwrap()
         );

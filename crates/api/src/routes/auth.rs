@@ -492,7 +492,7 @@ impl AuthApi {
         req: &Request,
         auth: Authenticated,
     ) -> Result<LoggedOut, Failure<Caller>> {
-        let caller = auth.caller()?;
+        let caller = auth.enrolling_caller()?;
         state(req)?.services.auth.logout(&caller).await?;
         Ok(LoggedOut::Done)
     }

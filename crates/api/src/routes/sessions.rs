@@ -122,7 +122,7 @@ impl SessionsApi {
         /// `true`: the sessions other than the caller's.
         others: Query<OthersOnly>,
     ) -> Result<Ended, Failure<EndSessions>> {
-        let caller = auth.caller()?;
+        let caller = auth.enrolling_caller()?;
         let OthersOnly::True = others.0;
         state(req)?
             .services
@@ -140,7 +140,7 @@ impl SessionsApi {
         auth: Authenticated,
         id: Path<String>,
     ) -> Result<Ended, Failure<OneSession>> {
-        let caller = auth.caller()?;
+        let caller = auth.enrolling_caller()?;
         let session = self::id(&id.0)?;
         state(req)?
             .services

@@ -121,14 +121,12 @@ impl Guard {
         client_ip: IpAddr,
         what: Proving,
     ) -> Result<bool, Error> {
-        let policy = self.policy;
         let [ip, account] = what.scopes(client_ip);
+        let (ip_limit, account_limit) = what.limits(self.policy);
         // The IP's count first: an attempt refused by its own IP's lock does not count against
         // the account, so one client cannot lock the account faster than its own lock allows.
-        Ok(self.reserve(subject, &ip, policy.max_failures).await?
-            && self
-                .reserve(subject, &account, policy.account_max_failures)
-                .await?)
+        Ok(self.reserve(subject, &ip, ip_limit).await?
+            && self.reserve(subject, &account, account_limit).await?)
     }
 
     /// Forgets the counts of attempts to prove `what` of `subject` from `client_ip` and
@@ -172,6 +170,21 @@ pub(crate) enum Proving {
 }
 
 impl Proving {
+    /// Its limits: the IP's, then the account's. A code has a million values where a password
+    /// has no bound, and whoever guesses at it has the password already: the account-wide
+    /// limit of codes is twice the per-IP one (when that is tighter than the passwords').
+    fn limits(self, policy: LockoutPolicy) -> (u32, u32) {
+        match self {
+            Self::Password => (policy.max_failures, policy.account_max_failures),
+            Self::Code => (
+                policy.max_failures,
+                policy
+                    .account_max_failures
+                    .min(policy.max_failures.saturating_mul(2)),
+            ),
+        }
+    }
+
     /// Its scopes from `client_ip`: the IP's, then the account's.
     fn scopes(self, client_ip: IpAddr) -> [LockScope; 2] {
         match self {

@@ -33,16 +33,18 @@ pub trait MfaRepository: Send + Sync + 'static {
         at: OffsetDateTime,
     ) -> Result<bool, Error>;
 
-    /// In one transaction, only if the factor is still pending: makes it active with `step` as
-    /// its last accepted step, marks the user's second factor on, stores the recovery codes'
-    /// digests (replacing any) and writes the audit event. `Ok(false)`, with nothing changed,
-    /// when it is not pending (confirmed meanwhile, or removed).
+    /// In one transaction, only if the factor is still pending with this very secret (the one
+    /// the confirming code was checked against): makes it active with `step` as its last
+    /// accepted step, marks the user's second factor on, stores the recovery codes' digests
+    /// (replacing any) and writes the audit event. `Ok(false)`, with nothing changed, when it
+    /// is not (confirmed meanwhile, replaced by another enrolment, or removed).
     ///
     /// # Errors
     /// Storage failures.
     async fn confirm(
         &self,
         user_id: Uuid,
+        secret: &SealedSecret,
         step: i64,
         recovery_digests: &[String],
         audit: &AuditEvent,

@@ -148,6 +148,7 @@ impl MfaRepository for MemMfa {
     async fn confirm(
         &self,
         user_id: Uuid,
+        secret: &SealedSecret,
         step: i64,
         recovery_digests: &[String],
         audit: &AuditEvent,
@@ -155,7 +156,7 @@ impl MfaRepository for MemMfa {
         let mut factors = self.factors.lock().unwrap();
         let Some(factor) = factors
             .iter_mut()
-            .find(|f| f.user_id == user_id && f.confirmed_at.is_none())
+            .find(|f| f.user_id == user_id && f.confirmed_at.is_none() && f.secret == *secret)
         else {
             return Ok(false);
         };
