@@ -3,8 +3,6 @@
 //! (with no secret in them), the admins' policy, and a code or an `mfa_token` sent many times
 //! at once working once.
 
-use std::future::Future;
-
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -363,20 +361,8 @@ async fn one_code_or_one_mfa_token_sent_many_times_at_once_works_once() {
             for _ in 0..8 {
                 tokens.push(challenge(&client, &app, &email).await);
             }
-            let sends = tokens.iter().map(|t| {
-                let (client, url, otp) = (client.clone(), app.url("/auth/token"), otp.clone());
-                let t = t.clone();
-                async move {
-                    client
-                        .post(url)
-                        .form(&[("grant_type", MFA_GRANT), ("mfa_token", &t), ("otp", &otp)])
-                        .send()
-                        .await
-                        .unwrap()
-                        .status()
-                }
-            });
-            let statuses = futures_join(sends).await;
+            let sends: Vec<_> = tokens.iter().map(|t| (t.clone(), otp.clone())).collect();
+            let statuses = finish_all(&client, &app, sends).await;
             assert_eq!(
                 statuses.iter().filter(|s| **s == 200).count(),
                 1,
@@ -386,24 +372,13 @@ async fn one_code_or_one_mfa_token_sent_many_times_at_once_works_once() {
             let mfa_token = challenge(&client, &app, &email).await;
             let otp = code_at(&secret, step().await + 1);
             let later = code_at(&secret, step().await - 1);
-            let sends = (0..8).map(|i| {
-                let (client, url, t) = (client.clone(), app.url("/auth/token"), mfa_token.clone());
-                let otp = if i % 2 == 0 {
-                    otp.clone()
-                } else {
-                    later.clone()
-                };
-                async move {
-                    client
-                        .post(url)
-                        .form(&[("grant_type", MFA_GRANT), ("mfa_token", &t), ("otp", &otp)])
-                        .send()
-                        .await
-                        .unwrap()
-                        .status()
-                }
-            });
-            let statuses = futures_join(sends).await;
+            let sends: Vec<_> = (0..8)
+                .map(|i| {
+                    let otp = if i % 2 == 0 { &otp } else { &later };
+                    (mfa_token.clone(), otp.clone())
+                })
+                .collect();
+            let statuses = finish_all(&client, &app, sends).await;
             assert!(
                 statuses.iter().filter(|s| **s == 200).count() <= 1,
                 "{ctx}: {statuses:?}"
@@ -416,18 +391,31 @@ async fn one_code_or_one_mfa_token_sent_many_times_at_once_works_once() {
     }
 }
 
-/// Runs the futures at once (each on the runtime), and their outputs in order.
-async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.unwrap());
+/// Sends the `mfa-otp` grant with each `(mfa_token, otp)` at once; the statuses, in order.
+async fn finish_all(
+    client: &Client,
+    app: &TestApp,
+    sends: Vec<(String, String)>,
+) -> Vec<StatusCode> {
+    let handles: Vec<_> = sends
+        .into_iter()
+        .map(|(token, otp)| {
+            let (client, url) = (client.clone(), app.url("/auth/token"));
+            tokio::spawn(async move {
+                let form = [
+                    ("grant_type", MFA_GRANT),
+                    ("mfa_token", &token),
+                    ("otp", &otp),
+                ];
+                client.post(url).form(&form).send().await.unwrap().status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
     }
-    out
+    statuses
 }
 
 #[tokio::test]
