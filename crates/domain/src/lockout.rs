@@ -304,5 +304,13 @@ mod tests {
         let ip = LockScope::Ip("10.0.0.1".parse().unwrap());
         assert_eq!(ip.key(), "10.0.0.1");
         assert_eq!(LockScope::Account.key(), "account");
+        let code_ip = LockScope::CodeIp("10.0.0.1".parse().unwrap());
+        assert_eq!(code_ip.key(), "code:10.0.0.1");
+        assert_eq!(LockScope::CodeAccount.key(), "code:account");
+        let kinds: Vec<&str> = [ip, LockScope::Account, code_ip, LockScope::CodeAccount]
+            .iter()
+            .map(LockScope::kind)
+            .collect();
+        assert_eq!(kinds, ["ip", "account", "code_ip", "code_account"]);
     }
 }
