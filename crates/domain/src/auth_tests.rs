@@ -693,3 +693,15 @@ async fn a_refusal_that_cannot_be_recorded_is_still_the_same_refusal() {
         .await;
     assert!(matches!(change, Err(Error::WrongPassword)));
 }
+
+#[tokio::test]
+async fn the_guard_shows_nothing_of_its_dummy_hash() {
+    let svc = service_with(
+        MockUserRepository::new(),
+        fake_hasher(),
+        MockTokenCodec::new(),
+        false,
+    )
+    .await;
+    assert_eq!(format!("{:?}", svc.guard), "Guard { .. }");
+}

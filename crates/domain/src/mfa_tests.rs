@@ -808,3 +808,50 @@ fn steps_are_thirty_seconds_and_the_window_skips_what_was_accepted() {
     assert_eq!(candidate_steps(at, 1), [2]);
     assert!(candidate_steps(at, 2).is_empty());
 }
+
+#[tokio::test]
+async fn a_pending_enrolment_proves_nothing() {
+    let f = fixture().await;
+    f.mfa.enrol(&f.me(), pw(STRONG)).await.unwrap();
+    let step = f.now_step();
+    // Not confirmed: nothing to replace or remove with its code.
+    let replace = f
+        .mfa
+        .replace_recovery_codes(&f.me(), pw(STRONG), otp(step))
+        .await;
+    assert!(matches!(replace, Err(Error::NotFound)));
+    let remove = f.mfa.disable(&f.me(), pw(STRONG), otp(step)).await;
+    assert!(matches!(remove, Err(Error::NotFound)));
+    // Nor at a login, should the user's row say its factor is on.
+    f.store.enabled.lock().unwrap().push(f.user.id);
+    let login = f.finish(otp(step)).await;
+    assert!(matches!(login, Err(Error::InvalidCode)));
+    assert_eq!(
+        f.store.factor(f.user.id).await.unwrap().unwrap().last_step,
+        i64::MIN
+    );
+}
+
+#[tokio::test]
+async fn expired_challenges_are_purged_and_live_ones_kept() {
+    let f = fixture().await;
+    f.enrolled().await;
+    f.challenge().await;
+    f.advance(Duration::minutes(1));
+    f.challenge().await;
+    f.advance(CHALLENGE_TTL - Duration::seconds(30));
+    assert_eq!(f.auth.purge_mfa_challenges().await.unwrap(), 1);
+    assert_eq!(f.store.challenges.lock().unwrap().len(), 1);
+    f.advance(Duration::minutes(1));
+    assert_eq!(f.auth.purge_mfa_challenges().await.unwrap(), 1);
+}
+
+#[test]
+fn a_sealed_secret_shows_its_key_and_never_itself() {
+    let sealed = SealedSecret {
+        key_id: "k1".into(),
+        sealed: "the-sealed-bytes".into(),
+    };
+    let shown = format!("{sealed:?}");
+    assert_eq!(shown, r#"SealedSecret { key_id: "k1", .. }"#);
+}
