@@ -327,6 +327,29 @@ async fn an_api_key_cannot_enrol_and_a_malformed_id_is_refused() {
         .unwrap();
     // Bearer only: a key is no credential of this operation at all.
     assert_problem(r, 401).await;
+    // A field of the wrong type or past its range: 422 with every reason, nothing echoed.
+    for body in [
+        json!({"code": 123_456}),
+        json!({"code": "1".repeat(65)}),
+        json!({}),
+    ] {
+        let r = app
+            .with_token(Method::POST, "/users/me/mfa/totp/confirm", &token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(r, 422).await;
+        assert!(!problem["errors"].as_array().unwrap().is_empty(), "{body}");
+        assert!(!problem.to_string().contains(&"1".repeat(65)));
+    }
+    let r = app
+        .with_token(Method::POST, "/users/me/mfa/totp", &token)
+        .json(&json!({"current_password": ["not", "a", "string"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 422).await;
     let (_, admin) = app.admin_with_token("root@example.com").await;
     let r = app
         .with_token(Method::DELETE, "/admin/users/not-a-uuid/mfa", &admin)
