@@ -245,7 +245,7 @@ impl MfaService {
             self.failed(caller, user, "locked").await;
             return Err(Error::InvalidCode);
         }
-        let Some(step) = self.matching_step(&factor, code)? else {
+        let Some(step) = matching_step(&self.ports, &factor, code)? else {
             self.failed(caller, user, "wrong_code").await;
             return Err(Error::InvalidCode);
         };
@@ -396,11 +396,6 @@ impl MfaService {
             .failed()
             .detail("reason", reason);
         record(&self.ports, &event).await;
-    }
-
-    /// The step of a pending factor's secret that `code` is a code of, now.
-    fn matching_step(&self, factor: &TotpFactor, code: &str) -> Result<Option<i64>, Error> {
-        matching_step(&self.ports, factor, code)
     }
 
     /// New recovery codes and their digests.
