@@ -183,7 +183,7 @@ pub(crate) async fn new_user(
 }
 
 /// Words a password must not lean on: the email, its local part, the display name.
-fn related_words(email: Option<&Email>, name: Option<&DisplayName>) -> Vec<String> {
+pub(crate) fn related_words(email: Option<&Email>, name: Option<&DisplayName>) -> Vec<String> {
     let mut words = Vec::new();
     if let Some(email) = email {
         words.push(email.normalized().to_owned());

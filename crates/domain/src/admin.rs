@@ -217,6 +217,7 @@ impl AdminService {
             disabled: update.disabled,
             display_name,
             password_hash: None,
+            email_verified_at: None,
             end_sessions: update.disabled == Some(true),
             at: Some(audit.at),
         };

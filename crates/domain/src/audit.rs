@@ -54,11 +54,23 @@ pub enum AuditKind {
     MfaRecoveryUsed,
     /// New recovery codes replaced the old ones.
     MfaRecoveryCodesReplaced,
+    /// A verification link was sent to the account's address.
+    EmailVerificationSent,
+    /// The account's address was verified: by its link, or by the operator.
+    EmailVerified,
+    /// The account's owner asked to change its address (a link went to the new one).
+    EmailChangeRequested,
+    /// The account's address changed (its new address verified by its link).
+    EmailChanged,
+    /// A password reset link was made: asked for by address, or by an admin or the operator.
+    PasswordResetRequested,
+    /// A password was set by a reset link (every session ended).
+    PasswordReset,
 }
 
 impl AuditKind {
     /// Every kind, for parsing and documentation.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 25] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginLocked,
@@ -78,6 +90,12 @@ impl AuditKind {
         Self::MfaFailed,
         Self::MfaRecoveryUsed,
         Self::MfaRecoveryCodesReplaced,
+        Self::EmailVerificationSent,
+        Self::EmailVerified,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
     ];
 
     /// Its name in storage and on the wire, for example `login.failed`.
@@ -102,6 +120,12 @@ impl AuditKind {
             Self::MfaFailed => "mfa.failed",
             Self::MfaRecoveryUsed => "mfa.recovery_used",
             Self::MfaRecoveryCodesReplaced => "mfa.recovery_codes_replaced",
+            Self::EmailVerificationSent => "email.verification_sent",
+            Self::EmailVerified => "email.verified",
+            Self::EmailChangeRequested => "email.change_requested",
+            Self::EmailChanged => "email.changed",
+            Self::PasswordResetRequested => "password.reset_requested",
+            Self::PasswordReset => "password.reset",
         }
     }
 

@@ -89,6 +89,8 @@ pub struct AuthPolicy {
     pub audit_retention: time::Duration,
     /// What the second factor may do.
     pub mfa: MfaPolicy,
+    /// Whether a password login needs a verified address (`auth.require_verified_email`).
+    pub require_verified_email: bool,
 }
 
 /// The session use cases: log in, refresh, authenticate a bearer token, introspect, log out,
@@ -175,6 +177,11 @@ impl AuthService {
             (Some(user), Checked::Right) if user.disabled => {
                 Err((LoginOutcome::Disabled, Some(user)))
             }
+            (Some(user), Checked::Right)
+                if self.policy.require_verified_email && user.email_verified_at.is_none() =>
+            {
+                Err((LoginOutcome::Unverified, Some(user)))
+            }
             (Some(user), Checked::Right) => Ok(user),
         };
         let user = match user {
@@ -200,7 +207,12 @@ impl AuthService {
                 if let Err(e) = self.ports.audit.record(&event).await {
                     warn!(error = %e, "could not record a refused login");
                 }
-                return Err(Error::InvalidCredentials);
+                // Only someone who knows the password learns that the address is unverified.
+                return Err(if outcome == LoginOutcome::Unverified {
+                    Error::EmailNotVerified
+                } else {
+                    Error::InvalidCredentials
+                });
             }
         };
         if self.ports.hasher.needs_rehash(&user.password_hash) {
@@ -398,6 +410,9 @@ pub enum LoginOutcome {
     Locked,
     /// The right password of a disabled account.
     Disabled,
+    /// The right password of an account whose address is not verified, while a verified one
+    /// is required.
+    Unverified,
 }
 
 impl LoginOutcome {
@@ -409,6 +424,7 @@ impl LoginOutcome {
             Self::UnknownUser => "unknown_user",
             Self::Locked => "locked",
             Self::Disabled => "disabled",
+            Self::Unverified => "unverified",
         }
     }
 }

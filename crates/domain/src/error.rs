@@ -55,6 +55,20 @@ pub enum Error {
     /// The second factor is turned off on this server (`mfa.enabled = false`).
     #[error("the second factor is turned off")]
     MfaDisabled,
+    /// A link's token that is malformed, unknown, expired, spent, replaced or of another
+    /// purpose: all alike.
+    #[error("the link is invalid or has expired")]
+    InvalidAccountToken,
+    /// The right password of an account whose address is not verified, while
+    /// `auth.require_verified_email` is on.
+    #[error("the email address is not verified")]
+    EmailNotVerified,
+    /// A mail of this kind went to the account less than a minute ago.
+    #[error("a mail was sent a moment ago; try again in a minute")]
+    MailThrottled,
+    /// No mail can be sent from this server (`mail.transport = "off"`).
+    #[error("mail is not configured on this server")]
+    MailOff,
     /// Storage cannot be reached right now; retrying later may succeed.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

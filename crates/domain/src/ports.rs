@@ -17,8 +17,12 @@ use crate::session::{Session, SessionState};
 use crate::token::{AccessClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
+mod mail;
 mod mfa;
 
+pub use mail::{AccountTokenRepository, MailComposer, MailTransport, Outbox};
+#[cfg(any(test, feature = "mocks"))]
+pub use mail::{MockAccountTokenRepository, MockMailComposer, MockMailTransport, MockOutbox};
 pub use mfa::{Authenticator, MfaRepository};
 #[cfg(any(test, feature = "mocks"))]
 pub use mfa::{MockAuthenticator, MockMfaRepository};
@@ -125,6 +129,8 @@ pub struct UserChange {
     pub display_name: Option<Option<DisplayName>>,
     /// New password hash.
     pub password_hash: Option<PasswordHash>,
+    /// Mark the address verified at this time.
+    pub email_verified_at: Option<OffsetDateTime>,
     /// End every earlier session of the user.
     pub end_sessions: bool,
     /// The time of the change.

@@ -25,9 +25,11 @@ use crate::principal::Principal;
 use crate::token::TokenLifetimes;
 use crate::user::{Email, PasswordHash, Role, User};
 
+mod mail;
 mod mfa;
 mod stores;
 
+pub use mail::{Applied, FakeTransport, MemAccountTokens, MemOutbox, PlainComposer, Row};
 pub use mfa::{FakeAuthenticator, MemMfa, StoredCode, code_at};
 pub use stores::{MemAudit, MemRefreshTokens};
 
@@ -198,6 +200,7 @@ pub fn policy(allow_registration: bool) -> AuthPolicy {
         reuse_grace: Duration::ZERO,
         audit_retention: Duration::days(90),
         mfa: crate::mfa::MfaPolicy::default(),
+        require_verified_email: false,
     }
 }
 
