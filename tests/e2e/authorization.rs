@@ -68,6 +68,12 @@ const WRONG_CURRENT: &str = r#"{"current_password": "not the password at all 99"
 /// A wrong password and a code, for the changes of a second factor the caller does not have:
 /// let through to the use case, which answers 404 and changes nothing.
 const PROVEN: &str = r#"{"current_password": "not the password at all 99", "code": "123456"}"#;
+/// A link's token of the right shape that names nothing: let through, answered 400.
+const LINK_TOKEN: &str = r#"{"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+const RESET: &str = r#"{"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "new_password": "another long passphrase 77"}"#;
+/// A wrong current password: let through to the use case, which answers 400.
+const NEW_EMAIL: &str =
+    r#"{"new_email": "moved-{n}@example.com", "current_password": "not the password at all 99"}"#;
 const LOGIN: &str = "grant_type=password&username=user%40example.com&password=violet+tractor+hums+42+quiet+lanterns";
 
 /// Every operation of the document. Public ones let everyone through; `/api-keys`, the
@@ -161,6 +167,42 @@ const TABLE: &[Rule] = &[
     rule(
         "DELETE",
         "/admin/users/{id}/sessions/{sid}",
+        Body::None,
+        [U, F, F, T],
+    ),
+    rule(
+        "POST",
+        "/auth/email/verify",
+        Body::Json(LINK_TOKEN),
+        [T, T, T, T],
+    ),
+    rule(
+        "POST",
+        "/auth/email/verify/resend",
+        Body::None,
+        [U, T, U, T],
+    ),
+    rule(
+        "POST",
+        "/auth/password/forgot",
+        Body::Json(r#"{"email": "nobody-{n}@example.com"}"#),
+        [T, T, T, T],
+    ),
+    rule(
+        "POST",
+        "/auth/password/reset",
+        Body::Json(RESET),
+        [T, T, T, T],
+    ),
+    rule(
+        "PUT",
+        "/users/me/email",
+        Body::Json(NEW_EMAIL),
+        [U, T, U, T],
+    ),
+    rule(
+        "POST",
+        "/admin/users/{id}/password-reset",
         Body::None,
         [U, F, F, T],
     ),

@@ -392,6 +392,36 @@ async fn the_document_lists_exactly_the_statuses_each_operation_returns() {
             "delete",
             "204 401 403 404 409 422 429 500 503",
         ),
+        (
+            "/auth/email/verify",
+            "post",
+            "204 400 409 413 415 422 429 500 503",
+        ),
+        (
+            "/auth/email/verify/resend",
+            "post",
+            "202 401 403 429 500 503",
+        ),
+        (
+            "/auth/password/forgot",
+            "post",
+            "202 400 413 415 422 429 500 503",
+        ),
+        (
+            "/auth/password/reset",
+            "post",
+            "204 400 413 415 422 429 500 503",
+        ),
+        (
+            "/users/me/email",
+            "put",
+            "202 400 401 403 409 413 415 422 429 500 503",
+        ),
+        (
+            "/admin/users/{id}/password-reset",
+            "post",
+            "202 401 403 404 422 429 500 503",
+        ),
         ("/api-keys", "get", "200 401 403 429 500 503"),
         ("/health/live", "get", "200"),
         ("/health/ready", "get", "200 500 503"),

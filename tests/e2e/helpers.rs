@@ -61,7 +61,7 @@ pub(crate) struct TestApp {
     pub database_url: String,
     pub client: Client,
     pub services: Services,
-    _dir: Arc<TempDir>,
+    dir: Arc<TempDir>,
 }
 
 /// A directory removed when dropped.
@@ -87,8 +87,11 @@ pub(crate) fn test_settings(dir: &std::path::Path) -> Settings {
     s.rate_limit = RateLimitSettings {
         login: generous,
         register: generous,
+        mail: generous,
         default: generous,
     };
+    // The file transport of development, into the test's own directory.
+    s.mail.dir = dir.join("mail");
     s
 }
 
@@ -176,11 +179,16 @@ pub(crate) async fn spawn_app_on(backend: Backend, adjust: impl FnOnce(&mut Sett
             .build()
             .unwrap(),
         services,
-        _dir: Arc::new(TempDir(dir)),
+        dir: Arc::new(TempDir(dir)),
     }
 }
 
 impl TestApp {
+    /// Where the app's file transport writes its messages.
+    pub(crate) fn mail_dir(&self) -> std::path::PathBuf {
+        self.dir.0.join("mail")
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -13,6 +13,11 @@
 //!   (`tests/outside/metrics.py`);
 //! - Debian's Chromium, driven by playwright-core, signs in through Swagger UI's Authorize and
 //!   calls `GET /users/me` from the page (`tests/outside/swagger_ui.mjs`);
+//! - aiosmtpd, with STARTTLS and authentication, receives the mail of the account flows from a
+//!   server of their own; the links in the messages are followed to verify an address, reset a
+//!   password (in Debian's Chromium too, with JavaScript off) and change an address, and every
+//!   message queued while the SMTP server was down arrives exactly once when it is back
+//!   (`tests/outside/mail.py`, `tests/outside/reset_page.mjs`);
 //! - openapi-spec-validator validates `/openapi.json` as OpenAPI 3;
 //! - schemathesis fuzzes every operation of it as an admin with every check it has (`all`):
 //!   no 5xx, only documented statuses, content types and headers, bodies in their schema,
@@ -51,6 +56,8 @@ const PACKAGES: &[&str] = &[
     "argon2-cffi==25.1.0",
     "django==5.2.20",
     "werkzeug==3.1.9",
+    // The SMTP server the mail flows are delivered to (tests/outside/mail.py).
+    "aiosmtpd==1.4.6",
 ];
 /// The browser driver, pinned; it drives Debian's Chromium as installed.
 const PLAYWRIGHT: &str = "playwright-core@1.64.1";
@@ -92,8 +99,13 @@ pub(crate) fn run() -> Result {
             .arg(workspace_root().join("tests/outside/totp.py"))
             .arg(server.url("")),
     )?;
-    let browser_script = ensure_browser()?;
-    run_command(Command::new("node").arg(browser_script).arg(server.url("")))?;
+    let browser = ensure_browser()?;
+    run_command(
+        Command::new("node")
+            .arg(browser.join("swagger_ui.mjs"))
+            .arg(server.url("")),
+    )?;
+    mail_flows(&python, &browser)?;
 
     validate_document(&python, &server)?;
 
@@ -201,8 +213,50 @@ fn ensure_cairo() -> Result {
     })
 }
 
-/// Debian's Chromium and playwright-core (pinned, under the target directory) beside a copy
-/// of the browser script, which is returned: node finds the package from the script's place.
+/// The flows by mail against a real SMTP server: aiosmtpd, in `tests/outside/mail.py`, with
+/// STARTTLS on a certificate of a test CA and authentication, and a server of its own sending
+/// to it; Chromium, with JavaScript off, sets a password on the reset page.
+fn mail_flows(python: &Path, browser: &Path) -> Result {
+    let certs = target_dir().join("outside-mail");
+    fs::create_dir_all(&certs).map_err(|e| format!("could not create {}: {e}", certs.display()))?;
+    let script = workspace_root().join("tests/outside/mail.py");
+    run_command(
+        Command::new(python)
+            .arg(&script)
+            .arg("make-cert")
+            .arg(&certs),
+    )?;
+    let smtp = free_local_address()?;
+    let port = smtp.rsplit_once(':').map_or("0", |(_, p)| p).to_owned();
+    let smtp_url = format!("smtp://warden:mail-secret-42@127.0.0.1:{port}?tls=starttls");
+    let ca = certs.join("ca.pem").to_string_lossy().into_owned();
+    let own = [
+        ("WARDEN_MAIL__SMTP_URL", smtp_url.as_str()),
+        ("WARDEN_MAIL__SMTP_CA_FILE", ca.as_str()),
+        ("WARDEN_MAIL__FROM", "Warden <warden@example.com>"),
+        ("WARDEN_MAIL__TIMEOUT_SECONDS", "5"),
+    ];
+    let vars = [&own[..], &server::UNLIMITED, &server::CHEAP_HASHING].concat();
+    let server = Server::start_with(&server::binary_path("debug"), &vars)?;
+    let outcome = run_command(
+        Command::new(python)
+            .arg(&script)
+            .arg("run")
+            .arg(server.url(""))
+            .arg(&port)
+            .arg(&certs)
+            .arg(browser.join("reset_page.mjs")),
+    );
+    if outcome.is_err() {
+        eprintln!("the mail flows' server log:\n{}", server.log_tail());
+    }
+    server.stop();
+    outcome
+}
+
+/// Debian's Chromium and playwright-core (pinned, under the target directory) beside copies
+/// of the browser scripts, in the directory returned: node finds the package from a script's
+/// place.
 fn ensure_browser() -> Result<PathBuf> {
     crate::ensure_debian_package("chromium", "chromium", || {
         let output = Command::new("chromium").arg("--version").output().ok()?;
@@ -221,13 +275,14 @@ fn ensure_browser() -> Result<PathBuf> {
                 .current_dir(&dir),
         )?;
     }
-    let script = dir.join("swagger_ui.mjs");
-    fs::copy(
-        workspace_root().join("tests/outside/swagger_ui.mjs"),
-        &script,
-    )
-    .map_err(|e| format!("could not copy the browser script: {e}"))?;
-    Ok(script)
+    for script in ["swagger_ui.mjs", "reset_page.mjs"] {
+        fs::copy(
+            workspace_root().join("tests/outside").join(script),
+            dir.join(script),
+        )
+        .map_err(|e| format!("could not copy the browser script {script}: {e}"))?;
+    }
+    Ok(dir)
 }
 
 /// `warden keys generate --algorithm eddsa` into `dir`; returns the private key's path.

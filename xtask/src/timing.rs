@@ -1,8 +1,11 @@
-//! `cargo xtask timing`: whether the time a failed login takes tells which emails exist.
+//! `cargo xtask timing`: whether the time a failed login, or a request for a reset mail, takes
+//! tells which emails exist.
 //!
 //! A debug server runs on SQLite and then on a fresh PostgreSQL database. Each round sends, in
 //! a random order, a wrong password for an existing account, a login for an unknown email and
-//! one for a username that is no email; each must get the same answer. The paired differences
+//! one for a username that is no email; each must get the same answer. Then the same three
+//! addresses ask `POST /auth/password/forgot` for a reset link (the existing account gets at
+//! most one mail a minute; the others none), and each must get the same 202. The paired differences
 //! (existing minus the other) give a median with a 95 % distribution-free confidence interval
 //! (sign test) and a Wilcoxon signed-rank p-value. The task fails only when a difference is
 //! both significant (p < 0.001) and larger than 1 ms, so that noise alone cannot fail it.
@@ -47,10 +50,7 @@ pub(crate) fn run() -> Result {
         );
         Ok(())
     } else {
-        Err(format!(
-            "login time tells accounts apart: {}",
-            leaks.join("; ")
-        ))
+        Err(format!("time tells accounts apart: {}", leaks.join("; ")))
     }
 }
 
@@ -66,11 +66,56 @@ fn measure_on(
     outcome
 }
 
+/// What is timed: a wrong password at the token endpoint, or a request for a reset mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Probe {
+    Login,
+    Forgot,
+}
+
+impl Probe {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "a wrong password",
+            Self::Forgot => "a reset request",
+        }
+    }
+
+    fn send(self, client: &Client, email: &str) -> Result<crate::client::Response> {
+        match self {
+            Self::Login => client.try_token(&password_form(email, "not the password 1")),
+            Self::Forgot => {
+                let body = serde_json::json!({ "email": email }).to_string();
+                client.request(
+                    "POST",
+                    "/auth/password/forgot",
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                )
+            }
+        }
+    }
+
+    /// The status every address must get.
+    fn status(self) -> u16 {
+        match self {
+            Self::Login => 400,
+            Self::Forgot => 202,
+        }
+    }
+}
+
 /// Measures one server; the differences that fail the task, in words.
 fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
     server.client().register(EXISTING, PASSWORD)?;
+    let mut leaks = measure_probe(backend, server, Probe::Login)?;
+    leaks.extend(measure_probe(backend, server, Probe::Forgot)?);
+    Ok(leaks)
+}
+
+/// Measures one probe; the differences that fail the task, in words.
+fn measure_probe(backend: &str, server: &Server, probe: Probe) -> Result<Vec<String>> {
     let kinds = [EXISTING, UNKNOWN, MALFORMED];
-    let forms = kinds.map(|username| password_form(username, "not the password 1"));
     let client = Client::new(server.addr(), TIMEOUT);
     let mut times: [Vec<f64>; 3] = Default::default();
     let mut answer: Option<(u16, Vec<u8>)> = None;
@@ -80,11 +125,11 @@ fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
         random.shuffle(&mut order);
         for kind in order {
             let started = Instant::now();
-            let r = client.try_token(&forms[kind])?;
+            let r = probe.send(&client, kinds[kind])?;
             let took = started.elapsed().as_secs_f64() * 1000.0;
             let this = (r.status, r.body);
             match &answer {
-                None if this.0 == 400 => answer = Some(this),
+                None if this.0 == probe.status() => answer = Some(this),
                 Some(first) if *first == this => {}
                 _ => {
                     return Err(format!(
@@ -101,8 +146,8 @@ fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
         }
     }
     println!(
-        "{backend}: {ROUNDS} rounds; a wrong password for an existing account takes {:.3} ms \
-         (median)",
+        "{backend}: {ROUNDS} rounds; {} for an existing account takes {:.3} ms (median)",
+        probe.name(),
         median(&times[0])
     );
     let mut leaks = Vec::new();
@@ -115,7 +160,10 @@ fn measure(backend: &str, server: &Server) -> Result<Vec<String>> {
         let summary = Summary::of(&differences);
         println!("  existing minus {name}: {summary}");
         if summary.leaks() {
-            leaks.push(format!("{backend}, existing minus {name}: {summary}"));
+            leaks.push(format!(
+                "{backend}, {}, existing minus {name}: {summary}",
+                probe.name()
+            ));
         }
     }
     Ok(leaks)

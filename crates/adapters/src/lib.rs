@@ -15,6 +15,7 @@ mod foreign;
 pub mod hasher;
 pub mod jwt;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod rate_limit;
 pub mod redact;
@@ -37,10 +38,12 @@ use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
 use warden_domain::lockout::LockoutPolicy;
+use warden_domain::mail::{Backoff, MailWorker};
 use warden_domain::mfa::{MfaPolicy, MfaService};
 use warden_domain::password::PasswordPolicy;
 use warden_domain::ports::{Readiness, SecretDeriver};
 use warden_domain::rate_limit::RateLimiter;
+use warden_domain::recovery::{MailPorts, RecoveryPolicy, RecoveryService};
 use warden_domain::token::TokenLifetimes;
 
 pub use settings::{ConfigError, Profile, Settings};
@@ -50,6 +53,7 @@ use crate::authenticator::TotpAuthenticator;
 use crate::digest::{HmacDeriver, Sha256Digester};
 use crate::hasher::Argon2Hasher;
 use crate::jwt::JwtCodec;
+use crate::mail::Templates;
 use crate::metrics::{AdapterMetrics, AuthCounters, HashTimings};
 use crate::rate_limit::GcraLimiter;
 use crate::redact::Redacted;
@@ -65,6 +69,10 @@ pub struct Services {
     pub accounts: AccountService,
     /// The second factor: enrol, confirm, replace recovery codes, disable.
     pub mfa: MfaService,
+    /// The flows by mail: verify, reset, change the address.
+    pub recovery: RecoveryService,
+    /// Delivers the outbox; `None` when mail is off.
+    pub mail_worker: Option<MailWorker>,
     /// User administration.
     pub admin: AdminService,
     /// API keys.
@@ -186,6 +194,80 @@ fn build_authenticator(
     ))
 }
 
+/// The flows by mail on the templates and the outbox, and the worker that delivers it (when
+/// mail is on).
+///
+/// # Errors
+/// A [`StartupError`] naming the `mail.*` setting at fault.
+fn build_mail(
+    settings: &Settings,
+    auth: &AuthService,
+    db: &DatabaseConnection,
+) -> Result<(RecoveryService, Option<MailWorker>), StartupError> {
+    let templates = Arc::new(Templates::load(settings.mail.templates_dir.as_deref())?);
+    let mail = &settings.mail;
+    let policy = RecoveryPolicy {
+        mail_enabled: settings.mail_enabled(),
+        verify_email: settings.verify_email(),
+        public_url: settings.public_url(),
+        verify_ttl: Duration::seconds(i64::from(mail.verify_ttl_seconds)),
+        reset_ttl: Duration::seconds(i64::from(mail.reset_ttl_seconds)),
+    };
+    let ports = MailPorts {
+        tokens: Arc::new(db::SeaOrmAccountTokenRepository::new(db.clone())),
+        composer: templates.clone(),
+    };
+    let recovery = RecoveryService::new(auth, ports, policy);
+    let worker = mail::build_transport(settings)?.map(|(transport, shown)| {
+        tracing::info!("{shown}");
+        let backoff = Backoff {
+            max_attempts: mail.max_attempts,
+            ..Backoff::default()
+        };
+        // A claimed message is kept from other instances for longer than one exchange may last.
+        let lease = Duration::seconds(i64::from(mail.timeout_seconds) * 4);
+        MailWorker::new(
+            Arc::new(db::SeaOrmOutbox::new(db.clone())),
+            transport,
+            auth.ports().clock.clone(),
+            backoff,
+            lease,
+        )
+    });
+    Ok((recovery, worker))
+}
+
+/// The policies of the use cases, from `password.*`, `jwt.*`, `auth.*`, `lockout.*`,
+/// `refresh.*`, `audit.*` and `mfa.*`.
+///
+/// # Errors
+/// A password policy that contradicts itself.
+fn auth_policy(settings: &Settings) -> Result<AuthPolicy, ConfigError> {
+    let p = &settings.password;
+    Ok(AuthPolicy {
+        password: PasswordPolicy::new(p.min_length, p.max_length, p.min_strength)
+            .map_err(ConfigError::from)?,
+        lifetimes: TokenLifetimes {
+            access: Duration::seconds(i64::from(settings.jwt.access_ttl_seconds)),
+            refresh: Duration::seconds(i64::from(settings.jwt.refresh_ttl_seconds)),
+        },
+        allow_registration: settings.auth.allow_registration,
+        lockout: LockoutPolicy {
+            max_failures: settings.lockout.max_failures,
+            base: Duration::seconds(i64::from(settings.lockout.base_seconds)),
+            account_max_failures: settings.lockout.account_max_failures,
+        },
+        reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
+        audit_retention: Duration::days(i64::from(settings.audit.retention_days)),
+        mfa: MfaPolicy {
+            enabled: settings.mfa_enabled(),
+            require_for_admins: settings.mfa.require_for_admins,
+            issuer: settings.mfa.issuer.clone(),
+        },
+        require_verified_email: settings.auth.require_verified_email,
+    })
+}
+
 impl Services {
     /// Opens and migrates the database, loads the keys and builds the use cases.
     ///
@@ -232,28 +314,7 @@ impl Services {
             mfa: Arc::new(db::SeaOrmMfaRepository::new(db.clone())),
             authenticator: Arc::new(authenticator),
         };
-        let p = &settings.password;
-        let policy = AuthPolicy {
-            password: PasswordPolicy::new(p.min_length, p.max_length, p.min_strength)
-                .map_err(ConfigError::from)?,
-            lifetimes: TokenLifetimes {
-                access: Duration::seconds(i64::from(settings.jwt.access_ttl_seconds)),
-                refresh: Duration::seconds(i64::from(settings.jwt.refresh_ttl_seconds)),
-            },
-            allow_registration: settings.auth.allow_registration,
-            lockout: LockoutPolicy {
-                max_failures: settings.lockout.max_failures,
-                base: Duration::seconds(i64::from(settings.lockout.base_seconds)),
-                account_max_failures: settings.lockout.account_max_failures,
-            },
-            reuse_grace: Duration::seconds(i64::from(settings.refresh.reuse_grace_seconds)),
-            audit_retention: Duration::days(i64::from(settings.audit.retention_days)),
-            mfa: MfaPolicy {
-                enabled: settings.mfa_enabled(),
-                require_for_admins: settings.mfa.require_for_admins,
-                issuer: settings.mfa.issuer.clone(),
-            },
-        };
+        let policy = auth_policy(settings)?;
         let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(
             AuthService::new(ports, policy)
@@ -274,10 +335,13 @@ impl Services {
                 .map_err(|e| StartupError::Redis(Redacted::new(e, url)))?,
             None => GcraLimiter::in_memory(&settings.rate_limit),
         };
+        let (recovery, mail_worker) = build_mail(settings, &auth, &db)?;
         let metrics = AdapterMetrics::new(counters, hashing, db.clone(), rate_limits.clone());
         let rate_limits: Arc<dyn RateLimiter> = Arc::new(rate_limits);
         Ok(Self {
             metrics,
+            recovery,
+            mail_worker,
             accounts: AccountService::new(&auth),
             mfa: MfaService::new(&auth),
             auth,

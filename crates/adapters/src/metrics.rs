@@ -52,6 +52,7 @@ impl Default for AuthCounters {
             LoginOutcome::UnknownUser,
             LoginOutcome::Locked,
             LoginOutcome::Disabled,
+            LoginOutcome::Unverified,
         ] {
             let _ = counters.logins.get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),

@@ -194,6 +194,7 @@ pub struct GcraLimiter {
 struct Inner {
     login: Group,
     register: Group,
+    mail: Group,
     default: Group,
     shared: Option<Shared>,
 }
@@ -240,6 +241,7 @@ impl GcraLimiter {
             inner: Arc::new(Inner {
                 login: Group::new(settings.login),
                 register: Group::new(settings.register),
+                mail: Group::new(settings.mail),
                 default: Group::new(settings.default),
                 shared,
             }),
@@ -281,6 +283,7 @@ impl RateLimiter for GcraLimiter {
         let local = match group {
             RouteGroup::Login => &limits.login,
             RouteGroup::Register => &limits.register,
+            RouteGroup::Mail => &limits.mail,
             RouteGroup::Default => &limits.default,
         };
         if let Some(shared) = &limits.shared
@@ -307,7 +310,12 @@ impl RateLimiter for GcraLimiter {
     /// Drops the memory state of clients whose budget is whole again, so it cannot grow without
     /// bound.
     fn forget_idle_clients(&self) {
-        for group in [&self.inner.login, &self.inner.register, &self.inner.default] {
+        for group in [
+            &self.inner.login,
+            &self.inner.register,
+            &self.inner.mail,
+            &self.inner.default,
+        ] {
             group.local.retain_recent();
             group.local.shrink_to_fit();
         }

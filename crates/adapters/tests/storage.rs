@@ -39,6 +39,8 @@ impl TestDb {
     }
 }
 
+#[path = "storage_parts/mail.rs"]
+mod mail;
 #[path = "storage_parts/mfa.rs"]
 mod mfa;
 

@@ -33,7 +33,9 @@ fn endpoint_stopping(state: Arc<AppState>, stopping: Stopping) -> impl Endpoint 
             .nest("/docs", api.swagger_ui())
             .at("/openapi.json", crate::document::endpoint(&api.spec()));
     }
-    let route = route.nest("/", api);
+    let route = route
+        .nest("/account", crate::pages::routes())
+        .nest("/", api);
     let config = &state.config;
     let cors = &config.cors;
     let edge_config = Arc::new(EdgeConfig {

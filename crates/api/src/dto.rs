@@ -59,6 +59,11 @@ pub struct UserDto {
     pub disabled: bool,
     /// Whether a second factor (TOTP) is required at its login.
     pub mfa_enabled: bool,
+    /// Whether the address was shown to be the user's (by its link, or by an operator).
+    pub email_verified: bool,
+    /// When it was verified (RFC 3339); `null` when it was not.
+    #[oai(nullable)]
+    pub email_verified_at: Option<OffsetDateTime>,
     /// Creation time (RFC 3339).
     pub created_at: OffsetDateTime,
     /// Last change (RFC 3339).
@@ -74,6 +79,8 @@ impl From<&User> for UserDto {
             role: u.role.into(),
             disabled: u.disabled,
             mfa_enabled: u.mfa_enabled_at.is_some(),
+            email_verified: u.email_verified_at.is_some(),
+            email_verified_at: u.email_verified_at,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

@@ -45,6 +45,8 @@ fn a_user_has_the_documented_fields_and_no_hash() {
             "disabled",
             "display_name",
             "email",
+            "email_verified",
+            "email_verified_at",
             "id",
             "mfa_enabled",
             "role",

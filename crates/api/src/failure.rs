@@ -121,6 +121,19 @@ status_sets! {
     ConfirmMfa = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503];
     /// `POST /users/me/mfa/recovery-codes` and `DELETE /users/me/mfa/totp`.
     ChangeMfa = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
+    /// `POST /auth/email/verify`: 409 when an address change's new address was taken meanwhile.
+    VerifyEmail = [400, 409, 413, 415, 422, 429, 500, 503];
+    /// `POST /auth/email/verify/resend`: 429 also within a minute of the last mail; 503 when
+    /// mail is off.
+    Resend = [401, 403, 429, 500, 503];
+    /// `POST /auth/password/forgot`.
+    Forgot = [400, 413, 415, 422, 429, 500, 503];
+    /// `POST /auth/password/reset`.
+    ResetPassword = [400, 413, 415, 422, 429, 500, 503];
+    /// `PUT /users/me/email`.
+    ChangeEmail = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
+    /// `POST /admin/users/{id}/password-reset`.
+    OneUserMail = [401, 403, 404, 422, 429, 500, 503];
     /// `GET /admin/audit`.
     ListAudit = [401, 403, 422, 429, 500, 503];
     /// `DELETE /api-keys/{id}`.

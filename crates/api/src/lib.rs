@@ -24,6 +24,7 @@ pub mod dto;
 pub mod failure;
 pub mod metrics;
 pub mod middleware;
+pub mod pages;
 pub mod problem;
 pub mod rate_limit;
 pub mod redact;

@@ -29,9 +29,12 @@ use crate::serve::Stopping;
 const CSP_STRICT: &str = "default-src 'none'; frame-ancestors 'none'";
 /// Swagger UI runs inline scripts and styles and fetches the document from this origin.
 const CSP_DOCS: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+/// The account pages: forms that post to this origin, and nothing else.
+const CSP_PAGES: &str =
+    "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 /// Path prefixes whose responses must never be cached.
-const NO_STORE_PREFIXES: &[&str] = &["/auth/", "/users/", "/admin/", "/api-keys"];
+const NO_STORE_PREFIXES: &[&str] = &["/auth/", "/users/", "/admin/", "/api-keys", "/account/"];
 
 /// What the edge needs to know.
 #[derive(Debug, Clone)]
@@ -197,7 +200,13 @@ fn set_security_headers(resp: &mut Response, path: &str, hsts: bool) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    let csp = if docs_page { CSP_DOCS } else { CSP_STRICT };
+    let csp = if docs_page {
+        CSP_DOCS
+    } else if path.starts_with("/account/") {
+        CSP_PAGES
+    } else {
+        CSP_STRICT
+    };
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(csp),

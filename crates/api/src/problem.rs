@@ -4,6 +4,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use tracing::error;
 use warden_domain::Error;
+use warden_domain::recovery::MAIL_INTERVAL;
 
 /// The media type of every problem document.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -50,8 +51,8 @@ impl Problem {
 /// Every error response but those of the OAuth endpoints, each a problem document.
 #[derive(Debug, ApiResponse)]
 pub enum ApiError {
-    /// A body that is not JSON at all, a malformed form, a wrong current password, or a wrong
-    /// second-factor code.
+    /// A body that is not JSON at all, a malformed form, a wrong current password, a wrong
+    /// second-factor code, or a link's token that is invalid, used or expired.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// No credentials, or rejected ones.
@@ -77,13 +78,14 @@ pub enum ApiError {
     /// Input of the wrong type, out of range, or breaking a rule; `errors` lists every reason.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
-    /// Over this address's rate limit; `Retry-After` says when to try again.
+    /// Over this address's rate limit, or a mail of this kind went to the account less than a
+    /// minute ago; `Retry-After` says when to try again.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// Opaque: the log has the whole chain.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
-    /// Storage does not answer; try again later.
+    /// Storage does not answer, or mail is not configured; try again later.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
 }
@@ -129,7 +131,8 @@ impl From<Error> for ApiError {
             Error::InvalidCredentials
             | Error::InvalidToken
             | Error::InvalidRefreshToken
-            | Error::MfaRequired(_) => Self::invalid_token(),
+            | Error::MfaRequired(_)
+            | Error::EmailNotVerified => Self::invalid_token(),
             Error::InvalidCode => Self::BadRequest(Json(Problem::new(
                 400,
                 "The code is invalid, used already or expired",
@@ -164,6 +167,21 @@ impl From<Error> for ApiError {
             Error::LastAdmin => Self::Conflict(Json(Problem::new(
                 409,
                 "The last enabled admin cannot be removed, disabled or demoted",
+            ))),
+            Error::InvalidAccountToken => Self::BadRequest(Json(Problem::new(
+                400,
+                "The link is invalid, used already, replaced by a newer one, or expired",
+            ))),
+            Error::MailThrottled => Self::TooManyRequests(
+                Json(Problem::new(
+                    429,
+                    "A mail of this kind went to this account less than a minute ago",
+                )),
+                u64::try_from(MAIL_INTERVAL.whole_seconds()).unwrap_or(60),
+            ),
+            Error::MailOff => Self::Unavailable(Json(Problem::new(
+                503,
+                "Mail is not configured on this server",
             ))),
             Error::Unavailable(_) => Self::Unavailable(opaque(503, &e)),
             Error::Internal(_) => Self::Internal(opaque(500, &e)),

@@ -24,6 +24,8 @@ pub fn route_group(method: &Method, path: &str) -> Option<RouteGroup> {
     Some(match (method, path) {
         (&Method::POST, "/auth/token") => RouteGroup::Login,
         (&Method::POST, "/auth/register") => RouteGroup::Register,
+        (&Method::POST, "/auth/password/forgot" | "/auth/email/verify/resend")
+        | (&Method::PUT, "/users/me/email") => RouteGroup::Mail,
         _ => RouteGroup::Default,
     })
 }
@@ -77,6 +79,17 @@ mod tests {
         );
         assert_eq!(
             route_group(&Method::POST, "/auth/token/"),
+            Some(RouteGroup::Default)
+        );
+        for (method, path) in [
+            (Method::POST, "/auth/password/forgot"),
+            (Method::POST, "/auth/email/verify/resend"),
+            (Method::PUT, "/users/me/email"),
+        ] {
+            assert_eq!(route_group(&method, path), Some(RouteGroup::Mail), "{path}");
+        }
+        assert_eq!(
+            route_group(&Method::GET, "/users/me/email"),
             Some(RouteGroup::Default)
         );
         assert_eq!(route_group(&Method::GET, "/health/live"), None);

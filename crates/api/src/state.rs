@@ -9,6 +9,7 @@ use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::AuthService;
 use warden_domain::ports::Readiness;
 use warden_domain::rate_limit::RateLimiter;
+use warden_domain::recovery::RecoveryService;
 
 use crate::config::ApiConfig;
 
@@ -21,6 +22,8 @@ pub struct UseCases {
     pub accounts: AccountService,
     /// The second factor: enrol, confirm, replace recovery codes, disable.
     pub mfa: warden_domain::mfa::MfaService,
+    /// The flows by mail: verify, reset, change the address.
+    pub recovery: RecoveryService,
     /// User administration.
     pub admin: AdminService,
     /// API keys.

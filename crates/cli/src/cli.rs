@@ -56,6 +56,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Check that mail goes out.
+    Mail {
+        /// What to do with mail.
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Inspect the configuration.
     Config {
         /// What to do with the configuration.
@@ -95,6 +101,11 @@ pub(crate) enum UserCommand {
     /// Remove an account's second factor and recovery codes (a user who lost both): its
     /// logins need only the password again.
     MfaReset(ByEmail),
+    /// Print a single-use password reset link for an account (for operators without mail); it
+    /// replaces any earlier reset link of the account.
+    ResetLink(ByEmail),
+    /// Mark an account's email address verified.
+    VerifyEmail(ByEmail),
     /// Import users with the password hashes they have, from JSON Lines (one user a line:
     /// email, password_hash, and optionally role, display_name, disabled, email_verified,
     /// created_at); each is rehashed with argon2id at its first login.
@@ -426,4 +437,16 @@ mod tests {
             }
         ));
     }
+}
+
+/// `warden mail …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MailCommand {
+    /// Send a test message through the configured transport, now (not through the outbox),
+    /// and report the outcome in one line.
+    Test {
+        /// The recipient.
+        #[arg(long)]
+        to: String,
+    },
 }

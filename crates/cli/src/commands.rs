@@ -6,7 +6,7 @@ use warden_adapters::{Services, Settings, build_codec, keys, open_database};
 use warden_domain::Error;
 
 use crate::cli::{
-    Algorithm, AuditCommand, Cli, Command, ConfigCommand, KeysCommand, SessionsCommand,
+    Algorithm, AuditCommand, Cli, Command, ConfigCommand, KeysCommand, MailCommand, SessionsCommand,
 };
 
 /// Runs one command.
@@ -18,6 +18,9 @@ pub(crate) async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => migrate().await,
         Command::User { command } => Box::pin(crate::user::run(command)).await,
         Command::Apikey { command } => crate::apikey::run(command).await,
+        Command::Mail {
+            command: MailCommand::Test { to },
+        } => crate::mail::test(&to).await,
         Command::Audit {
             command: AuditCommand::List(list),
         } => crate::audit::list(list).await,

@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod commands;
 mod logging;
+mod mail;
 mod output;
 mod password;
 mod transfer;

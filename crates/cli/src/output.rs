@@ -26,12 +26,28 @@ pub(crate) fn users_table(users: &[User]) -> String {
             u.email.to_string(),
             u.role.to_string(),
             if u.disabled { "yes" } else { "no" }.to_owned(),
+            if u.email_verified_at.is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
             u.display_name
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
         ]
     });
-    table(["ID", "EMAIL", "ROLE", "DISABLED", "DISPLAY NAME"], rows)
+    table(
+        [
+            "ID",
+            "EMAIL",
+            "ROLE",
+            "DISABLED",
+            "VERIFIED",
+            "DISPLAY NAME",
+        ],
+        rows,
+    )
 }
 
 /// The keys as a pretty-printed JSON array, each as `GET /api-keys` returns it.

@@ -70,6 +70,27 @@ pub(crate) async fn run(command: UserCommand) -> Result<(), String> {
             println!("{} has no second factor now", user.email);
             Ok(())
         }
+        UserCommand::ResetLink(who) => {
+            let services = services().await?;
+            let link = services
+                .recovery
+                .reset_link(&Principal::operator(), &who.email)
+                .await
+                .map_err(|e| describe(&e, Some(&who.email)))?;
+            // The link is the one thing printed, so that a script can take it as it is.
+            println!("{}", secrecy::ExposeSecret::expose_secret(&link.0));
+            Ok(())
+        }
+        UserCommand::VerifyEmail(who) => {
+            let services = services().await?;
+            let user = services
+                .recovery
+                .mark_verified(&Principal::operator(), &who.email)
+                .await
+                .map_err(|e| describe(&e, Some(&who.email)))?;
+            println!("{} is verified", user.email);
+            Ok(())
+        }
     }
 }
 

@@ -214,6 +214,8 @@ fn a_created_user_is_listed_with_the_api_fields_and_never_a_hash() {
             "disabled",
             "display_name",
             "email",
+            "email_verified",
+            "email_verified_at",
             "id",
             "mfa_enabled",
             "role",
@@ -1371,4 +1373,100 @@ fn audit() -> warden_domain::audit::AuditEvent {
         time::OffsetDateTime::now_utc(),
         warden_domain::audit::AuditKind::UserUpdated,
     )
+}
+
+#[test]
+fn user_reset_link_prints_one_single_use_link_and_verify_email_marks_the_address() {
+    let sb = Sandbox::migrated();
+    sb.create("link@example.com", "user");
+    let public = [("WARDEN_SERVER__PUBLIC_URL", "https://auth.example.com/")];
+    let first = sb
+        .run_with(
+            &["user", "reset-link", "--email", "LINK@example.com"],
+            &public,
+            "",
+        )
+        .ok();
+    let link = first.stdout.trim();
+    let token = link
+        .strip_prefix("https://auth.example.com/account/reset?token=")
+        .unwrap_or_else(|| panic!("{first:?}"));
+    assert_eq!(token.len(), 43, "{link}");
+    assert_eq!(first.stdout.lines().count(), 1);
+    let second = sb
+        .run_with(
+            &["user", "reset-link", "--email", "link@example.com"],
+            &public,
+            "",
+        )
+        .ok();
+    assert_ne!(second.stdout, first.stdout, "each run makes a new link");
+    assert!(!sb.path("mail").exists(), "a printed link is not mailed");
+    let reason = sb
+        .run(&["user", "reset-link", "--email", "nobody@example.com"])
+        .fails();
+    assert!(reason.contains("no user with email"), "{reason}");
+
+    let listed = sb.run(&["user", "list", "--json"]).ok();
+    assert!(
+        listed.stdout.contains("\"email_verified\": false"),
+        "{listed:?}"
+    );
+    let run = sb
+        .run(&["user", "verify-email", "--email", "link@example.com"])
+        .ok();
+    assert_eq!(run.stdout, "link@example.com is verified\n");
+    let listed = sb.run(&["user", "list", "--json"]).ok();
+    assert!(
+        listed.stdout.contains("\"email_verified\": true"),
+        "{listed:?}"
+    );
+    let table = sb.run(&["user", "list"]).ok();
+    assert!(table.stdout.contains("VERIFIED"), "{table:?}");
+    let reason = sb
+        .run(&["user", "verify-email", "--email", "nobody@example.com"])
+        .fails();
+    assert!(reason.contains("no user with email"), "{reason}");
+}
+
+#[test]
+fn mail_test_reports_in_one_line() {
+    let sb = Sandbox::new();
+    let files = sb.run(&["mail", "test", "--to", "ops@example.com"]).ok();
+    assert!(
+        files
+            .stdout
+            .starts_with("sent a test message to ops@example.com; mail is written as .eml files"),
+        "{files:?}"
+    );
+    let written: Vec<_> = std::fs::read_dir(sb.path("mail")).unwrap().collect();
+    assert_eq!(written.len(), 1);
+    // Nothing listens on port 9 of loopback: refused at once, said in one line.
+    let down = [(
+        "WARDEN_MAIL__SMTP_URL",
+        "smtp://u:sekrit@127.0.0.1:9?tls=none",
+    )];
+    let reason = sb
+        .run_with(&["mail", "test", "--to", "ops@example.com"], &down, "")
+        .fails();
+    assert!(
+        reason.starts_with("the test message to ops@example.com was not sent: "),
+        "{reason}"
+    );
+    assert!(!reason.contains("sekrit"), "{reason}");
+    let bad = [("WARDEN_MAIL__SMTP_URL", "smtp://u:sekrit@h?tls=maybe")];
+    let reason = sb
+        .run_with(&["mail", "test", "--to", "ops@example.com"], &bad, "")
+        .fails();
+    assert!(
+        reason.starts_with("mail.smtp_url: ") && !reason.contains("sekrit"),
+        "{reason}"
+    );
+    let off = [("WARDEN_MAIL__TRANSPORT", "off")];
+    let reason = sb
+        .run_with(&["mail", "test", "--to", "ops@example.com"], &off, "")
+        .fails();
+    assert!(reason.contains("mail is off"), "{reason}");
+    let reason = sb.run(&["mail", "test", "--to", "not an address"]).fails();
+    assert!(reason.starts_with("--to: "), "{reason}");
 }

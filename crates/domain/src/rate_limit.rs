@@ -14,6 +14,8 @@ pub enum RouteGroup {
     Login,
     /// `POST /auth/register`.
     Register,
+    /// The requests that send mail to an address.
+    Mail,
     /// Every other limited request.
     Default,
 }
@@ -24,6 +26,7 @@ impl RouteGroup {
         match self {
             Self::Login => "login",
             Self::Register => "register",
+            Self::Mail => "mail",
             Self::Default => "default",
         }
     }
@@ -75,6 +78,7 @@ mod tests {
     fn each_group_has_its_configuration_name() {
         assert_eq!(RouteGroup::Login.name(), "login");
         assert_eq!(RouteGroup::Register.name(), "register");
+        assert_eq!(RouteGroup::Mail.name(), "mail");
         assert_eq!(RouteGroup::Default.name(), "default");
     }
 }

@@ -1,6 +1,6 @@
-//! The chores that run beside the server: purging refresh tokens and lockout counts that can
-//! never matter again, and letting the in-memory rate limits forget clients whose budget is
-//! whole.
+//! The chores that run beside the server: purging refresh tokens, lockout counts, links and
+//! mail that can never matter again, delivering the outbox, and letting the in-memory rate
+//! limits forget clients whose budget is whole.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,8 @@ use warden_domain::auth::AuthService;
 
 /// How often dead refresh tokens and orphan lockout counts are purged (also once at start).
 const PURGE_EVERY: Duration = Duration::from_hours(1);
+/// How long sent and dead messages (their bodies emptied) stay in the outbox.
+const OUTBOX_RETENTION: time::Duration = time::Duration::days(7);
 /// How often the in-memory rate-limit state forgets clients whose budget is whole again.
 const FORGET_EVERY: Duration = Duration::from_mins(1);
 
@@ -30,13 +32,19 @@ impl Chores {
 /// Starts the chores for these services.
 pub(crate) fn start(services: &Services) -> Chores {
     let auth = services.auth.clone();
+    let recovery = services.recovery.clone();
+    let worker = services.mail_worker.clone();
     let purging = tokio::spawn(every(PURGE_EVERY, move || {
-        let auth = auth.clone();
+        let (auth, recovery, worker) = (auth.clone(), recovery.clone(), worker.clone());
         async move {
             purge_refresh_tokens(&auth).await;
             purge_lockouts(&auth).await;
             purge_audit_events(&auth).await;
             purge_mfa_challenges(&auth).await;
+            logged("expired links", recovery.purge_tokens().await);
+            if let Some(worker) = worker {
+                logged("sent and dead mail", worker.purge(OUTBOX_RETENTION).await);
+            }
         }
     }));
     let limits = services.rate_limits.clone();
@@ -45,7 +53,9 @@ pub(crate) fn start(services: &Services) -> Chores {
         limits.forget_idle_clients();
         std::future::ready(())
     }));
-    Chores(vec![purging, forgetting])
+    let mut chores = vec![purging, forgetting];
+    chores.extend(services.mail_worker.clone().map(crate::mailer::start));
+    Chores(chores)
 }
 
 /// Runs `job` at once and then every `period`, until the task is aborted.
@@ -101,5 +111,14 @@ async fn purge_mfa_challenges(auth: &Arc<AuthService>) {
         Err(e) => {
             tracing::warn!(error = %e.with_causes(), "could not purge second-factor challenges");
         }
+    }
+}
+
+/// Logs what a purge did: how many of `what` went, or why it failed (retried at the next tick).
+fn logged(what: &str, outcome: Result<u64, warden_domain::Error>) {
+    match outcome {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged {what}"),
+        Err(e) => tracing::warn!(error = %e.with_causes(), "could not purge {what}"),
     }
 }

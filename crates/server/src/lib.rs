@@ -10,6 +10,7 @@
 )]
 
 mod housekeeping;
+mod mailer;
 mod summary;
 
 pub use summary::Summary;
@@ -105,7 +106,7 @@ impl Application {
     ///
     /// # Errors
     /// A [`BuildError`] naming the setting at fault.
-    pub async fn build(settings: Settings) -> Result<Self, BuildError> {
+    pub async fn build(mut settings: Settings) -> Result<Self, BuildError> {
         settings.validate().map_err(StartupError::from)?;
         let config = api_config(&settings);
         // The API's settings are checked, and the port taken, before anything is opened: a
@@ -122,6 +123,11 @@ impl Application {
                 source,
             })?;
         let port = listener.local_addr().map_or(bind.port(), |a| a.port());
+        if settings.server.public_url.is_none() {
+            // Links name the port taken, which `server.bind` may leave to the system (port 0).
+            let host = std::net::SocketAddr::new(bind.ip(), port);
+            settings.server.public_url = Some(format!("http://{host}"));
+        }
         let metrics =
             match settings.metrics.bind {
                 Some(bind) => Some(tokio::net::TcpListener::bind(bind).await.map_err(
@@ -147,6 +153,7 @@ impl Application {
             auth: services.auth.clone(),
             accounts: services.accounts.clone(),
             mfa: services.mfa.clone(),
+            recovery: services.recovery.clone(),
             admin: services.admin.clone(),
             keys: services.keys.clone(),
             readiness: services.readiness.clone(),

@@ -14,9 +14,10 @@ use crate::Result;
 
 /// Rate limits and lockout bounds no task's load reaches: tasks measure or probe the work, not
 /// refusals.
-pub(crate) const UNLIMITED: [(&str, &str); 5] = [
+pub(crate) const UNLIMITED: [(&str, &str); 6] = [
     ("WARDEN_RATE_LIMIT__LOGIN", "1000000000/second"),
     ("WARDEN_RATE_LIMIT__REGISTER", "1000000000/second"),
+    ("WARDEN_RATE_LIMIT__MAIL", "1000000000/second"),
     ("WARDEN_RATE_LIMIT__DEFAULT", "1000000000/second"),
     // Every attempt is still counted in storage before it is verified (the cost stays in the
     // figures); only the bound on attempts at once, which many clients logging in as one

@@ -257,3 +257,69 @@ pub mod mfa_challenge {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `account_tokens` table.
+pub mod account_token {
+    use sea_orm::entity::prelude::*;
+
+    /// A link's token: its digest, never the token; one per user and purpose.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "account_tokens")]
+    pub struct Model {
+        /// UUID v7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// The account, gone with it.
+        pub user_id: Uuid,
+        /// `verify_email`, `password_reset` or `email_change`.
+        pub purpose: String,
+        /// SHA-256 of the token, hex; unique.
+        pub digest: String,
+        /// The address the link went to.
+        pub email: String,
+        /// When it was issued (the throttle compares it).
+        pub created_at: TimeDateTimeWithTimeZone,
+        /// Its end.
+        pub expires_at: TimeDateTimeWithTimeZone,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `mail_outbox` table.
+pub mod mail_outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A message waiting to be sent; its body is emptied once it is sent or given up.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "mail_outbox")]
+    pub struct Model {
+        /// UUID v7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// The recipient's address.
+        pub recipient: String,
+        /// The subject line.
+        pub subject: String,
+        /// The plain-text part.
+        pub body_text: String,
+        /// The HTML part.
+        pub body_html: String,
+        /// When it was queued.
+        pub created_at: TimeDateTimeWithTimeZone,
+        /// Failed attempts so far.
+        pub attempts: i32,
+        /// When it is due (or, while claimed, when its lease ends).
+        pub next_attempt_at: TimeDateTimeWithTimeZone,
+        /// When it was sent.
+        pub sent_at: Option<TimeDateTimeWithTimeZone>,
+        /// When it was given up.
+        pub dead_at: Option<TimeDateTimeWithTimeZone>,
+        /// The last failure, as the transport said it.
+        pub last_error: Option<String>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

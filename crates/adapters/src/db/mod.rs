@@ -1,5 +1,6 @@
 //! Storage on sea-orm: connecting (SQLite or PostgreSQL), migrating, and the repositories.
 
+mod account_tokens;
 mod api_keys;
 mod audit;
 mod connect;
@@ -8,6 +9,7 @@ pub mod entity;
 mod lockouts;
 mod mfa;
 pub mod migration;
+mod outbox;
 mod purge;
 mod read_model;
 mod readers;
@@ -19,11 +21,13 @@ use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 use sea_orm_migration::MigratorTrait;
 use warden_domain::Error;
 
+pub use account_tokens::SeaOrmAccountTokenRepository;
 pub use api_keys::SeaOrmApiKeyRepository;
 pub use audit::SeaOrmAuditLog;
 pub use connect::{PoolUse, Timeouts, connect, connect_with, missing_sqlite_file, pool_use};
 pub use lockouts::SeaOrmLockoutRepository;
 pub use mfa::SeaOrmMfaRepository;
+pub use outbox::SeaOrmOutbox;
 pub use read_model::SqliteReadModel;
 pub use readers::{Declined, SqliteReaders};
 pub use refresh_tokens::SeaOrmRefreshTokenRepository;

@@ -3,12 +3,14 @@
 //!
 //! One job per file: `schema` (the sections and their defaults), `load` (figment: file and
 //! environment), `validate` (the contract's refusals and warnings), `edge` (the HTTP edge's
-//! settings: server timeouts and cap, CORS, docs), `rate` (the `"10/minute"` parser), `mfa` (the second factor's keys and rules) and
+//! settings: server timeouts and cap, CORS, docs), `rate` (the `"10/minute"` parser), `mfa` (the second factor's keys and rules), `mail` (the transport and the
+//! links' rules) and
 //! `redact` (printing without secrets).
 
 mod edge;
 mod keys;
 mod load;
+mod mail;
 mod mfa;
 mod rate;
 mod redact;
@@ -20,6 +22,7 @@ pub use crate::redact::redact_url;
 /// A commented `warden.toml` with every setting at its default (`warden config example`).
 pub const EXAMPLE: &str = include_str!("example.toml");
 pub use load::{CONFIG_PATH_VAR, DEFAULT_CONFIG_FILE};
+pub use mail::{MailSettings, MailTransportKind};
 pub use mfa::{MfaSettings, SealingKeys};
 pub use rate::{Rate, RateError, RatePeriod};
 pub use schema::{

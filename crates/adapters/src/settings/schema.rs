@@ -49,6 +49,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// `mfa.*`.
     pub mfa: super::MfaSettings,
+    /// `mail.*`.
+    pub mail: super::MailSettings,
     /// `api_keys.*`.
     pub api_keys: ApiKeySettings,
     /// `cors.*`.
@@ -110,6 +112,10 @@ pub struct ServerSettings {
     pub keep_alive_timeout_seconds: u64,
     /// Open connections at most; past it a new connection is closed as soon as accepted.
     pub max_connections: usize,
+    /// The URL people reach the server at (`https://auth.example.com`): the base of every
+    /// link in mail. Required in production once mail is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -122,6 +128,7 @@ impl Default for ServerSettings {
             body_timeout_seconds: 10,
             keep_alive_timeout_seconds: 30,
             max_connections: 1024,
+            public_url: None,
         }
     }
 }
@@ -225,12 +232,20 @@ impl Default for JwtSettings {
 pub struct AuthSettings {
     /// Self-service sign-up.
     pub allow_registration: bool,
+    /// Whether a new account (signed up, or made by an admin) gets a verification mail; by
+    /// default whenever mail is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_email: Option<bool>,
+    /// Whether a password login needs a verified address.
+    pub require_verified_email: bool,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             allow_registration: true,
+            verify_email: None,
+            require_verified_email: false,
         }
     }
 }
@@ -390,6 +405,9 @@ pub struct RateLimitSettings {
     pub login: Rate,
     /// `POST /auth/register`, per client IP.
     pub register: Rate,
+    /// The requests that send mail to an address (`POST /auth/password/forgot`,
+    /// `POST /auth/email/verify/resend`, `PUT /users/me/email`), per client IP.
+    pub mail: Rate,
     /// Everything else, per client IP.
     pub default: Rate,
 }
@@ -399,6 +417,7 @@ impl Default for RateLimitSettings {
         Self {
             login: Rate::new(10, RatePeriod::Minute),
             register: Rate::new(5, RatePeriod::Minute),
+            mail: Rate::new(5, RatePeriod::Hour),
             default: Rate::new(600, RatePeriod::Minute),
         }
     }

@@ -109,6 +109,7 @@ impl Settings {
             return fail("audit.retention_days", "must be between 1 and 36500".into());
         }
         self.validate_mfa()?;
+        self.validate_mail()?;
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

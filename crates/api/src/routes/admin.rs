@@ -134,11 +134,12 @@ impl AdminApi {
             password: SecretString::from(body.password),
             display_name: body.display_name,
         };
-        let user = state(req)?
-            .services
+        let services = &state(req)?.services;
+        let user = services
             .admin
             .create_user(&caller, account, body.role.into())
             .await?;
+        crate::routes::recovery::welcome(services, &user, caller.origin()).await;
         Ok(CreatedResponse::Created(Json(UserDto::from(&user))))
     }
 

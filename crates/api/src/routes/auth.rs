@@ -8,11 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
-use warden_domain::auth::AuthService;
-use warden_domain::mfa::Proof;
 use warden_domain::refresh::amr;
 use warden_domain::token::IssuedTokens;
-use warden_domain::user::User;
 
 use super::Tag;
 use crate::client_ip::origin;
@@ -21,6 +18,9 @@ use crate::failure::{Caller, Failure, Introspect, OAuthForm, Register};
 use crate::problem::ApiError;
 use crate::security::{Authenticated, state};
 use crate::strict_json::StrictJson;
+use grants::{mfa_grant, password_grant};
+
+mod grants;
 
 /// The resource.
 #[derive(Debug)]
@@ -285,77 +285,6 @@ enum IntrospectResponse {
     Ok(Json<Introspection>, #[oai(header = "Cache-Control")] String),
 }
 
-/// The second factor sent with a grant: `otp`, else `recovery_code`.
-fn proof(form: &TokenRequest) -> Option<Proof> {
-    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-    given(&form.otp)
-        .map(Proof::Otp)
-        .or_else(|| given(&form.recovery_code).map(|c| Proof::RecoveryCode(c.into())))
-}
-
-/// What a login's outcome answers: the tokens, the challenge of a second factor, or the
-/// refusal of a wrong password or code; anything else is a failure of the service.
-fn login_outcome(
-    outcome: Result<(User, IssuedTokens), Error>,
-) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
-    let refused = |what| {
-        let (body, cache, pragma) = refusal("invalid_grant", what);
-        Ok(Err(TokenResponse::Refused(body, cache, pragma)))
-    };
-    match outcome {
-        Ok((_, tokens)) => Ok(Ok(tokens)),
-        Err(Error::InvalidCredentials) => refused("Invalid username or password"),
-        Err(Error::InvalidCode) => refused("The code is invalid, used already or expired"),
-        Err(Error::MfaRequired(token)) => Ok(Err(TokenResponse::MfaRequired(
-            Json(MfaRequiredBody {
-                error: "mfa_required".into(),
-                error_description:
-                    "A second factor is required: send mfa_token with otp or recovery_code".into(),
-                mfa_token: token.expose_secret().to_owned(),
-            }),
-            "no-store".into(),
-            "no-cache".into(),
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The password grant, with the second factor in the same request when the client sends it.
-async fn password_grant(
-    req: &Request,
-    auth: &AuthService,
-    form: &TokenRequest,
-) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
-    let (username, password) = match (
-        required(form.username.as_ref(), "username"),
-        required(form.password.as_ref(), "password"),
-    ) {
-        (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
-        (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(TokenResponse::from(refusal))),
-    };
-    login_outcome(
-        auth.login_with(username, password, proof(form), origin(req))
-            .await,
-    )
-}
-
-/// The `mfa-otp` grant: a login's challenge and a code of its second factor.
-async fn mfa_grant(
-    req: &Request,
-    auth: &AuthService,
-    form: &TokenRequest,
-) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
-    let token = match required(form.mfa_token.as_ref(), "mfa_token") {
-        Ok(token) => token,
-        Err(refusal) => return Ok(Err(TokenResponse::from(refusal))),
-    };
-    let Some(proof) = proof(form) else {
-        let missing = refusal("invalid_request", "Missing parameter: otp or recovery_code");
-        return Ok(Err(TokenResponse::from(missing)));
-    };
-    login_outcome(auth.complete_login(token, proof, &origin(req)).await)
-}
-
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Create an account (self-service sign-up).
@@ -371,11 +300,10 @@ impl AuthApi {
             password: SecretString::from(body.password),
             display_name: body.display_name,
         };
-        let user = state(req)?
-            .services
-            .accounts
-            .register(account, &origin(req))
-            .await?;
+        let services = &state(req)?.services;
+        let origin = origin(req);
+        let user = services.accounts.register(account, &origin).await?;
+        crate::routes::recovery::welcome(services, &user, Some(&origin)).await;
         Ok(RegisterResponse::Created(Json(UserDto::from(&user))))
     }
 

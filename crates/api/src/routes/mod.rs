@@ -7,6 +7,7 @@ pub mod auth;
 pub mod health;
 pub mod import;
 pub mod mfa;
+pub mod recovery;
 pub mod sessions;
 pub mod users;
 
@@ -30,6 +31,7 @@ pub type Api = (
     auth::AuthApi,
     users::UsersApi,
     mfa::MfaApi,
+    recovery::RecoveryApi,
     sessions::SessionsApi,
     admin::AdminApi,
     import::ImportApi,
@@ -44,6 +46,7 @@ pub fn api() -> Api {
         auth::AuthApi,
         users::UsersApi,
         mfa::MfaApi,
+        recovery::RecoveryApi,
         sessions::SessionsApi,
         admin::AdminApi,
         import::ImportApi,

@@ -295,6 +295,7 @@ impl Mocks {
             reuse_grace: time::Duration::seconds(10),
             audit_retention: time::Duration::days(90),
             mfa: warden_domain::mfa::MfaPolicy::default(),
+            require_verified_email: false,
         };
         let admin = AdminService::new(ports.clone(), policy.password.clone());
         let auth = Arc::new(AuthService::new(ports, policy).await.expect("the service"));
@@ -302,6 +303,14 @@ impl Mocks {
             admin,
             accounts: AccountService::new(&auth),
             mfa: warden_domain::mfa::MfaService::new(&auth),
+            recovery: warden_domain::recovery::RecoveryService::new(
+                &auth,
+                warden_domain::recovery::MailPorts {
+                    tokens: Arc::new(warden_domain::testing::MemAccountTokens::default()),
+                    composer: Arc::new(warden_domain::testing::PlainComposer),
+                },
+                warden_domain::recovery::RecoveryPolicy::default(),
+            ),
             keys: ApiKeyService::new(Arc::new(self.keys), Arc::new(Reversed), clock, random),
             auth,
             readiness: Arc::new(self.readiness),

@@ -12,6 +12,7 @@ mod m20261207_000003_users_email_verified;
 mod m20261207_000004_refresh_tokens_sessions;
 mod m20261207_000005_create_audit_events;
 mod m20261207_000006_second_factor;
+mod m20261207_000007_mail;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000004_refresh_tokens_sessions::Migration),
             Box::new(m20261207_000005_create_audit_events::Migration),
             Box::new(m20261207_000006_second_factor::Migration),
+            Box::new(m20261207_000007_mail::Migration),
         ]
     }
 }

@@ -1,0 +1,92 @@
+//! The grants of `POST /auth/token` that sign in with a password: the password grant (with
+//! the second factor in the same request when the client sends it) and the `mfa-otp` grant
+//! that finishes a login waiting for its second factor.
+
+use poem::Request;
+use poem_openapi::payload::Json;
+use secrecy::{ExposeSecret, SecretString};
+use warden_domain::Error;
+use warden_domain::auth::AuthService;
+use warden_domain::mfa::Proof;
+use warden_domain::token::IssuedTokens;
+use warden_domain::user::User;
+
+use super::{MfaRequiredBody, TokenRequest, TokenResponse, refusal, required};
+use crate::client_ip::origin;
+use crate::problem::ApiError;
+
+/// The second factor sent with a grant: `otp`, else `recovery_code`.
+fn proof(form: &TokenRequest) -> Option<Proof> {
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    given(&form.otp)
+        .map(Proof::Otp)
+        .or_else(|| given(&form.recovery_code).map(|c| Proof::RecoveryCode(c.into())))
+}
+
+/// What a login's outcome answers: the tokens, the challenge of a second factor, or the
+/// refusal of a wrong password or code; anything else is a failure of the service.
+fn login_outcome(
+    outcome: Result<(User, IssuedTokens), Error>,
+) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
+    let refused = |what| {
+        let (body, cache, pragma) = refusal("invalid_grant", what);
+        Ok(Err(TokenResponse::Refused(body, cache, pragma)))
+    };
+    match outcome {
+        Ok((_, tokens)) => Ok(Ok(tokens)),
+        Err(Error::InvalidCredentials) => refused("Invalid username or password"),
+        Err(Error::InvalidCode) => refused("The code is invalid, used already or expired"),
+        // Only the owner, who gave the right password, learns this.
+        Err(Error::EmailNotVerified) => refused(
+            "The email address is not verified: open the link in the verification mail \
+             (POST /auth/email/verify/resend sends a new one)",
+        ),
+        Err(Error::MfaRequired(token)) => Ok(Err(TokenResponse::MfaRequired(
+            Json(MfaRequiredBody {
+                error: "mfa_required".into(),
+                error_description:
+                    "A second factor is required: send mfa_token with otp or recovery_code".into(),
+                mfa_token: token.expose_secret().to_owned(),
+            }),
+            "no-store".into(),
+            "no-cache".into(),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The password grant, with the second factor in the same request when the client sends it.
+pub(super) async fn password_grant(
+    req: &Request,
+    auth: &AuthService,
+    form: &TokenRequest,
+) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
+    let (username, password) = match (
+        required(form.username.as_ref(), "username"),
+        required(form.password.as_ref(), "password"),
+    ) {
+        (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
+        (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(TokenResponse::from(refusal))),
+    };
+    login_outcome(
+        auth.login_with(username, password, proof(form), origin(req))
+            .await,
+    )
+}
+
+/// The `mfa-otp` grant: a login's challenge and a code of its second factor.
+pub(super) async fn mfa_grant(
+    req: &Request,
+    auth: &AuthService,
+    form: &TokenRequest,
+) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
+    let token = match required(form.mfa_token.as_ref(), "mfa_token") {
+        Ok(token) => token,
+        Err(refusal) => return Ok(Err(TokenResponse::from(refusal))),
+    };
+    let Some(proof) = proof(form) else {
+        let missing = refusal("invalid_request", "Missing parameter: otp or recovery_code");
+        return Ok(Err(TokenResponse::from(missing)));
+    };
+    login_outcome(auth.complete_login(token, proof, &origin(req)).await)
+}
