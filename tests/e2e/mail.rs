@@ -311,7 +311,16 @@ async fn a_login_needs_a_verified_address_when_required_and_says_so_only_to_its_
         .await
         .unwrap();
     assert_eq!(wrong["error_description"], "Invalid username or password");
-    let link = link_token(&app, "strict@example.com", "verify", 1).await;
+    let first = link_token(&app, "strict@example.com", "verify", 1).await;
+    // A minute later (the sign-up's link made older), the refused login sends a fresh link,
+    // which replaces the first.
+    app.sql("UPDATE account_tokens SET created_at = '2000-01-01T00:00:00+00:00'")
+        .await;
+    assert_eq!(app.login("strict@example.com", STRONG).await.status(), 400);
+    let link = link_token(&app, "strict@example.com", "verify", 2).await;
+    assert_ne!(link, first);
+    let stale = post_json(&app, "/auth/email/verify", json!({"token": first})).await;
+    assert_problem(stale, 400).await;
     let page = app
         .client
         .post(app.url("/account/verify"))

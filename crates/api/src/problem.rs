@@ -132,7 +132,7 @@ impl From<Error> for ApiError {
             | Error::InvalidToken
             | Error::InvalidRefreshToken
             | Error::MfaRequired(_)
-            | Error::EmailNotVerified => Self::invalid_token(),
+            | Error::EmailNotVerified(_) => Self::invalid_token(),
             Error::InvalidCode => Self::BadRequest(Json(Problem::new(
                 400,
                 "The code is invalid, used already or expired",

@@ -208,10 +208,9 @@ impl AuthService {
                     warn!(error = %e, "could not record a refused login");
                 }
                 // Only someone who knows the password learns that the address is unverified.
-                return Err(if outcome == LoginOutcome::Unverified {
-                    Error::EmailNotVerified
-                } else {
-                    Error::InvalidCredentials
+                return Err(match (outcome, user) {
+                    (LoginOutcome::Unverified, Some(user)) => Error::EmailNotVerified(user.id),
+                    _ => Error::InvalidCredentials,
                 });
             }
         };

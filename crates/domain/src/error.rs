@@ -62,7 +62,7 @@ pub enum Error {
     /// The right password of an account whose address is not verified, while
     /// `auth.require_verified_email` is on.
     #[error("the email address is not verified")]
-    EmailNotVerified,
+    EmailNotVerified(uuid::Uuid),
     /// A mail of this kind went to the account less than a minute ago.
     #[error("a mail was sent a moment ago; try again in a minute")]
     MailThrottled,

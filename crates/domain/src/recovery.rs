@@ -209,6 +209,35 @@ impl RecoveryService {
         self.issue(&issue, None, event).await.map(|_| true)
     }
 
+    /// A login refused for an unverified address (the password was right): a new verification
+    /// link, at most one a minute, so that a user whose link was lost or expired is never stuck.
+    /// `Ok(false)` when none went (verified, mail off, throttled, or no such user).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn remind(&self, user_id: Uuid, origin: &Origin) -> Result<bool, Error> {
+        if !self.recovery.mail_enabled {
+            return Ok(false);
+        }
+        let Some(user) = self.ports.users.find_by_id(user_id).await? else {
+            return Ok(false);
+        };
+        if user.email_verified_at.is_some() {
+            return Ok(false);
+        }
+        let event = self
+            .event(AuditKind::EmailVerificationSent, &user)
+            .from(origin)
+            .detail("via", "login");
+        let issue = Issue {
+            user: &user,
+            purpose: TokenPurpose::VerifyEmail,
+            to: user.email.as_str(),
+            throttled: true,
+        };
+        self.issue(&issue, None, event).await
+    }
+
     /// Sends the caller's address a new verification link, at most one a minute. Only the
     /// owner in person (a bearer token). A verified address gets nothing.
     ///

@@ -172,3 +172,60 @@ impl Fixture {
         text[at..at + TOKEN_CHARS].to_owned()
     }
 }
+
+#[tokio::test]
+async fn a_password_reset_cancels_an_address_change_asked_for_before_it() {
+    let f = fixture().await;
+    change(&f, "new@example.com", STRONG).await.unwrap();
+    let link = f.last_token_of(0);
+    f.forgot().await;
+    f.reset(&f.last_token(), "another strong pass phrase 7")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.service.verify_email(&link, &origin()).await,
+        Err(Error::InvalidAccountToken)
+    ));
+}
+
+#[tokio::test]
+async fn a_refused_login_of_an_unverified_address_sends_a_link_once_a_minute() {
+    let f = fixture().await;
+    assert!(f.service.remind(f.user.id, &origin()).await.unwrap());
+    let event = f.store.events.lock().unwrap()[0].clone();
+    assert_eq!(
+        (event.kind.as_str(), event.details["via"].as_str()),
+        ("email.verification_sent", Some("login"))
+    );
+    assert_eq!(event.ip.as_deref(), Some("192.0.2.9"));
+    f.advance(Duration::seconds(59));
+    assert!(
+        !f.service.remind(f.user.id, &origin()).await.unwrap(),
+        "throttled"
+    );
+    f.advance(Duration::seconds(1));
+    assert!(f.service.remind(f.user.id, &origin()).await.unwrap());
+    assert!(
+        !f.service
+            .remind(crate::testing::fresh_id(), &origin())
+            .await
+            .unwrap(),
+        "no such user"
+    );
+    f.state.lock().unwrap().1 = true;
+    f.advance(Duration::minutes(5));
+    assert!(
+        !f.service.remind(f.user.id, &origin()).await.unwrap(),
+        "verified"
+    );
+    assert_eq!(f.store.messages().len(), 2);
+    let off = fixture_with(
+        RecoveryPolicy {
+            mail_enabled: false,
+            ..RecoveryPolicy::default()
+        },
+        false,
+    )
+    .await;
+    assert!(!off.service.remind(off.user.id, &origin()).await.unwrap());
+}

@@ -625,7 +625,7 @@ async fn a_login_needs_a_verified_address_only_when_required_and_says_so_only_to
         f.auth
             .login("alice@example.com", SecretString::from(password), ip(3))
     };
-    assert!(matches!(login(STRONG).await, Err(Error::EmailNotVerified)));
+    assert!(matches!(login(STRONG).await, Err(Error::EmailNotVerified(id)) if id == f.user.id));
     assert!(matches!(
         login("wrong password here").await,
         Err(Error::InvalidCredentials)

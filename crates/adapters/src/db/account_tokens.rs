@@ -62,19 +62,33 @@ async fn take(db: &impl ConnectionTrait, token: &AccountToken) -> Result<bool, E
     Ok(taken == 1)
 }
 
-/// Deletes the user's reset token: a password changed, or an address that is no longer the
-/// account's.
-pub(super) async fn drop_reset_token(
+/// Deletes the user's tokens of these purposes.
+async fn drop_tokens(
     db: &impl ConnectionTrait,
     user_id: uuid::Uuid,
+    purposes: &[TokenPurpose],
 ) -> Result<(), Error> {
     Entity::delete_many()
         .filter(Column::UserId.eq(user_id))
-        .filter(Column::Purpose.eq(TokenPurpose::PasswordReset.as_str()))
+        .filter(Column::Purpose.is_in(purposes.iter().map(|p| p.as_str())))
         .exec(db)
         .await
         .map_err(storage_error)?;
     Ok(())
+}
+
+/// A password changed (or reset): an outstanding reset link, and an address change asked for
+/// under the old password, stop working.
+pub(super) async fn drop_pending_links(
+    db: &impl ConnectionTrait,
+    user_id: uuid::Uuid,
+) -> Result<(), Error> {
+    drop_tokens(
+        db,
+        user_id,
+        &[TokenPurpose::PasswordReset, TokenPurpose::EmailChange],
+    )
+    .await
 }
 
 fn to_domain(m: account_token::Model) -> Result<AccountToken, Error> {
@@ -175,6 +189,7 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             .exec(&txn)
             .await
             .map_err(storage_error)?;
+        drop_pending_links(&txn, token.user_id).await?;
         login_throttle::Entity::delete_many()
             .filter(login_throttle::Column::UserId.eq(token.user_id))
             .exec(&txn)
@@ -221,7 +236,7 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             return Ok(false);
         }
         let email = Email::from_stored(token.email.clone());
-        user::Entity::update_many()
+        let changed = user::Entity::update_many()
             .col_expr(user::Column::Email, Expr::value(email.as_str()))
             .col_expr(
                 user::Column::EmailNormalized,
@@ -231,10 +246,17 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             .col_expr(user::Column::EmailVerifiedAt, Expr::value(at))
             .col_expr(user::Column::UpdatedAt, Expr::value(at))
             .filter(user::Column::Id.eq(token.user_id))
+            .filter(user::Column::Disabled.eq(false))
             .exec(&txn)
             .await
-            .map_err(super::users::insert_error)?;
-        drop_reset_token(&txn, token.user_id).await?;
+            .map_err(super::users::insert_error)?
+            .rows_affected;
+        if changed != 1 {
+            // A disabled account changes nothing; dropping the transaction rolls the take back.
+            return Ok(false);
+        }
+        // The reset link went to the old address.
+        drop_tokens(&txn, token.user_id, &[TokenPurpose::PasswordReset]).await?;
         super::audit::write(&txn, audit).await?;
         txn.commit().await.map_err(storage_error)?;
         Ok(true)

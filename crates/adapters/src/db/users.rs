@@ -304,8 +304,9 @@ impl UserRepository for SeaOrmUserRepository {
         }
         if let Some(hash) = &change.password_hash {
             am.password_hash = Set(hash.expose().to_owned());
-            // Any password change makes an outstanding reset link invalid.
-            super::account_tokens::drop_reset_token(&txn, id).await?;
+            // Any password change makes an outstanding reset link, and an address change asked
+            // for under the old password, invalid.
+            super::account_tokens::drop_pending_links(&txn, id).await?;
         }
         if let Some(at) = change.email_verified_at {
             am.email_verified_at = Set(Some(at));

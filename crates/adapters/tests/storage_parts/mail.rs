@@ -181,6 +181,8 @@ async fn a_password_change_drops_the_reset_token_and_a_verification_needs_the_sa
         tokens.issue(&reset, &[], None, &event()).await.unwrap();
         let verify = token(u.id, TokenPurpose::VerifyEmail, "DROP@example.com", now());
         tokens.issue(&verify, &[], None, &event()).await.unwrap();
+        let moving = token(u.id, TokenPurpose::EmailChange, "moving@example.com", now());
+        tokens.issue(&moving, &[], None, &event()).await.unwrap();
         let change = UserChange {
             password_hash: Some(PasswordHash::new("$argon2id$changed".into())),
             end_sessions: true,
@@ -190,6 +192,10 @@ async fn a_password_change_drops_the_reset_token_and_a_verification_needs_the_sa
         assert!(
             tokens.find(&reset.digest).await.unwrap().is_none(),
             "{name}"
+        );
+        assert!(
+            tokens.find(&moving.digest).await.unwrap().is_none(),
+            "{name}: the address change too"
         );
         let hash = PasswordHash::new("$argon2id$late".into());
         assert!(
@@ -280,6 +286,23 @@ async fn an_address_taken_or_looking_alike_refuses_the_change_whole() {
         );
         let fine = token(u.id, TokenPurpose::EmailChange, "Moved@Example.com", now());
         tokens.issue(&fine, &[], None, &event()).await.unwrap();
+        let disable = UserChange {
+            disabled: Some(true),
+            ..UserChange::default()
+        };
+        users.update(u.id, disable, &audit()).await.unwrap();
+        assert!(
+            !tokens
+                .redeem_email_change(&fine, now(), &event())
+                .await
+                .unwrap(),
+            "{name}: disabled"
+        );
+        let enable = UserChange {
+            disabled: Some(false),
+            ..UserChange::default()
+        };
+        users.update(u.id, enable, &audit()).await.unwrap();
         assert!(
             tokens
                 .redeem_email_change(&fine, now(), &event())

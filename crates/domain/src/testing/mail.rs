@@ -118,6 +118,10 @@ impl AccountTokenRepository for MemAccountTokens {
         if !self.take(token) {
             return Ok(false);
         }
+        self.tokens
+            .lock()
+            .unwrap()
+            .retain(|t| !(t.user_id == token.user_id && t.purpose == TokenPurpose::EmailChange));
         let applied = Applied::Reset(token.user_id, hash.expose().to_owned());
         self.applied.lock().unwrap().push(applied);
         self.events.lock().unwrap().push(audit.clone());

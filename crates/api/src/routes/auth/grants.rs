@@ -37,9 +37,9 @@ fn login_outcome(
         Err(Error::InvalidCredentials) => refused("Invalid username or password"),
         Err(Error::InvalidCode) => refused("The code is invalid, used already or expired"),
         // Only the owner, who gave the right password, learns this.
-        Err(Error::EmailNotVerified) => refused(
+        Err(Error::EmailNotVerified(_)) => refused(
             "The email address is not verified: open the link in the verification mail \
-             (POST /auth/email/verify/resend sends a new one)",
+             (a new one goes out at most once a minute)",
         ),
         Err(Error::MfaRequired(token)) => Ok(Err(TokenResponse::MfaRequired(
             Json(MfaRequiredBody {
@@ -68,10 +68,18 @@ pub(super) async fn password_grant(
         (Ok(u), Ok(p)) => (u, SecretString::from(p.to_owned())),
         (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(TokenResponse::from(refusal))),
     };
-    login_outcome(
-        auth.login_with(username, password, proof(form), origin(req))
-            .await,
-    )
+    let outcome = auth
+        .login_with(username, password, proof(form), origin(req))
+        .await;
+    if let Err(Error::EmailNotVerified(user_id)) = &outcome {
+        // The right password of an unverified address: a fresh link (throttled), so that a
+        // lost or expired one never leaves the user stuck.
+        let recovery = &crate::security::state(req)?.services.recovery;
+        if let Err(e) = recovery.remind(*user_id, &origin(req)).await {
+            tracing::warn!(error = %e.with_causes(), "could not queue a verification mail");
+        }
+    }
+    login_outcome(outcome)
 }
 
 /// The `mfa-otp` grant: a login's challenge and a code of its second factor.
