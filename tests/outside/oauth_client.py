@@ -1,9 +1,10 @@
 """Warden through clients nobody here wrote.
 
 authlib's OAuth 2.0 client signs in with the password grant and refreshes; PyJWT verifies
-the EdDSA access tokens through the JWKS. Exits non-zero at the first broken expectation.
+the access tokens (EdDSA or RS256) through the JWKS, with the algorithm pinned. Exits non-zero
+at the first broken expectation.
 
-Usage: oauth_client.py BASE_URL  (the server must sign with EdDSA)
+Usage: oauth_client.py BASE_URL [ALGORITHM]  (EdDSA by default; the server must sign with it)
 """
 
 import sys
@@ -15,6 +16,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.base_client.errors import OAuthError
 
 BASE = sys.argv[1].rstrip("/")
+ALGORITHM = sys.argv[2] if len(sys.argv) > 2 else "EdDSA"
 TOKEN_URL = f"{BASE}/auth/token"
 EMAIL = f"outside-{uuid.uuid4().hex[:12]}@example.com"
 PASSWORD = "violet tractor hums 42 quiet lanterns"
@@ -31,7 +33,7 @@ def verify(access_token):
     keys = jwt.PyJWKClient(f"{BASE}/.well-known/jwks.json")
     key = keys.get_signing_key_from_jwt(access_token)
     return jwt.decode(
-        access_token, key.key, algorithms=["EdDSA"], audience="warden", issuer="warden"
+        access_token, key.key, algorithms=[ALGORITHM], audience="warden", issuer="warden"
     )
 
 
@@ -47,7 +49,12 @@ claims = verify(token["access_token"])
 check(claims["sub"] == requests.get(
     f"{BASE}/users/me", headers={"Authorization": f"Bearer {token['access_token']}"}
 ).json()["id"], "PyJWT verifies the token through the JWKS, and sub is the user")
-check(jwt.get_unverified_header(token["access_token"]).get("typ") == "at+jwt", "typ is at+jwt")
+header = jwt.get_unverified_header(token["access_token"])
+check(header.get("typ") == "at+jwt", "typ is at+jwt")
+check(header.get("alg") == ALGORITHM, f"alg is {ALGORITHM}")
+jwks = requests.get(f"{BASE}/.well-known/jwks.json")
+check("max-age" in jwks.headers.get("Cache-Control", ""), "the JWKS may be cached for a while")
+check(all(k.get("alg") == ALGORITHM for k in jwks.json()["keys"]), f"every key of the JWKS is {ALGORITHM}")
 
 first_refresh = token["refresh_token"]
 refreshed = client.refresh_token(TOKEN_URL, refresh_token=first_refresh)

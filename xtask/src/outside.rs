@@ -2,7 +2,8 @@
 //! server that signs with EdDSA.
 //!
 //! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
-//!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`);
+//!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`), signed with EdDSA
+//!   and then, by a server of its own, with RS256 under a key `cryptography` made;
 //! - zxing-cpp reads the enrolment's QR code (rasterized by CairoSVG) back to the otpauth URI,
 //!   from which pyotp computes the codes of a TOTP second factor that is confirmed, asked for at
 //!   login in two steps and in one, stood in for by a recovery code and removed
@@ -106,6 +107,7 @@ pub(crate) fn run() -> Result {
             .arg(server.url("")),
     )?;
     mail_flows(&python, &browser)?;
+    rs256_client(&python)?;
 
     validate_document(&python, &server)?;
 
@@ -211,6 +213,32 @@ fn ensure_cairo() -> Result {
         let installed = listed.trim().strip_prefix("installed ")?;
         output.status.success().then(|| installed.to_owned())
     })
+}
+
+/// authlib and PyJWT against a server that signs with RS256, under an RSA key `cryptography`
+/// made: the algorithm OpenID Connect relying parties accept.
+fn rs256_client(python: &Path) -> Result {
+    let key = target_dir().join("outside-keys/rs256.pem");
+    run_command(
+        Command::new(python)
+            .arg(workspace_root().join("tests/outside/rsa_key.py"))
+            .arg(&key),
+    )?;
+    let key = key.to_string_lossy().into_owned();
+    let own = [
+        ("WARDEN_JWT__ALGORITHM", "RS256"),
+        ("WARDEN_JWT__PRIVATE_KEY_FILE", key.as_str()),
+    ];
+    let vars = [&own[..], &server::UNLIMITED, &server::CHEAP_HASHING].concat();
+    let server = Server::start_with(&server::binary_path("debug"), &vars)?;
+    let outcome = run_command(
+        Command::new(python)
+            .arg(workspace_root().join("tests/outside/oauth_client.py"))
+            .arg(server.url(""))
+            .arg("RS256"),
+    );
+    server.stop();
+    outcome
 }
 
 /// The flows by mail against a real SMTP server: aiosmtpd, in `tests/outside/mail.py`, with

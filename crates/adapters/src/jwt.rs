@@ -1,4 +1,5 @@
-//! The JWT codec: HS256 or EdDSA access tokens (`typ` `at+jwt`, `kid` under EdDSA) and the JWKS.
+//! The JWT codec: HS256, EdDSA or RS256 access tokens (`typ` `at+jwt`, `kid` under the
+//! asymmetric ones) and the JWKS.
 
 use std::sync::Once;
 
@@ -20,6 +21,8 @@ use crate::token_memo::{TokenMemo, unexpired};
 
 /// The `typ` of every access token (RFC 9068).
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The smallest RSA modulus accepted (NIST SP 800-131A).
+const MIN_RSA_BITS: usize = 2048;
 /// Clock skew tolerated on `exp` and `iat`, seconds.
 const LEEWAY_SECONDS: u64 = 30;
 
@@ -27,17 +30,31 @@ const LEEWAY_SECONDS: u64 = 30;
 /// library's reason (the binaries print only this); the library's error is its source.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// The signing key is not a PEM of a PKCS#8 Ed25519 key.
-    #[error("not an Ed25519 PKCS#8 private key PEM: {0}")]
-    PrivatePem(#[source] jsonwebtoken::errors::Error),
+    /// The signing key is not a PEM of a key of the algorithm.
+    #[error("not an {alg} private key PEM: {source}")]
+    PrivatePem {
+        /// `Ed25519 PKCS#8` or `RSA`.
+        alg: &'static str,
+        /// Why it did not parse.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
     /// The signing key parses but yields no public JWK (not PKCS#8 v1).
-    #[error("not an Ed25519 PKCS#8 v1 private key: {0}")]
-    PrivateKey(#[source] jsonwebtoken::errors::Error),
-    /// Verification key `index` (from 1) is not a PEM of an Ed25519 SPKI key.
-    #[error("public key {index}: not an Ed25519 SPKI PEM: {source}")]
+    #[error("not an {alg} v1 private key: {source}")]
+    PrivateKey {
+        /// `Ed25519 PKCS#8` or `RSA`.
+        alg: &'static str,
+        /// Why not.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+    /// Verification key `index` (from 1) is not a PEM of an SPKI key of the algorithm.
+    #[error("public key {index}: not an {alg} SPKI PEM: {source}")]
     PublicPem {
         /// Its place in `jwt.public_key_files`, from 1.
         index: usize,
+        /// `Ed25519 PKCS#8` or `RSA`.
+        alg: &'static str,
         /// Why it did not parse.
         #[source]
         source: jsonwebtoken::errors::Error,
@@ -50,6 +67,14 @@ pub enum KeyError {
         /// Why not.
         #[source]
         source: jsonwebtoken::errors::Error,
+    },
+    /// An RSA key (the signing key, or verification key `index` from 1) under 2048 bits.
+    #[error("{which}: an RSA key must have at least {MIN_RSA_BITS} bits, not {bits}")]
+    WeakRsa {
+        /// `the signing key` or `public key N`.
+        which: String,
+        /// Its modulus's size.
+        bits: usize,
     },
     /// A key's RFC 7638 thumbprint cannot be computed.
     #[error("cannot fingerprint key: {0}")]
@@ -137,14 +162,76 @@ fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
     v
 }
 
-/// The public JWK of a key, with its RFC 7638 thumbprint as `kid`.
-fn public_jwk(mut jwk: Jwk) -> Result<Jwk, KeyError> {
+/// The asymmetric algorithms, whose public keys are published in the JWKS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asymmetric {
+    /// Ed25519.
+    EdDsa,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, keys of 2048 bits or more.
+    Rs256,
+}
+
+impl Asymmetric {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::EdDsa => Algorithm::EdDSA,
+            Self::Rs256 => Algorithm::RS256,
+        }
+    }
+
+    fn key_algorithm(self) -> KeyAlgorithm {
+        match self {
+            Self::EdDsa => KeyAlgorithm::EdDSA,
+            Self::Rs256 => KeyAlgorithm::RS256,
+        }
+    }
+
+    /// What its keys are called in errors.
+    fn keys(self) -> &'static str {
+        match self {
+            Self::EdDsa => "Ed25519 PKCS#8",
+            Self::Rs256 => "RSA",
+        }
+    }
+
+    fn encoding(self, pem: &[u8]) -> jsonwebtoken::errors::Result<EncodingKey> {
+        match self {
+            Self::EdDsa => EncodingKey::from_ed_pem(pem),
+            Self::Rs256 => EncodingKey::from_rsa_pem(pem),
+        }
+    }
+
+    fn decoding(self, pem: &[u8]) -> jsonwebtoken::errors::Result<DecodingKey> {
+        match self {
+            Self::EdDsa => DecodingKey::from_ed_pem(pem),
+            Self::Rs256 => DecodingKey::from_rsa_pem(pem),
+        }
+    }
+}
+
+/// The public JWK of a key, with its RFC 7638 thumbprint as `kid`; an RSA key under
+/// [`MIN_RSA_BITS`] is refused.
+fn public_jwk(mut jwk: Jwk, alg: Asymmetric, which: &dyn Fn() -> String) -> Result<Jwk, KeyError> {
+    if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
+        use base64::Engine as _;
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&rsa.n)
+            .unwrap_or_default();
+        let leading = n.iter().take_while(|b| **b == 0).count();
+        let bits = (n.len() - leading) * 8;
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::WeakRsa {
+                which: which(),
+                bits,
+            });
+        }
+    }
     let kid = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(KeyError::Fingerprint)?;
     jwk.common.key_id = Some(kid);
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
+    jwk.common.key_algorithm = Some(alg.key_algorithm());
     Ok(jwk)
 }
 
@@ -167,29 +254,48 @@ impl JwtCodec {
         }
     }
 
-    /// EdDSA with a PKCS#8 PEM signing key and extra SPKI PEM verification keys (rotation).
+    /// EdDSA or RS256 with a PEM signing key and extra SPKI PEM verification keys (rotation).
     ///
     /// # Errors
-    /// When a key does not parse as an Ed25519 key.
-    pub fn eddsa(
+    /// When a key does not parse as a key of the algorithm, or is an RSA key under 2048 bits.
+    pub fn asymmetric(
+        alg: Asymmetric,
         private_pem: &[u8],
         extra_public_pems: &[Vec<u8>],
         issuer: &str,
         audience: &str,
     ) -> Result<Self, KeyError> {
         install_crypto_provider();
-        let encoding = EncodingKey::from_ed_pem(private_pem).map_err(KeyError::PrivatePem)?;
+        let keys_are = alg.keys();
+        let encoding = alg
+            .encoding(private_pem)
+            .map_err(|source| KeyError::PrivatePem {
+                alg: keys_are,
+                source,
+            })?;
         let signing_jwk = public_jwk(
-            Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(KeyError::PrivateKey)?,
+            Jwk::from_encoding_key(&encoding, alg.algorithm()).map_err(|source| {
+                KeyError::PrivateKey {
+                    alg: keys_are,
+                    source,
+                }
+            })?,
+            alg,
+            &|| "the signing key".to_owned(),
         )?;
         let mut jwks = vec![signing_jwk];
         for (i, pem) in extra_public_pems.iter().enumerate() {
             let index = i + 1;
-            let key = DecodingKey::from_ed_pem(pem)
-                .map_err(|source| KeyError::PublicPem { index, source })?;
+            let key = alg.decoding(pem).map_err(|source| KeyError::PublicPem {
+                index,
+                alg: keys_are,
+                source,
+            })?;
             let jwk = public_jwk(
-                Jwk::from_decoding_key(&key, Some(Algorithm::EdDSA))
+                Jwk::from_decoding_key(&key, Some(alg.algorithm()))
                     .map_err(|source| KeyError::PublicKey { index, source })?,
+                alg,
+                &|| format!("public key {index}"),
             )?;
             if !jwks.iter().any(|k| k.common.key_id == jwk.common.key_id) {
                 jwks.push(jwk);
@@ -204,14 +310,14 @@ impl JwtCodec {
                 })
             })
             .collect::<Result<Vec<_>, KeyError>>()?;
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(alg.algorithm());
         header.kid.clone_from(&keys[0].kid);
         let jwks_json = serde_json::to_string(&JwkSet { keys: jwks })?;
         Ok(Self {
             header,
             encoding,
             keys,
-            validation: validation(Algorithm::EdDSA, issuer, audience),
+            validation: validation(alg.algorithm(), issuer, audience),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             jwks_json,
@@ -358,3 +464,7 @@ impl JwtCodec {
 #[cfg(test)]
 #[path = "jwt_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "jwt_rs256_tests.rs"]
+mod rs256_tests;

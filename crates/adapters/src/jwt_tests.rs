@@ -10,7 +10,7 @@ use crate::keys::generate_ed25519;
 
 const SECRET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCD";
 
-fn claims(expires_in: Duration) -> AccessClaims {
+pub(super) fn claims(expires_in: Duration) -> AccessClaims {
     let now = OffsetDateTime::now_utc();
     AccessClaims {
         subject: Uuid::now_v7(),
@@ -24,12 +24,16 @@ fn claims(expires_in: Duration) -> AccessClaims {
     }
 }
 
-fn sign(codec: &JwtCodec, c: &AccessClaims) -> String {
+pub(super) fn sign(codec: &JwtCodec, c: &AccessClaims) -> String {
     codec.sign(c).unwrap().expose_secret().to_owned()
 }
 
 /// A token with a hand-made header and payload, signed with HS256 and `key`.
-fn hand_made(header: &serde_json::Value, payload: &serde_json::Value, key: &[u8]) -> String {
+pub(super) fn hand_made(
+    header: &serde_json::Value,
+    payload: &serde_json::Value,
+    key: &[u8],
+) -> String {
     let h = URL_SAFE_NO_PAD.encode(header.to_string());
     let p = URL_SAFE_NO_PAD.encode(payload.to_string());
     let input = format!("{h}.{p}");
@@ -42,7 +46,7 @@ fn hand_made(header: &serde_json::Value, payload: &serde_json::Value, key: &[u8]
     format!("{input}.{sig}")
 }
 
-fn payload(iss: &str, aud: &str, exp_offset: i64) -> serde_json::Value {
+pub(super) fn payload(iss: &str, aud: &str, exp_offset: i64) -> serde_json::Value {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     serde_json::json!({
         "iss": iss, "aud": aud, "sub": Uuid::now_v7().to_string(), "exp": now + exp_offset,
@@ -156,7 +160,8 @@ fn alg_none_and_a_missing_claim_are_refused() {
 #[test]
 fn eddsa_tokens_carry_the_kid_published_in_the_jwks() {
     let pair = generate_ed25519();
-    let codec = JwtCodec::eddsa(
+    let codec = JwtCodec::asymmetric(
+        Asymmetric::EdDsa,
         pair.private.expose_secret().as_bytes(),
         &[],
         "warden",
@@ -184,7 +189,8 @@ fn eddsa_tokens_carry_the_kid_published_in_the_jwks() {
 #[test]
 fn the_header_never_chooses_the_algorithm() {
     let pair = generate_ed25519();
-    let eddsa = JwtCodec::eddsa(
+    let eddsa = JwtCodec::asymmetric(
+        Asymmetric::EdDsa,
         pair.private.expose_secret().as_bytes(),
         &[],
         "warden",
@@ -211,7 +217,8 @@ fn the_header_never_chooses_the_algorithm() {
 fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
     let old = generate_ed25519();
     let new = generate_ed25519();
-    let old_codec = JwtCodec::eddsa(
+    let old_codec = JwtCodec::asymmetric(
+        Asymmetric::EdDsa,
         old.private.expose_secret().as_bytes(),
         &[],
         "warden",
@@ -219,7 +226,8 @@ fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
     )
     .unwrap();
     let token = sign(&old_codec, &claims(Duration::minutes(5)));
-    let rotated = JwtCodec::eddsa(
+    let rotated = JwtCodec::asymmetric(
+        Asymmetric::EdDsa,
         new.private.expose_secret().as_bytes(),
         &[old.public.as_bytes().to_vec()],
         "warden",
@@ -229,7 +237,8 @@ fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
     assert!(rotated.verify(&token).is_ok());
     let jwks: serde_json::Value = serde_json::from_str(rotated.jwks_json()).unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
-    let dropped = JwtCodec::eddsa(
+    let dropped = JwtCodec::asymmetric(
+        Asymmetric::EdDsa,
         new.private.expose_secret().as_bytes(),
         &[],
         "warden",
@@ -241,10 +250,13 @@ fn a_token_of_a_retired_signing_key_verifies_while_its_public_key_is_listed() {
 
 #[test]
 fn a_bad_key_file_is_refused() {
-    assert!(JwtCodec::eddsa(b"not a pem", &[], "warden", "warden").is_err());
+    assert!(
+        JwtCodec::asymmetric(Asymmetric::EdDsa, b"not a pem", &[], "warden", "warden").is_err()
+    );
     let pair = generate_ed25519();
     assert!(
-        JwtCodec::eddsa(
+        JwtCodec::asymmetric(
+            Asymmetric::EdDsa,
             pair.private.expose_secret().as_bytes(),
             &[b"junk".to_vec()],
             "w",

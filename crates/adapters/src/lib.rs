@@ -142,9 +142,16 @@ pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), Start
                 HmacDeriver::from_signing_key(key),
             ))
         }
-        JwtAlgorithm::EdDSA => {
+        JwtAlgorithm::EdDSA | JwtAlgorithm::RS256 => {
             let private = if let Some(path) = &jwt.private_key_file {
                 read_key_file("jwt.private_key_file", path)?
+            } else if jwt.algorithm == JwtAlgorithm::RS256 {
+                // No RSA key is made on the fly: generating one is slow and it would not last.
+                return Err(ConfigError::setting(
+                    "jwt.private_key_file",
+                    "is required under RS256 (make one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)",
+                )
+                .into());
             } else {
                 warn!(
                     "jwt.private_key_file is not set: using a random key for this run; tokens will not survive a restart"
@@ -160,7 +167,12 @@ pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), Start
                 .iter()
                 .map(|p| read_key_file("jwt.public_key_files", p))
                 .collect::<Result<Vec<_>, _>>()?;
-            let codec = JwtCodec::eddsa(&private, &public, &jwt.issuer, &jwt.audience)
+            let alg = if jwt.algorithm == JwtAlgorithm::RS256 {
+                jwt::Asymmetric::Rs256
+            } else {
+                jwt::Asymmetric::EdDsa
+            };
+            let codec = JwtCodec::asymmetric(alg, &private, &public, &jwt.issuer, &jwt.audience)
                 .map_err(StartupError::Key)?;
             Ok((codec, HmacDeriver::from_signing_key(&private)))
         }

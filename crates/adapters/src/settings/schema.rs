@@ -181,13 +181,16 @@ pub enum JwtAlgorithm {
     HS256,
     /// Ed25519 with `jwt.private_key_file`.
     EdDSA,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and the RSA key (2048 bits or more) of
+    /// `jwt.private_key_file`: what every OpenID Connect relying party accepts.
+    RS256,
 }
 
 /// `jwt.*`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JwtSettings {
-    /// `HS256` or `EdDSA`.
+    /// `HS256`, `EdDSA` or `RS256`.
     pub algorithm: JwtAlgorithm,
     /// The HS256 key.
     #[serde(
@@ -196,10 +199,10 @@ pub struct JwtSettings {
         deserialize_with = "lenient_secret"
     )]
     pub secret: Option<SecretString>,
-    /// EdDSA: PKCS#8 PEM signing key.
+    /// EdDSA and RS256: the PEM signing key (PKCS#8; RS256 also PKCS#1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_key_file: Option<PathBuf>,
-    /// EdDSA: extra SPKI PEM verification keys (rotation).
+    /// EdDSA and RS256: extra SPKI PEM verification keys (rotation).
     pub public_key_files: Vec<PathBuf>,
     /// `iss`.
     pub issuer: String,

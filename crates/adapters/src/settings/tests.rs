@@ -116,7 +116,8 @@ fn every_refusal_names_its_setting() {
             "profile = \"production\"\n[jwt]\nalgorithm = \"EdDSA\"",
             "jwt.private_key_file",
         ),
-        ("[jwt]\nalgorithm = \"RS256\"", "jwt.algorithm"),
+        ("[jwt]\nalgorithm = \"RS256\"", "jwt.private_key_file"),
+        ("[jwt]\nalgorithm = \"RS512\"", "jwt.algorithm"),
         ("[database]\nurl = \"mysql://x\"", "database.url"),
         ("[password]\nmin_length = 4", "password.min_length"),
         (

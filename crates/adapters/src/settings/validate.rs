@@ -67,6 +67,14 @@ impl Settings {
                     );
                 }
             }
+            JwtAlgorithm::RS256 => {
+                if self.jwt.private_key_file.is_none() {
+                    return fail(
+                        "jwt.private_key_file",
+                        "is required under RS256 (make one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072`)".into(),
+                    );
+                }
+            }
         }
         Ok(())
     }
