@@ -98,7 +98,11 @@ fn kinds_have_template_names_and_messages_hide_their_bodies() {
         link: Some("https://x/?token=secret".into()),
         valid_minutes: 1,
     };
-    assert!(!format!("{mail:?}").contains("secret"));
+    let shown = format!("{mail:?}");
+    assert!(
+        shown.starts_with("Mail { kind: Test") && !shown.contains("secret"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -131,6 +135,21 @@ async fn what_is_due_is_sent_once_and_what_is_not_waits() {
     f.advance(Duration::seconds(1));
     assert_eq!(f.worker.tick().await.unwrap().sent, 1);
     assert_eq!(f.transport.sent.lock().unwrap().len(), 2);
+    let leases = f.outbox.1.lock().unwrap().clone();
+    assert_eq!(
+        leases,
+        [
+            NOW + Duration::minutes(2),
+            NOW + Duration::minutes(2),
+            NOW + Duration::seconds(1) + Duration::minutes(2)
+        ],
+        "each claim leases its messages for the lease's length from now"
+    );
+    let shown = format!("{:?}", f.worker);
+    assert!(
+        shown.starts_with("MailWorker { backoff: Backoff"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

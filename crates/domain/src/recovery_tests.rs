@@ -59,7 +59,9 @@ fn users(user: &User, state: &Arc<Mutex<(bool, bool)>>) -> MockUserRepository {
         .returning(move |id| Ok(Some(by_id()).filter(|u| u.id == id)));
     let (updated, state) = (current, state.clone());
     users.expect_update().returning(move |_, change, _| {
-        state.lock().unwrap().1 |= change.email_verified_at == Some(NOW);
+        // The operator's verification: the address verified, and the account changed, now.
+        assert_eq!((change.email_verified_at, change.at), (Some(NOW), Some(NOW)));
+        state.lock().unwrap().1 = true;
         Ok(updated())
     });
     users
@@ -205,6 +207,29 @@ async fn a_forgotten_password_queues_one_link_and_stores_only_its_digest() {
     assert_eq!(events[0].subject, Some(f.user.id));
     assert_eq!(events[0].ip.as_deref(), Some("192.0.2.9"));
     assert_eq!(events[0].details["via"], "mail");
+}
+
+#[tokio::test]
+async fn the_service_shows_its_policy_and_hides_its_ports() {
+    let policy = RecoveryPolicy {
+        public_url: "https://auth.example.com".into(),
+        reset_ttl: Duration::minutes(7),
+        ..RecoveryPolicy::default()
+    };
+    let f = fixture_with(policy.clone(), false).await;
+    assert_eq!(f.service.policy(), &policy);
+    f.forgot().await;
+    assert!(
+        f.store.messages()[0]
+            .text
+            .starts_with("https://auth.example.com/account/reset?token=")
+    );
+    assert!(f.store.messages()[0].text.ends_with("(7 min)"));
+    let ports = MailPorts {
+        tokens: f.store.clone(),
+        composer: Arc::new(PlainComposer),
+    };
+    assert_eq!(format!("{ports:?}"), "MailPorts { .. }");
 }
 
 #[tokio::test]

@@ -215,9 +215,9 @@ pub struct Row {
     pub done_at: Option<OffsetDateTime>,
 }
 
-/// An outbox in memory.
+/// An outbox in memory, which remembers the lease each claim asked for.
 #[derive(Debug, Default)]
-pub struct MemOutbox(pub Mutex<Vec<Row>>);
+pub struct MemOutbox(pub Mutex<Vec<Row>>, pub Mutex<Vec<OffsetDateTime>>);
 
 impl MemOutbox {
     /// Queues a message due at `at`.
@@ -267,6 +267,7 @@ impl Outbox for MemOutbox {
         lease_until: OffsetDateTime,
         limit: u64,
     ) -> Result<Vec<Queued>, Error> {
+        self.1.lock().unwrap().push(lease_until);
         let mut rows = self.0.lock().unwrap();
         let mut claimed = Vec::new();
         for row in rows.iter_mut() {
