@@ -60,7 +60,10 @@ fn users(user: &User, state: &Arc<Mutex<(bool, bool)>>) -> MockUserRepository {
     let (updated, state) = (current, state.clone());
     users.expect_update().returning(move |_, change, _| {
         // The operator's verification: the address verified, and the account changed, now.
-        assert_eq!((change.email_verified_at, change.at), (Some(NOW), Some(NOW)));
+        assert_eq!(
+            (change.email_verified_at, change.at),
+            (Some(NOW), Some(NOW))
+        );
         state.lock().unwrap().1 = true;
         Ok(updated())
     });
