@@ -28,6 +28,8 @@ async fn register_returns_the_user_without_any_secret() {
             "disabled",
             "display_name",
             "email",
+            "email_verified",
+            "email_verified_at",
             "id",
             "mfa_enabled",
             "role",

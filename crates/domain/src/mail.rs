@@ -184,7 +184,7 @@ impl fmt::Debug for MailWorker {
 pub const BATCH: u64 = 20;
 
 impl MailWorker {
-    /// A worker on these ports; `lease` must outlast a send's timeout.
+    /// A worker on these ports; `lease` must outlast one exchange with the mail server.
     pub fn new(
         outbox: Arc<dyn Outbox>,
         transport: Arc<dyn MailTransport>,
@@ -201,16 +201,20 @@ impl MailWorker {
         }
     }
 
-    /// One pass: claims up to [`BATCH`] due messages and tries each once, in order.
+    /// One pass: claims and tries up to [`BATCH`] due messages, one at a time, in order.
     ///
     /// # Errors
     /// Storage failures (a message whose outcome could not be stored is tried again when its
     /// lease ends).
     pub async fn tick(&self) -> Result<TickReport, Error> {
-        let now = self.clock.now();
-        let claimed = self.outbox.claim(now, now + self.lease, BATCH).await?;
         let mut report = TickReport::default();
-        for queued in claimed {
+        for _ in 0..BATCH {
+            // One at a time: each message's lease starts when its own exchange does, so that a
+            // slow server never lets a lease lapse on a message still waiting its turn.
+            let now = self.clock.now();
+            let Some(queued) = self.outbox.claim(now, now + self.lease, 1).await?.pop() else {
+                break;
+            };
             match self.transport.send(&queued.message).await {
                 Ok(()) => {
                     self.outbox.sent(queued.id, self.clock.now()).await?;

@@ -76,6 +76,9 @@ pub struct AccountToken {
     pub digest: String,
     /// The address it was sent to, which a verification or a change makes the account's.
     pub email: String,
+    /// The account's session version when it was issued: an address change works only while
+    /// it holds (a password change, a reset or a logout of every session ends it).
+    pub session_version: i64,
     /// When it was issued.
     pub created_at: OffsetDateTime,
     /// When it stops working.
@@ -407,7 +410,7 @@ impl RecoveryService {
         let notice = self.mail.composer.compose(&Mail {
             kind: MailKind::EmailChangeNotice,
             to: user.email.as_str().to_owned(),
-            name: greeting(user),
+            name: user.email.as_str().to_owned(),
             link: None,
             valid_minutes: 0,
         })?;
@@ -461,6 +464,7 @@ impl RecoveryService {
             purpose: issue.purpose,
             digest: self.ports.digester.digest(secret.expose_secret()),
             email: issue.to.to_owned(),
+            session_version: issue.user.session_version,
             created_at: now,
             expires_at: now + ttl,
         };
@@ -484,7 +488,9 @@ impl RecoveryService {
         let message = self.mail.composer.compose(&Mail {
             kind,
             to: issue.to.to_owned(),
-            name: greeting(issue.user),
+            // Greeted by the address it goes to, never by a name the account chose: a sign-up
+            // or an address change mails an address nobody has shown to be the account's.
+            name: issue.to.to_owned(),
             link: Some(self.link(issue.purpose, &secret).expose_secret().to_owned()),
             valid_minutes: ttl.whole_minutes(),
         })?;
@@ -496,13 +502,6 @@ impl RecoveryService {
             .issue(&token, &messages, not_after, &event)
             .await
     }
-}
-
-/// The name a message greets: the display name, else the address.
-fn greeting(user: &User) -> String {
-    user.display_name
-        .as_ref()
-        .map_or_else(|| user.email.as_str().to_owned(), |n| n.as_str().to_owned())
 }
 
 #[cfg(test)]

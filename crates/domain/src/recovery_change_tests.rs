@@ -229,3 +229,43 @@ async fn a_refused_login_of_an_unverified_address_sends_a_link_once_a_minute() {
     .await;
     assert!(!off.service.remind(off.user.id, &origin()).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_change_link_dies_with_the_session_version_it_was_asked_under() {
+    let f = fixture().await;
+    change(&f, "new@example.com", STRONG).await.unwrap();
+    let stored = f.store.tokens.lock().unwrap()[0].clone();
+    assert_eq!(stored.session_version, f.user.session_version);
+    // A reset (or password change, or logout of every session) that committed while the
+    // request was in flight: the link was stored after it, under the old version.
+    *f.store
+        .versions
+        .lock()
+        .unwrap()
+        .get_mut(&f.user.id)
+        .unwrap() += 1;
+    assert!(matches!(
+        f.service.verify_email(&f.last_token_of(0), &origin()).await,
+        Err(Error::InvalidAccountToken)
+    ));
+    assert!(f.store.applied.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn mail_greets_by_the_address_never_by_a_chosen_name() {
+    let mut f = fixture().await;
+    f.user.display_name = Some(
+        crate::user::DisplayName::parse("Your account is locked, visit evil.example").unwrap(),
+    );
+    change(&f, "new@example.com", STRONG).await.unwrap();
+    f.advance(Duration::minutes(1));
+    f.service.welcome(&f.user, None).await.unwrap();
+    for m in f.store.messages() {
+        assert!(!m.subject.contains("evil"), "{}", m.subject);
+        assert!(
+            m.subject.ends_with(&format!("for {}", m.to)),
+            "{}",
+            m.subject
+        );
+    }
+}

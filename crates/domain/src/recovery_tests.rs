@@ -85,7 +85,11 @@ async fn fixture_with(recovery: RecoveryPolicy, require_verified: bool) -> Fixtu
     let mut policy = policy(true);
     policy.require_verified_email = require_verified;
     let auth = AuthService::new(ports, policy).await.unwrap();
-    let store = Arc::new(MemAccountTokens::with_account(user.id, user.email.as_str()));
+    let store = Arc::new(MemAccountTokens::with_account(
+        user.id,
+        user.email.as_str(),
+        user.session_version,
+    ));
     let mail = MailPorts {
         tokens: store.clone(),
         composer: Arc::new(PlainComposer),

@@ -16,7 +16,7 @@ use warden_domain::recovery::{AccountToken, TokenPurpose};
 use warden_domain::user::{Email, PasswordHash};
 
 use super::entity::account_token::{self, Column, Entity};
-use super::entity::{login_throttle, mail_outbox, user};
+use super::entity::{api_key, login_throttle, mail_outbox, user};
 use super::storage_error;
 
 /// Tokens and the outbox, through sea-orm (SQLite or PostgreSQL).
@@ -100,6 +100,7 @@ fn to_domain(m: account_token::Model) -> Result<AccountToken, Error> {
         purpose,
         digest: m.digest,
         email: m.email,
+        session_version: m.session_version,
         created_at: m.created_at,
         expires_at: m.expires_at,
     })
@@ -121,6 +122,7 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             purpose: Set(token.purpose.as_str().to_owned()),
             digest: Set(token.digest.clone()),
             email: Set(token.email.clone()),
+            session_version: Set(token.session_version),
             created_at: Set(token.created_at),
             expires_at: Set(token.expires_at),
         };
@@ -129,6 +131,7 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             Column::Id,
             Column::Digest,
             Column::Email,
+            Column::SessionVersion,
             Column::CreatedAt,
             Column::ExpiresAt,
         ]);
@@ -178,7 +181,8 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
         if !take(&txn, token).await? {
             return Ok(false);
         }
-        user::Entity::update_many()
+        let normalized = Email::from_stored(token.email.clone());
+        let reset = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash.expose()))
             .col_expr(
                 user::Column::SessionVersion,
@@ -186,10 +190,26 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             )
             .col_expr(user::Column::UpdatedAt, Expr::value(at))
             .filter(user::Column::Id.eq(token.user_id))
+            // Only the enabled account whose address the link went to.
+            .filter(user::Column::Disabled.eq(false))
+            .filter(user::Column::EmailNormalized.eq(normalized.normalized()))
+            .exec(&txn)
+            .await
+            .map_err(storage_error)?
+            .rows_affected;
+        if reset != 1 {
+            // Dropping the transaction rolls the take back.
+            return Ok(false);
+        }
+        drop_pending_links(&txn, token.user_id).await?;
+        // The mailbox's owner takes the account back: no key made by whoever held it stays.
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(at))
+            .filter(api_key::Column::UserId.eq(token.user_id))
+            .filter(api_key::Column::RevokedAt.is_null())
             .exec(&txn)
             .await
             .map_err(storage_error)?;
-        drop_pending_links(&txn, token.user_id).await?;
         login_throttle::Entity::delete_many()
             .filter(login_throttle::Column::UserId.eq(token.user_id))
             .exec(&txn)
@@ -247,12 +267,17 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             .col_expr(user::Column::UpdatedAt, Expr::value(at))
             .filter(user::Column::Id.eq(token.user_id))
             .filter(user::Column::Disabled.eq(false))
+            // Asked for under this session version: a password change, reset or logout of
+            // every session since (even one that committed while the request was in flight,
+            // before its link was stored) ends it.
+            .filter(user::Column::SessionVersion.eq(token.session_version))
             .exec(&txn)
             .await
             .map_err(super::users::insert_error)?
             .rows_affected;
         if changed != 1 {
-            // A disabled account changes nothing; dropping the transaction rolls the take back.
+            // A disabled account, or one whose sessions ended since, changes nothing; dropping
+            // the transaction rolls the take back.
             return Ok(false);
         }
         // The reset link went to the old address.

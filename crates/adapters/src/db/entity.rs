@@ -278,6 +278,8 @@ pub mod account_token {
         pub digest: String,
         /// The address the link went to.
         pub email: String,
+        /// The user's session version when it was issued.
+        pub session_version: i64,
         /// When it was issued (the throttle compares it).
         pub created_at: TimeDateTimeWithTimeZone,
         /// Its end.

@@ -85,6 +85,12 @@ impl SmtpTarget {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
+        if security == SmtpSecurity::None && !loopback(&host) {
+            return Err(fail(
+                "tls=none is only for a relay on loopback (127.0.0.1, ::1 or localhost): \
+                 anything else needs STARTTLS or smtps://",
+            ));
+        }
         let port = url.port().unwrap_or(match security {
             SmtpSecurity::Implicit => 465,
             SmtpSecurity::StartTls | SmtpSecurity::None => 587,
@@ -109,6 +115,14 @@ impl SmtpTarget {
             credentials,
         })
     }
+}
+
+/// Whether `host` is this machine: plain SMTP may go there and nowhere else.
+fn loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Sends each message over its own SMTP connection.
@@ -176,10 +190,15 @@ impl SmtpMailer {
 /// The message as lettre builds it: from, to, subject, and the text and HTML parts as
 /// alternatives.
 fn build(from: &Mailbox, message: &Message) -> Result<lettre::Message, SendError> {
-    let to: Mailbox = message
-        .to
-        .parse()
-        .map_err(|_| SendError("the recipient is not an address lettre accepts".into()))?;
+    // A bare address, never `name <address>`: an account's address such as `x<a@b.c>` must not
+    // reach the mailbox it names.
+    let to = Mailbox::new(
+        None,
+        message
+            .to
+            .parse::<lettre::Address>()
+            .map_err(|_| SendError("the recipient is not an address lettre accepts".into()))?,
+    );
     lettre::Message::builder()
         .from(from.clone())
         .to(to)

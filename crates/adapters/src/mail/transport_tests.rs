@@ -24,6 +24,8 @@ fn urls_give_host_port_security_and_credentials() {
     );
     let t = SmtpTarget::parse("smtp://[::1]:25?tls=none").unwrap();
     assert_eq!(t.host, "::1");
+    let t = SmtpTarget::parse("smtp://LocalHost:25?tls=none").unwrap();
+    assert_eq!(t.security, SmtpSecurity::None);
 }
 
 #[test]
@@ -42,6 +44,14 @@ fn bad_urls_are_refused_without_their_password() {
         ("smtp://u@h", "needs both a user and a password"),
         ("smtp://:sekrit@h", "needs both a user and a password"),
         ("sekrit", "is not a URL"),
+        (
+            "smtp://u:sekrit@mail.example.com?tls=none",
+            "only for a relay on loopback",
+        ),
+        (
+            "smtp://u:sekrit@10.0.0.1:25?tls=none",
+            "only for a relay on loopback",
+        ),
         ("smtp://u:%FF%FE@h", "not UTF-8"),
     ] {
         let e = SmtpTarget::parse(url).unwrap_err().to_string();
@@ -62,7 +72,7 @@ fn bad_urls_are_refused_without_their_password() {
 fn a_message_has_a_text_and_an_html_alternative() {
     let from: Mailbox = "Warden <w@example.com>".parse().unwrap();
     let m = Message {
-        to: "Ann <ann@example.com>".into(),
+        to: "ann@example.com".into(),
         subject: "Hi".into(),
         text: "plain".into(),
         html: "<p>rich</p>".into(),
@@ -71,11 +81,18 @@ fn a_message_has_a_text_and_an_html_alternative() {
     assert!(built.contains("multipart/alternative"), "{built}");
     assert!(built.contains("text/plain") && built.contains("text/html"));
     assert!(built.contains("Subject: Hi"));
-    let bad = Message {
-        to: "not an address".into(),
-        ..m
-    };
-    assert!(build(&from, &bad).is_err());
+    assert!(built.contains("To: ann@example.com"), "{built}");
+    for to in [
+        "not an address",
+        "x<victim@example.com>",
+        "Ann <ann@example.com>",
+    ] {
+        let bad = Message {
+            to: to.into(),
+            ..m.clone()
+        };
+        assert!(build(&from, &bad).is_err(), "{to}");
+    }
 }
 
 #[tokio::test]

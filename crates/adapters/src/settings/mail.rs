@@ -125,6 +125,12 @@ impl Settings {
         let production = self.profile == Profile::Production;
         if let Some(url) = &self.server.public_url {
             check_public_url(url)?;
+            if production && !url.starts_with("https://") {
+                return Err(ConfigError::setting(
+                    "server.public_url",
+                    "must be https:// in production (its links carry credentials)",
+                ));
+            }
         }
         match self.mail_transport() {
             MailTransportKind::Smtp => {

@@ -472,6 +472,10 @@ fn mail_refusals_name_their_setting_and_never_quote_a_password() {
             "server.public_url",
         ),
         (
+            format!("{PRODUCTION}[server]\npublic_url = \"http://auth.example.com\""),
+            "server.public_url",
+        ),
+        (
             "[server]\npublic_url = \"https://auth.example.com/?a=b\"".into(),
             "server.public_url",
         ),

@@ -28,6 +28,7 @@ fn token(user_id: Uuid, purpose: TokenPurpose, email: &str, at: OffsetDateTime) 
         purpose,
         digest: format!("{:064x}", Uuid::now_v7().as_u128()),
         email: email.into(),
+        session_version: 0,
         created_at: at,
         expires_at: at + Duration::minutes(30),
     }
@@ -398,6 +399,136 @@ async fn the_outbox_leases_what_it_claims_and_forgets_bodies_once_done() {
         assert_eq!(
             outbox.purge(at + Duration::seconds(1)).await.unwrap(),
             2,
+            "{name}"
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reset_revokes_every_key_and_needs_the_enabled_account_at_its_address() {
+    use warden_adapters::db::SeaOrmApiKeyRepository;
+    use warden_domain::api_key::ApiKey;
+    use warden_domain::ports::ApiKeyRepository;
+    for t in backends().await {
+        let name = t.name;
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let tokens = SeaOrmAccountTokenRepository::new(t.db.clone());
+        let keys = SeaOrmApiKeyRepository::new(t.db.clone());
+        let u = user("keys@example.com", Role::User);
+        users.insert(&u, &audit()).await.unwrap();
+        let key = ApiKey {
+            id: Uuid::now_v7(),
+            user_id: u.id,
+            name: "planted".into(),
+            prefix: "wdn_plantedkey01".into(),
+            digest: "d".repeat(64),
+            created_at: now(),
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        keys.insert(&key, &audit()).await.unwrap();
+        let hash = PasswordHash::new("$argon2id$reset".into());
+
+        // Disabled: nothing changes, the link stays.
+        let reset = token(u.id, TokenPurpose::PasswordReset, "keys@example.com", now());
+        tokens.issue(&reset, &[], None, &event()).await.unwrap();
+        let disable = UserChange {
+            disabled: Some(true),
+            ..UserChange::default()
+        };
+        users.update(u.id, disable, &audit()).await.unwrap();
+        assert!(
+            !tokens
+                .redeem_reset(&reset, &hash, now(), &event())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            tokens.find(&reset.digest).await.unwrap().is_some(),
+            "{name}"
+        );
+        let enable = UserChange {
+            disabled: Some(false),
+            ..UserChange::default()
+        };
+        users.update(u.id, enable, &audit()).await.unwrap();
+
+        // A link to an address the account no longer has.
+        let elsewhere = token(u.id, TokenPurpose::PasswordReset, "old@example.com", now());
+        tokens.issue(&elsewhere, &[], None, &event()).await.unwrap();
+        assert!(
+            !tokens
+                .redeem_reset(&elsewhere, &hash, now(), &event())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+
+        let reset = token(u.id, TokenPurpose::PasswordReset, "KEYS@example.com", now());
+        tokens.issue(&reset, &[], None, &event()).await.unwrap();
+        assert!(
+            tokens
+                .redeem_reset(&reset, &hash, now(), &event())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let after = keys.find_by_id(key.id).await.unwrap().unwrap();
+        assert!(
+            after.revoked_at.is_some(),
+            "{name}: the planted key is revoked"
+        );
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_address_change_dies_with_the_session_version_it_was_asked_under() {
+    for t in backends().await {
+        let name = t.name;
+        let users = SeaOrmUserRepository::new(t.db.clone());
+        let tokens = SeaOrmAccountTokenRepository::new(t.db.clone());
+        let u = user("versions@example.com", Role::User);
+        users.insert(&u, &audit()).await.unwrap();
+        let stale = token(
+            u.id,
+            TokenPurpose::EmailChange,
+            "taken-over@example.com",
+            now(),
+        );
+        // Sessions end (a logout of every session) and then the link is stored, as a request
+        // in flight during a reset would store it.
+        let logout = UserChange {
+            end_sessions: true,
+            ..UserChange::default()
+        };
+        users.update(u.id, logout, &audit()).await.unwrap();
+        tokens.issue(&stale, &[], None, &event()).await.unwrap();
+        assert!(
+            !tokens
+                .redeem_email_change(&stale, now(), &event())
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let fresh = AccountToken {
+            session_version: 1,
+            ..token(
+                u.id,
+                TokenPurpose::EmailChange,
+                "moved-on@example.com",
+                now(),
+            )
+        };
+        tokens.issue(&fresh, &[], None, &event()).await.unwrap();
+        assert!(
+            tokens
+                .redeem_email_change(&fresh, now(), &event())
+                .await
+                .unwrap(),
             "{name}"
         );
         t.finish().await;

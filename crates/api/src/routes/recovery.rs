@@ -23,6 +23,9 @@ use crate::strict_json::StrictJson;
 #[derive(Debug)]
 pub struct RecoveryApi;
 
+/// How many password reset requests may be at work at once, after their answers.
+static FORGOT_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
 /// A link's token, as its page posts it.
 #[derive(Object)]
 struct LinkToken {
@@ -122,7 +125,14 @@ impl RecoveryApi {
         }
         let origin = origin(req);
         let email = body.0.email;
+        // Bounded: a flood from many addresses queues no more work than this at once; past it
+        // the request is still answered 202, and dropped (which only an owner could notice).
+        let Ok(slot) = FORGOT_WORK.try_acquire() else {
+            tracing::warn!("too many password reset requests at once: one was dropped");
+            return Ok(Accepted::Accepted);
+        };
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(e) = recovery.forgot_password(&email, &origin).await {
                 tracing::warn!(error = %e.with_causes(), "a password reset request failed");
             }

@@ -40,9 +40,10 @@ pub trait AccountTokenRepository: Send + Sync + 'static {
     /// Storage failures only.
     async fn find(&self, digest: &str) -> Result<Option<AccountToken>, Error>;
 
-    /// A password reset, in one transaction, only if `token` is still stored: deletes it (and
-    /// any address change asked for under the old password), replaces the user's password
-    /// hash, ends every session (bumps the session version), clears the user's lockouts and
+    /// A password reset, in one transaction, only if `token` is still stored and the user is
+    /// enabled and still has the token's address: deletes it (and any address change asked
+    /// for under the old password), replaces the user's password hash, ends every session
+    /// (bumps the session version), revokes every API key, clears the user's lockouts and
     /// writes the audit event. `Ok(false)`, with nothing
     /// changed, when the token is gone (used, or replaced).
     ///
@@ -70,7 +71,7 @@ pub trait AccountTokenRepository: Send + Sync + 'static {
     ) -> Result<bool, Error>;
 
     /// An address change, in one transaction, only if `token` is still stored and the user is
-    /// enabled: deletes it, makes the token's address the user's (verified at `at`), deletes
+    /// enabled and still of the token's session version: deletes it, makes the token's address the user's (verified at `at`), deletes
     /// the user's password reset token (it went to the old address) and writes the audit
     /// event. `Ok(false)`, with nothing changed, otherwise.
     ///

@@ -44,13 +44,16 @@ pub struct MemAccountTokens {
     pub addresses: Mutex<HashMap<Uuid, String>>,
     /// Addresses of other accounts.
     pub taken: Mutex<Vec<String>>,
+    /// The accounts' session versions, by id.
+    pub versions: Mutex<HashMap<Uuid, i64>>,
 }
 
 impl MemAccountTokens {
-    /// A store that knows the account `id` with its address.
-    pub fn with_account(id: Uuid, email: &str) -> Self {
+    /// A store that knows the account `id` with its address and session version.
+    pub fn with_account(id: Uuid, email: &str, session_version: i64) -> Self {
         let store = Self::default();
         store.addresses.lock().unwrap().insert(id, email.to_owned());
+        store.versions.lock().unwrap().insert(id, session_version);
         store
     }
 
@@ -115,13 +118,17 @@ impl AccountTokenRepository for MemAccountTokens {
         _at: OffsetDateTime,
         audit: &AuditEvent,
     ) -> Result<bool, Error> {
-        if !self.take(token) {
+        let current = self.addresses.lock().unwrap().get(&token.user_id).cloned();
+        if current.as_deref() != Some(token.email.as_str()) || !self.take(token) {
             return Ok(false);
         }
         self.tokens
             .lock()
             .unwrap()
             .retain(|t| !(t.user_id == token.user_id && t.purpose == TokenPurpose::EmailChange));
+        if let Some(v) = self.versions.lock().unwrap().get_mut(&token.user_id) {
+            *v += 1;
+        }
         let applied = Applied::Reset(token.user_id, hash.expose().to_owned());
         self.applied.lock().unwrap().push(applied);
         self.events.lock().unwrap().push(audit.clone());
@@ -154,6 +161,9 @@ impl AccountTokenRepository for MemAccountTokens {
     ) -> Result<bool, Error> {
         if self.taken.lock().unwrap().contains(&token.email) {
             return Err(Error::EmailTaken);
+        }
+        if self.versions.lock().unwrap().get(&token.user_id) != Some(&token.session_version) {
+            return Ok(false);
         }
         if !self.take(token) {
             return Ok(false);

@@ -21,6 +21,7 @@ enum AccountTokens {
     Purpose,
     Digest,
     Email,
+    SessionVersion,
     CreatedAt,
     ExpiresAt,
 }
@@ -71,6 +72,11 @@ async fn create_tokens(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(
                     ColumnDef::new(AccountTokens::Email)
                         .string_len(254)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(AccountTokens::SessionVersion)
+                        .big_integer()
                         .not_null(),
                 )
                 .col(time(AccountTokens::CreatedAt).not_null())
