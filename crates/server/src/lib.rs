@@ -123,8 +123,9 @@ impl Application {
                 source,
             })?;
         let port = listener.local_addr().map_or(bind.port(), |a| a.port());
-        if settings.server.public_url.is_none() {
-            // Links name the port taken, which `server.bind` may leave to the system (port 0).
+        if settings.server.public_url.is_none() && settings.profile == Profile::Development {
+            // Links name the port taken, which `server.bind` may leave to the system (port 0);
+            // production names its public URL itself whenever mail is on.
             let host = std::net::SocketAddr::new(bind.ip(), port);
             settings.server.public_url = Some(format!("http://{host}"));
         }
