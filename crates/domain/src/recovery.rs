@@ -331,16 +331,7 @@ impl RecoveryService {
     /// # Errors
     /// [`Error::Forbidden`] for anyone but the operator; [`Error::NotFound`]; storage failures.
     pub async fn reset_link(&self, caller: &Principal, email: &str) -> Result<ResetLink, Error> {
-        if !caller.is_operator() {
-            return Err(Error::Forbidden);
-        }
-        let email = Email::parse(email).map_err(|_| Error::NotFound)?;
-        let user = self
-            .ports
-            .users
-            .find_by_email(&email)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let user = self.operators_account(caller, email).await?;
         let event = self
             .event(AuditKind::PasswordResetRequested, &user)
             .by(caller)
@@ -426,6 +417,23 @@ impl RecoveryService {
         } else {
             Err(Error::MailThrottled)
         }
+    }
+
+    /// The account of `email`, for the operator alone (the CLI's commands by address).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for anyone but the operator; [`Error::NotFound`] for an address
+    /// that names no account (or is none); storage failures.
+    async fn operators_account(&self, caller: &Principal, email: &str) -> Result<User, Error> {
+        if !caller.is_operator() {
+            return Err(Error::Forbidden);
+        }
+        let email = Email::parse(email).map_err(|_| Error::NotFound)?;
+        self.ports
+            .users
+            .find_by_email(&email)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// A new audit event of `kind` about `user`.

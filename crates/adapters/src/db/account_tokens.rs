@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use time::OffsetDateTime;
 use warden_domain::Error;
@@ -29,6 +29,14 @@ impl SeaOrmAccountTokenRepository {
     /// A repository on the pool.
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
+    }
+
+    /// A transaction that has taken (deleted) the stored token, or `None` when it is gone:
+    /// the start of every redemption, whose change then goes in the same transaction (and
+    /// dropping it, uncommitted, puts the token back).
+    async fn taking(&self, token: &AccountToken) -> Result<Option<DatabaseTransaction>, Error> {
+        let txn = self.db.begin().await.map_err(storage_error)?;
+        Ok(take(&txn, token).await?.then_some(txn))
     }
 }
 
@@ -177,10 +185,9 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
         at: OffsetDateTime,
         audit: &AuditEvent,
     ) -> Result<bool, Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        if !take(&txn, token).await? {
+        let Some(txn) = self.taking(token).await? else {
             return Ok(false);
-        }
+        };
         let normalized = Email::from_stored(token.email.clone());
         let reset = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash.expose()))
@@ -226,7 +233,9 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
         at: OffsetDateTime,
         audit: &AuditEvent,
     ) -> Result<bool, Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
+        let Some(txn) = self.taking(token).await? else {
+            return Ok(false);
+        };
         let normalized = Email::from_stored(token.email.clone());
         let verified = user::Entity::update_many()
             .col_expr(user::Column::EmailVerifiedAt, Expr::value(at))
@@ -237,7 +246,8 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
             .map_err(storage_error)?
             .rows_affected
             == 1;
-        if !verified || !take(&txn, token).await? {
+        if !verified {
+            // Dropping the transaction puts the token back.
             return Ok(false);
         }
         super::audit::write(&txn, audit).await?;
@@ -251,10 +261,9 @@ impl AccountTokenRepository for SeaOrmAccountTokenRepository {
         at: OffsetDateTime,
         audit: &AuditEvent,
     ) -> Result<bool, Error> {
-        let txn = self.db.begin().await.map_err(storage_error)?;
-        if !take(&txn, token).await? {
+        let Some(txn) = self.taking(token).await? else {
             return Ok(false);
-        }
+        };
         let email = Email::from_stored(token.email.clone());
         let changed = user::Entity::update_many()
             .col_expr(user::Column::Email, Expr::value(email.as_str()))

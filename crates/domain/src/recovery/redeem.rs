@@ -11,7 +11,7 @@ use crate::auth::audit;
 use crate::origin::Origin;
 use crate::ports::UserChange;
 use crate::principal::Principal;
-use crate::user::{Email, User};
+use crate::user::User;
 
 impl RecoveryService {
     /// Uses a verification link: the address it was sent to becomes verified, or, for an
@@ -112,16 +112,7 @@ impl RecoveryService {
     /// # Errors
     /// [`Error::Forbidden`] for anyone but the operator; [`Error::NotFound`]; storage failures.
     pub async fn mark_verified(&self, caller: &Principal, email: &str) -> Result<User, Error> {
-        if !caller.is_operator() {
-            return Err(Error::Forbidden);
-        }
-        let email = Email::parse(email).map_err(|_| Error::NotFound)?;
-        let user = self
-            .ports
-            .users
-            .find_by_email(&email)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let user = self.operators_account(caller, email).await?;
         if user.email_verified_at.is_some() {
             return Ok(user);
         }
