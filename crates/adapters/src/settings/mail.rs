@@ -211,3 +211,7 @@ fn check_public_url(text: &str) -> Result<(), ConfigError> {
         && url.password().is_none();
     if usable { Ok(()) } else { Err(fail()) }
 }
+
+#[cfg(test)]
+#[path = "mail_tests.rs"]
+mod tests;
