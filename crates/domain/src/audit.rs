@@ -66,11 +66,17 @@ pub enum AuditKind {
     PasswordResetRequested,
     /// A password was set by a reset link (every session ended).
     PasswordReset,
+    /// An OAuth client was registered.
+    ClientCreated,
+    /// An OAuth client's registration changed.
+    ClientUpdated,
+    /// An OAuth client was removed.
+    ClientDeleted,
 }
 
 impl AuditKind {
     /// Every kind, for parsing and documentation.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 28] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginLocked,
@@ -96,6 +102,9 @@ impl AuditKind {
         Self::EmailChanged,
         Self::PasswordResetRequested,
         Self::PasswordReset,
+        Self::ClientCreated,
+        Self::ClientUpdated,
+        Self::ClientDeleted,
     ];
 
     /// Its name in storage and on the wire, for example `login.failed`.
@@ -126,6 +135,9 @@ impl AuditKind {
             Self::EmailChanged => "email.changed",
             Self::PasswordResetRequested => "password.reset_requested",
             Self::PasswordReset => "password.reset",
+            Self::ClientCreated => "client.created",
+            Self::ClientUpdated => "client.updated",
+            Self::ClientDeleted => "client.deleted",
         }
     }
 

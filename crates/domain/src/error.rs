@@ -69,6 +69,16 @@ pub enum Error {
     /// No mail can be sent from this server (`mail.transport = "off"`).
     #[error("mail is not configured on this server")]
     MailOff,
+    /// A client that failed its authentication, or asked as a client it cannot be (RFC 6749
+    /// §5.2 `invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The client may not use this grant (`unauthorized_client`).
+    #[error("the client may not use this grant")]
+    UnauthorizedClient,
+    /// A scope asked for is not allowed to the client (`invalid_scope`).
+    #[error("a scope asked for is not allowed to the client")]
+    InvalidScope,
     /// Storage cannot be reached right now; retrying later may succeed.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -16,6 +16,8 @@ pub mod admin;
 pub mod api_key;
 pub mod audit;
 pub mod auth;
+pub mod client;
+pub mod clients;
 pub mod credential_policy;
 pub mod error;
 pub mod foreign_hash;

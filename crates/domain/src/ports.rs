@@ -14,11 +14,12 @@ use crate::lockout::{LockScope, LockState};
 use crate::origin::Origin;
 use crate::refresh::RefreshToken;
 use crate::session::{Session, SessionState};
-use crate::token::{AccessClaims, TokenError};
+use crate::token::{AccessClaims, ClientClaims, TokenError};
 use crate::user::{DisplayName, Email, PasswordHash, Role, User};
 
 mod mail;
 mod mfa;
+mod oauth;
 
 pub use mail::{AccountTokenRepository, MailComposer, MailTransport, Outbox};
 #[cfg(any(test, feature = "mocks"))]
@@ -26,6 +27,9 @@ pub use mail::{MockAccountTokenRepository, MockMailComposer, MockMailTransport, 
 pub use mfa::{Authenticator, MfaRepository};
 #[cfg(any(test, feature = "mocks"))]
 pub use mfa::{MockAuthenticator, MockMfaRepository};
+pub use oauth::ClientRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use oauth::MockClientRepository;
 
 /// Durable storage of user accounts.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -171,6 +175,19 @@ pub trait TokenCodec: Send + Sync + 'static {
     /// # Errors
     /// The [`TokenError`] saying why it was refused.
     fn verify(&self, token: &str) -> Result<AccessClaims, TokenError>;
+
+    /// Signs a client's own access token (its `aud` is the client's, else the configured one).
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if signing fails.
+    fn sign_client(&self, claims: &ClientClaims) -> Result<SecretString, Error>;
+
+    /// Verifies a client's own access token: algorithm, signature, type, issuer, expiry; its
+    /// audience may be any.
+    ///
+    /// # Errors
+    /// The [`TokenError`] that refused it.
+    fn verify_client(&self, token: &str) -> Result<ClientClaims, TokenError>;
 
     /// The issuer (`iss`) it signs into, and requires of, every token.
     fn issuer(&self) -> String;

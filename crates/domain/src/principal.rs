@@ -59,13 +59,15 @@ pub(crate) enum Permission {
     ManageUsers,
     /// Introspect tokens (RFC 7662).
     IntrospectTokens,
+    /// Register, change and remove OAuth clients.
+    ManageClients,
 }
 
 impl Role {
     /// Whether this role grants the permission.
     pub(crate) fn allows(self, permission: Permission) -> bool {
         match permission {
-            Permission::ManageUsers => self == Role::Admin,
+            Permission::ManageUsers | Permission::ManageClients => self == Role::Admin,
             Permission::IntrospectTokens => matches!(self, Role::Admin | Role::Service),
         }
     }

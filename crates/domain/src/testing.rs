@@ -27,10 +27,12 @@ use crate::user::{Email, PasswordHash, Role, User};
 
 mod mail;
 mod mfa;
+mod oauth;
 mod stores;
 
 pub use mail::{Applied, FakeTransport, MemAccountTokens, MemOutbox, PlainComposer, Row};
 pub use mfa::{FakeAuthenticator, MemMfa, StoredCode, code_at};
+pub use oauth::MemClients;
 pub use stores::{MemAudit, MemRefreshTokens};
 
 /// The time of the fixed clock.

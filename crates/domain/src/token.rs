@@ -37,6 +37,24 @@ pub struct AccessClaims {
     pub second_factor: bool,
 }
 
+/// What an access token issued to a client for itself (`client_credentials`) asserts: its
+/// `sub` and `client_id` are the client, and it has no user, role or session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientClaims {
+    /// `client_id`, and `sub`.
+    pub client_id: String,
+    /// `scope`.
+    pub scope: Vec<String>,
+    /// `aud` when the client has its own; else the server's.
+    pub audience: Option<String>,
+    /// `iat`.
+    pub issued_at: OffsetDateTime,
+    /// `exp`.
+    pub expires_at: OffsetDateTime,
+    /// `jti`.
+    pub token_id: Uuid,
+}
+
 /// Why a token was refused by the codec. All map to the same 401; the distinction is for logs.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -70,6 +88,15 @@ pub struct IssuedTokens {
 }
 
 /// What introspection (RFC 7662) knows of an access token that would be accepted now.
+#[derive(Clone, Debug)]
+pub enum Seen {
+    /// A user's token.
+    User(Introspection),
+    /// A client's own token, with the issuer the codec verified.
+    Client(ClientClaims, String),
+}
+
+/// What introspection (RFC 7662) knows of a user's access token that would be accepted now.
 #[derive(Clone, Debug)]
 pub struct Introspection {
     /// Its claims.

@@ -1,0 +1,432 @@
+//! The client use cases: who may manage the registry, how a client proves itself, and what the
+//! `client_credentials` grant and introspection give it.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use time::Duration;
+
+use super::*;
+use crate::auth::AuthService;
+use crate::client::{ClientSpec, GrantType};
+use crate::ports::{MockTokenCodec, MockUserRepository};
+use crate::testing::{
+    MemClients, MemRefreshTokens, NOW, every_principal, fixed_clock, policy, ports,
+};
+use crate::token::{ClientClaims, TokenError};
+use crate::user::Role;
+
+fn machine() -> ClientSpec {
+    ClientSpec {
+        name: "Billing".into(),
+        redirect_uris: vec![],
+        public: false,
+        first_party: false,
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: vec!["read".into(), "write".into()],
+        audience: Some("https://api.example".into()),
+        post_logout_redirect_uris: vec![],
+    }
+}
+
+fn spa() -> ClientSpec {
+    ClientSpec {
+        name: "Web".into(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        public: true,
+        grant_types: vec![GrantType::AuthorizationCode],
+        ..machine()
+    }
+}
+
+fn codec() -> MockTokenCodec {
+    let mut tokens = MockTokenCodec::new();
+    tokens.expect_sign_client().returning(|c| {
+        Ok(SecretString::from(format!(
+            "ct:{}:{}",
+            c.client_id,
+            c.scope.join(" ")
+        )))
+    });
+    tokens.expect_verify_client().returning(|t| {
+        let id = t.strip_prefix("ct:").ok_or(TokenError::Malformed)?;
+        let id = id.split(':').next().unwrap_or_default();
+        Ok(ClientClaims {
+            client_id: id.to_owned(),
+            scope: vec![],
+            audience: None,
+            issued_at: NOW,
+            expires_at: NOW + Duration::seconds(900),
+            token_id: crate::testing::fresh_id(),
+        })
+    });
+    tokens
+        .expect_verify()
+        .returning(|_| Err(TokenError::Malformed));
+    tokens.expect_issuer().return_const("https://id.example");
+    tokens
+}
+
+fn service() -> (ClientService, Arc<MemClients>) {
+    let clients = Arc::new(MemClients::default());
+    let ports = ports(
+        MockUserRepository::new(),
+        codec(),
+        Arc::new(fixed_clock()),
+        Arc::new(MemRefreshTokens::default()),
+    );
+    let svc = ClientService::new(ports, clients.clone(), "warden", Duration::seconds(900));
+    (svc, clients)
+}
+
+fn auth(id: &str, secret: Option<&str>) -> Option<ClientAuth> {
+    Some(ClientAuth {
+        id: id.to_owned(),
+        secret: secret.map(|s| SecretString::from(s.to_owned())),
+    })
+}
+
+fn operator() -> Principal {
+    Principal::operator()
+}
+
+#[tokio::test]
+async fn only_admins_and_the_operator_manage_clients_and_nothing_is_written_otherwise() {
+    let (svc, clients) = service();
+    let made = svc.create(&operator(), machine()).await.unwrap();
+    for (name, caller) in every_principal() {
+        let may = caller.role() == Role::Admin;
+        assert_eq!(svc.list(&caller).await.is_ok(), may, "{name} list");
+        assert_eq!(
+            svc.get(&caller, &made.client.id).await.is_ok(),
+            may,
+            "{name} get"
+        );
+        if !may {
+            let refused = svc.create(&caller, machine()).await.unwrap_err();
+            assert!(matches!(refused, Error::Forbidden), "{name}");
+            let change = ClientUpdate::default();
+            let refused = svc.update(&caller, &made.client.id, change).await;
+            assert!(matches!(refused, Err(Error::Forbidden)), "{name}");
+            let refused = svc.delete(&caller, &made.client.id).await;
+            assert!(matches!(refused, Err(Error::Forbidden)), "{name}");
+        }
+    }
+    assert_eq!(clients.audited(), [AuditKind::ClientCreated]);
+}
+
+#[tokio::test]
+async fn a_confidential_client_gets_a_secret_stored_only_as_its_digest() {
+    let (svc, clients) = service();
+    let made = svc.create(&operator(), machine()).await.unwrap();
+    let secret = made.secret.expect("a secret");
+    let stored = clients.stored(&made.client.id).unwrap();
+    assert_eq!(
+        stored.secret_digest.as_deref(),
+        Some(format!("d:{}", secret.expose_secret()).as_str())
+    );
+    assert_eq!(stored.created_at, NOW);
+    let public = svc.create(&operator(), spa()).await.unwrap();
+    assert!(public.secret.is_none());
+    assert!(
+        clients
+            .stored(&public.client.id)
+            .unwrap()
+            .secret_digest
+            .is_none()
+    );
+    let bad = ClientSpec {
+        public: true,
+        ..machine()
+    };
+    assert!(matches!(
+        svc.create(&operator(), bad).await,
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(clients.list().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_client_proves_itself_by_its_secret_or_by_being_public() {
+    let (svc, _) = service();
+    let conf = svc.create(&operator(), machine()).await.unwrap();
+    let secret = conf.secret.unwrap();
+    let secret = secret.expose_secret();
+    let id = conf.client.id.as_str();
+    let public = svc.create(&operator(), spa()).await.unwrap().client;
+    let registered = |c: &Client| TokenClient::Registered(c.clone());
+    assert_eq!(svc.identify(None).await.unwrap(), TokenClient::Default);
+    assert_eq!(
+        svc.identify(auth("warden", None)).await.unwrap(),
+        TokenClient::Default
+    );
+    assert_eq!(
+        svc.identify(auth(id, Some(secret))).await.unwrap(),
+        registered(&conf.client)
+    );
+    assert_eq!(
+        svc.identify(auth(&public.id, None)).await.unwrap(),
+        registered(&public)
+    );
+    assert_eq!(
+        svc.identify(auth("swagger", None)).await.unwrap(),
+        TokenClient::Unregistered
+    );
+    for refused in [
+        auth("warden", Some("x")),
+        auth(id, None),
+        auth(id, Some("wrong")),
+        auth(id, Some(&format!("{secret}x"))),
+        auth(id, Some(&secret[1..])),
+        auth(&format!(" {id}"), Some(secret)),
+        auth(&public.id, Some("anything")),
+        auth("swagger", Some("x")),
+    ] {
+        let what = format!("{refused:?}");
+        assert!(
+            matches!(svc.identify(refused).await, Err(Error::InvalidClient)),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_a_confidential_client_with_its_secret_may_introspect_or_revoke() {
+    let (svc, _) = service();
+    let conf = svc.create(&operator(), machine()).await.unwrap();
+    let secret = conf.secret.unwrap();
+    let public = svc.create(&operator(), spa()).await.unwrap().client;
+    let id = conf.client.id.clone();
+    let ok = svc.confidential(auth(&id, Some(secret.expose_secret())).unwrap());
+    assert_eq!(ok.await.unwrap(), conf.client);
+    for refused in [
+        auth(&id, None),
+        auth(&public.id, None),
+        auth("warden", None),
+    ] {
+        let r = svc.confidential(refused.unwrap()).await;
+        assert!(matches!(r, Err(Error::InvalidClient)));
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_grants_the_scopes_asked_each_of_them_allowed() {
+    let (svc, _) = service();
+    let client = svc.create(&operator(), machine()).await.unwrap().client;
+    let all = svc.client_credentials(&client, None).unwrap();
+    assert_eq!(all.scope, ["read", "write"]);
+    assert_eq!(all.expires_in, 900);
+    let expected = format!("ct:{}:read write", client.id);
+    assert_eq!(all.access_token.expose_secret(), expected);
+    let some = svc.client_credentials(&client, Some("write")).unwrap();
+    assert_eq!(some.scope, ["write"]);
+    let twice = svc.client_credentials(&client, Some("read read")).unwrap();
+    assert_eq!(twice.scope, ["read"]);
+    assert_eq!(
+        svc.client_credentials(&client, Some(""))
+            .unwrap()
+            .scope
+            .len(),
+        2
+    );
+    for bad in ["admin", "read admin", "read  write", "Read", " read"] {
+        let r = svc.client_credentials(&client, Some(bad));
+        assert!(matches!(r, Err(Error::InvalidScope)), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_is_refused_to_public_clients_and_those_not_allowed_it() {
+    let (svc, _) = service();
+    let public = svc.create(&operator(), spa()).await.unwrap().client;
+    let r = svc.client_credentials(&public, None);
+    assert!(matches!(r, Err(Error::UnauthorizedClient)));
+    let mut spec = machine();
+    spec.grant_types = vec![GrantType::Password];
+    let other = svc.create(&operator(), spec).await.unwrap().client;
+    let r = svc.client_credentials(&other, None);
+    assert!(matches!(r, Err(Error::UnauthorizedClient)));
+    // Made public behind the registry's back: still refused.
+    let mut forged = svc.create(&operator(), machine()).await.unwrap().client;
+    forged.spec.public = true;
+    let r = svc.client_credentials(&forged, None);
+    assert!(matches!(r, Err(Error::UnauthorizedClient)));
+}
+
+#[tokio::test]
+async fn updating_keeps_what_is_not_named_and_turns_secrets_on_and_off() {
+    let (svc, clients) = service();
+    let made = svc.create(&operator(), spa()).await.unwrap().client;
+    let change = ClientUpdate {
+        name: Some("Renamed".into()),
+        public: Some(false),
+        grant_types: Some(vec![
+            GrantType::AuthorizationCode,
+            GrantType::ClientCredentials,
+        ]),
+        ..ClientUpdate::default()
+    };
+    let made_conf = svc.update(&operator(), &made.id, change).await.unwrap();
+    let secret = made_conf.secret.expect("a new secret");
+    let stored = clients.stored(&made.id).unwrap();
+    assert_eq!(stored.spec.name, "Renamed");
+    assert_eq!(stored.spec.redirect_uris, made.spec.redirect_uris);
+    assert_eq!(
+        stored.secret_digest,
+        Some(format!("d:{}", secret.expose_secret()))
+    );
+    let again = ClientUpdate {
+        first_party: Some(true),
+        ..ClientUpdate::default()
+    };
+    let kept = svc.update(&operator(), &made.id, again).await.unwrap();
+    assert!(
+        kept.secret.is_none(),
+        "a confidential client keeps its secret"
+    );
+    assert_eq!(
+        clients.stored(&made.id).unwrap().secret_digest,
+        stored.secret_digest
+    );
+    let back = ClientUpdate {
+        public: Some(true),
+        grant_types: Some(vec![GrantType::AuthorizationCode]),
+        audience: Some(None),
+        ..ClientUpdate::default()
+    };
+    assert!(
+        svc.update(&operator(), &made.id, back)
+            .await
+            .unwrap()
+            .secret
+            .is_none()
+    );
+    let stored = clients.stored(&made.id).unwrap();
+    assert!(stored.secret_digest.is_none());
+    assert_eq!(stored.spec.audience, None);
+    assert!(stored.spec.first_party);
+    let invalid = ClientUpdate {
+        redirect_uris: Some(vec![]),
+        ..ClientUpdate::default()
+    };
+    let r = svc.update(&operator(), &made.id, invalid).await;
+    assert!(matches!(r, Err(Error::Invalid(_))));
+    assert_eq!(clients.stored(&made.id).unwrap(), stored, "nothing written");
+    let r = svc
+        .update(&operator(), "nobody", ClientUpdate::default())
+        .await;
+    assert!(matches!(r, Err(Error::NotFound)));
+    assert_eq!(
+        clients.audited(),
+        [
+            AuditKind::ClientCreated,
+            AuditKind::ClientUpdated,
+            AuditKind::ClientUpdated,
+            AuditKind::ClientUpdated
+        ]
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_client_is_audited_and_an_unknown_one_is_not_found() {
+    let (svc, clients) = service();
+    let made = svc.create(&operator(), machine()).await.unwrap().client;
+    svc.delete(&operator(), &made.id).await.unwrap();
+    assert!(clients.stored(&made.id).is_none());
+    assert!(matches!(
+        svc.delete(&operator(), &made.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        svc.get(&operator(), &made.id).await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(
+        clients.audited(),
+        [AuditKind::ClientCreated, AuditKind::ClientDeleted]
+    );
+}
+
+async fn auth_service() -> AuthService {
+    let ports = ports(
+        MockUserRepository::new(),
+        codec(),
+        Arc::new(fixed_clock()),
+        Arc::new(MemRefreshTokens::default()),
+    );
+    AuthService::new(ports, policy(true)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_client_token_is_active_while_its_client_may_still_have_it() {
+    let (svc, _) = service();
+    let auth = auth_service().await;
+    let client = svc.create(&operator(), machine()).await.unwrap().client;
+    let token = svc.client_credentials(&client, None).unwrap().access_token;
+    let token = token.expose_secret();
+    let as_client = Inspector::Client(&client);
+    match svc.introspect(&auth, as_client, token).await.unwrap() {
+        Some(Seen::Client(claims, issuer)) => {
+            assert_eq!(claims.client_id, client.id);
+            assert_eq!(issuer, "https://id.example");
+        }
+        other => panic!("{other:?}"),
+    }
+    let unknown = svc.introspect(&auth, as_client, "ct:gone").await.unwrap();
+    assert!(unknown.is_none(), "a token of no registered client");
+    assert!(
+        svc.introspect(&auth, as_client, "junk")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let narrowed = ClientUpdate {
+        grant_types: Some(vec![GrantType::Password]),
+        ..ClientUpdate::default()
+    };
+    svc.update(&operator(), &client.id, narrowed).await.unwrap();
+    assert!(
+        svc.introspect(&auth, as_client, token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    svc.delete(&operator(), &client.id).await.unwrap();
+    assert!(
+        svc.introspect(&auth, as_client, token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_principal_must_be_allowed_to_introspect_before_the_token_is_read() {
+    let (svc, _) = service();
+    let auth = auth_service().await;
+    let client = svc.create(&operator(), machine()).await.unwrap().client;
+    let token = svc.client_credentials(&client, None).unwrap().access_token;
+    for (name, caller) in every_principal() {
+        let may = matches!(caller.role(), Role::Admin | Role::Service);
+        let seen = svc
+            .introspect(&auth, Inspector::Principal(&caller), token.expose_secret())
+            .await;
+        match seen {
+            Ok(Some(Seen::Client(..))) => assert!(may, "{name}"),
+            Err(Error::Forbidden) => assert!(!may, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn granted_scope_is_every_allowed_one_when_none_is_asked() {
+    let allowed = vec!["a".to_owned(), "b".to_owned()];
+    assert_eq!(granted_scope(&allowed, None).unwrap(), allowed);
+    assert_eq!(granted_scope(&[], None).unwrap(), Vec::<String>::new());
+    assert!(matches!(
+        granted_scope(&[], Some("a")),
+        Err(Error::InvalidScope)
+    ));
+    assert_eq!(granted_scope(&allowed, Some("b a")).unwrap(), ["b", "a"]);
+}
