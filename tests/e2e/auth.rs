@@ -204,10 +204,7 @@ async fn token_request_errors_are_rfc_6749_bodies() {
             &[("grant_type", "password"), ("username", "a@b.co")],
             "invalid_request",
         ),
-        (
-            &[("grant_type", "client_credentials")],
-            "unsupported_grant_type",
-        ),
+        (&[("grant_type", "implicit")], "unsupported_grant_type"),
         (
             &[
                 ("grant_type", "password"),

@@ -74,6 +74,7 @@ const RESET: &str = r#"{"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 
 /// A wrong current password: let through to the use case, which answers 400.
 const NEW_EMAIL: &str =
     r#"{"new_email": "moved-{n}@example.com", "current_password": "not the password at all 99"}"#;
+const NEW_CLIENT: &str = r#"{"name": "c{n}", "redirect_uris": [], "public": false, "first_party": false, "grant_types": ["client_credentials"], "scopes": ["read"]}"#;
 const LOGIN: &str = "grant_type=password&username=user%40example.com&password=violet+tractor+hums+42+quiet+lanterns";
 
 /// Every operation of the document. Public ones let everyone through; `/api-keys`, the
@@ -125,6 +126,31 @@ const TABLE: &[Rule] = &[
     rule("DELETE", "/admin/users/{id}", Body::None, [U, F, F, T]),
     rule("POST", "/admin/users/{id}/unlock", Body::None, [U, F, F, T]),
     rule("GET", "/admin/audit", Body::None, [U, F, F, T]),
+    rule("GET", "/admin/clients", Body::None, [U, F, F, T]),
+    rule(
+        "POST",
+        "/admin/clients",
+        Body::Json(NEW_CLIENT),
+        [U, F, F, T],
+    ),
+    rule(
+        "GET",
+        "/admin/clients/{client_id}",
+        Body::None,
+        [U, F, F, T],
+    ),
+    rule(
+        "PATCH",
+        "/admin/clients/{client_id}",
+        Body::Json(r#"{"first_party": true}"#),
+        [U, F, F, T],
+    ),
+    rule(
+        "DELETE",
+        "/admin/clients/{client_id}",
+        Body::None,
+        [U, F, F, T],
+    ),
     rule(
         "POST",
         "/users/me/mfa/totp",
@@ -245,7 +271,8 @@ fn request(app: &TestApp, rule: &Rule, n: usize) -> RequestBuilder {
     let path = rule
         .path
         .replace("{id}", MADE_UP_ID)
-        .replace("{sid}", MADE_UP_ID);
+        .replace("{sid}", MADE_UP_ID)
+        .replace("{client_id}", MADE_UP_ID);
     let builder = app.client.request(method, app.url(&path));
     let fill = |template: &str| template.replace("{n}", &n.to_string());
     match rule.body {

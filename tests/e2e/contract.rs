@@ -367,8 +367,8 @@ async fn the_document_lists_exactly_the_statuses_each_operation_returns() {
             .collect()
     };
     for (path, method, expected) in [
-        ("/auth/token", "post", "200 400 403 413 429 500 503"),
-        ("/auth/revoke", "post", "200 400 413 429 500 503"),
+        ("/auth/token", "post", "200 400 401 403 413 429 500 503"),
+        ("/auth/revoke", "post", "200 400 401 413 429 500 503"),
         (
             "/auth/register",
             "post",
@@ -387,6 +387,22 @@ async fn the_document_lists_exactly_the_statuses_each_operation_returns() {
             "204 400 401 403 413 415 422 429 500 503",
         ),
         ("/admin/users", "get", "200 401 403 422 429 500 503"),
+        ("/admin/clients", "get", "200 401 403 429 500 503"),
+        (
+            "/admin/clients",
+            "post",
+            "201 400 401 403 413 415 422 429 500 503",
+        ),
+        (
+            "/admin/clients/{client_id}",
+            "patch",
+            "200 400 401 403 404 413 415 422 429 500 503",
+        ),
+        (
+            "/admin/clients/{client_id}",
+            "delete",
+            "204 401 403 404 429 500 503",
+        ),
         (
             "/admin/users/{id}",
             "delete",

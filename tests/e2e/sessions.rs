@@ -206,7 +206,7 @@ async fn the_refresh_grant_names_its_missing_parameter_and_other_grants_are_unsu
             .unwrap()
             .contains("refresh_token")
     );
-    let r = app.token(&[("grant_type", "client_credentials")]).await;
+    let r = app.token(&[("grant_type", "implicit")]).await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "unsupported_grant_type");
 }

@@ -4,6 +4,8 @@
 //! - authlib's OAuth 2.0 client signs in with the password grant and refreshes, and PyJWT
 //!   verifies the tokens through the JWKS (`tests/outside/oauth_client.py`), signed with EdDSA
 //!   and then, by a server of its own, with RS256 under a key `cryptography` made;
+//! - a confidential client the admin registers takes, introspects and revokes tokens with
+//!   authlib's `client_credentials` grant, and is deleted (`tests/outside/client_credentials.py`);
 //! - zxing-cpp reads the enrolment's QR code (rasterized by CairoSVG) back to the otpauth URI,
 //!   from which pyotp computes the codes of a TOTP second factor that is confirmed, asked for at
 //!   login in two steps and in one, stood in for by a recovery code and removed
@@ -94,6 +96,14 @@ pub(crate) fn run() -> Result {
             .arg(workspace_root().join("tests/outside/oauth_client.py"))
             .arg(server.url("")),
     )?;
+    // The admin is made here, to register the client of the `client_credentials` grant.
+    let token = admin_token(&cli, &server)?;
+    run_command(
+        Command::new(&python)
+            .arg(workspace_root().join("tests/outside/client_credentials.py"))
+            .arg(server.url(""))
+            .arg(&token),
+    )?;
     ensure_cairo()?;
     run_command(
         Command::new(&python)
@@ -112,8 +122,11 @@ pub(crate) fn run() -> Result {
     validate_document(&python, &server)?;
 
     // The operations that end the caller's sessions go last, on their own: run among the
-    // others, they would leave every later authenticated request a 401.
-    let token = admin_token(&cli, &server)?;
+    // others, they would leave every later authenticated request a 401. The admin signs in
+    // afresh: the first token may have expired during the flows above.
+    let token = server
+        .client()
+        .password_token(ADMIN_EMAIL, ADMIN_PASSWORD)?;
     // Hashes made by passlib, pwdlib, argon2-cffi, bcrypt, Django and werkzeug, imported over
     // HTTP and by the CLI, signed in with and upgraded.
     run_command(

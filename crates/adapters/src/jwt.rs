@@ -14,10 +14,12 @@ use uuid::Uuid;
 use warden_domain::Error;
 use warden_domain::ports::TokenCodec;
 use warden_domain::refresh::amr;
-use warden_domain::token::{AccessClaims, TokenError};
+use warden_domain::token::{AccessClaims, ClientClaims, TokenError};
 use warden_domain::user::Role;
 
 use crate::token_memo::{TokenMemo, unexpired};
+
+mod client;
 
 /// The `typ` of every access token (RFC 9068).
 const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -355,6 +357,16 @@ fn refusal(e: &jsonwebtoken::errors::Error) -> TokenError {
     }
 }
 
+/// A token issued further in the future than the tolerated skew was not issued by us under
+/// this clock: refuse it, as `exp` is refused past the same leeway. `now` is the time
+/// jsonwebtoken checks `exp` against.
+fn issued_in_the_past(iat: i64, now: u64) -> Result<(), TokenError> {
+    if u64::try_from(iat).is_ok_and(|iat| iat > now + LEEWAY_SECONDS) {
+        return Err(TokenError::Malformed);
+    }
+    Ok(())
+}
+
 fn timestamp(t: i64) -> Result<OffsetDateTime, TokenError> {
     OffsetDateTime::from_unix_timestamp(t).map_err(|_| TokenError::Malformed)
 }
@@ -383,6 +395,14 @@ impl TokenCodec for JwtCodec {
             .map_err(Error::internal)
     }
 
+    fn sign_client(&self, claims: &ClientClaims) -> Result<SecretString, Error> {
+        self.sign_client_token(claims)
+    }
+
+    fn verify_client(&self, token: &str) -> Result<ClientClaims, TokenError> {
+        self.verify_client_token(token)
+    }
+
     fn issuer(&self) -> String {
         self.issuer.clone()
     }
@@ -407,8 +427,9 @@ impl TokenCodec for JwtCodec {
 }
 
 impl JwtCodec {
-    /// Every check of a token not seen before: header, signature, claims; `now` in Unix seconds.
-    fn verify_afresh(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
+    /// The key that verifies `token`, after the checks of its header: the pinned algorithm,
+    /// the access-token `typ`, no `crit`, a known `kid`.
+    fn header_key(&self, token: &str) -> Result<&DecodingKey, TokenError> {
         let header = decode_header(token).map_err(|e| refusal(&e))?;
         if header.alg != self.header.alg {
             return Err(TokenError::BadSignature);
@@ -424,18 +445,17 @@ impl JwtCodec {
         if header.crit.is_some() {
             return Err(TokenError::Malformed);
         }
-        let key = self
-            .key_for(header.kid.as_deref())
-            .ok_or(TokenError::BadSignature)?;
+        self.key_for(header.kid.as_deref())
+            .ok_or(TokenError::BadSignature)
+    }
+
+    /// Every check of a token not seen before: header, signature, claims; `now` in Unix seconds.
+    fn verify_afresh(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
+        let key = self.header_key(token)?;
         let claims = decode::<WireClaims>(token, key, &self.validation)
             .map_err(|e| refusal(&e))?
             .claims;
-        // A token issued further in the future than the tolerated skew was not issued by us
-        // under this clock: refuse it, as `exp` is refused past the same leeway. The time is
-        // the one jsonwebtoken checks `exp` against.
-        if u64::try_from(claims.iat).is_ok_and(|iat| iat > now + LEEWAY_SECONDS) {
-            return Err(TokenError::Malformed);
-        }
+        issued_in_the_past(claims.iat, now)?;
         Ok(AccessClaims {
             subject: claims
                 .sub

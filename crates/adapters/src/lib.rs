@@ -37,6 +37,7 @@ use warden_domain::account::AccountService;
 use warden_domain::admin::AdminService;
 use warden_domain::api_key::ApiKeyService;
 use warden_domain::auth::{AuthPolicy, AuthService, Ports};
+use warden_domain::clients::ClientService;
 use warden_domain::lockout::LockoutPolicy;
 use warden_domain::mail::{Backoff, MailWorker};
 use warden_domain::mfa::{MfaPolicy, MfaService};
@@ -77,6 +78,8 @@ pub struct Services {
     pub admin: AdminService,
     /// API keys.
     pub keys: ApiKeyService,
+    /// The client registry and the clients' own grants.
+    pub clients: ClientService,
     /// The JWKS document.
     pub jwks_json: Arc<str>,
     /// The rate limits of `rate_limit.*`, shared through Redis when `redis.url` is set.
@@ -328,6 +331,12 @@ impl Services {
         };
         let policy = auth_policy(settings)?;
         let admin = AdminService::new(ports.clone(), policy.password.clone());
+        let clients = ClientService::new(
+            ports.clone(),
+            Arc::new(db::SeaOrmClientRepository::new(db.clone())),
+            &settings.oauth.default_client,
+            policy.lifetimes.access,
+        );
         let auth = Arc::new(
             AuthService::new(ports, policy)
                 .await
@@ -358,6 +367,7 @@ impl Services {
             mfa: MfaService::new(&auth),
             auth,
             keys,
+            clients,
             admin,
             jwks_json,
             readiness: Arc::new(Probes {

@@ -136,6 +136,12 @@ status_sets! {
     OneUserMail = [401, 403, 404, 422, 429, 500, 503];
     /// `GET /admin/audit`.
     ListAudit = [401, 403, 422, 429, 500, 503];
+    /// `POST /admin/clients`.
+    CreateClient = [400, 401, 403, 413, 415, 422, 429, 500, 503];
+    /// `GET` and `DELETE /admin/clients/{client_id}`.
+    OneClient = [401, 403, 404, 429, 500, 503];
+    /// `PATCH /admin/clients/{client_id}`.
+    PatchClient = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// `DELETE /api-keys/{id}`.
     RevokeKey = [401, 403, 404, 422, 429, 500, 503];
     /// `GET /health/ready`: its 503 is its own answer.

@@ -15,6 +15,7 @@
 pub mod allow;
 pub mod app;
 pub mod body;
+pub mod client_auth;
 pub mod client_ip;
 pub mod config;
 pub mod connection;

@@ -164,6 +164,14 @@ impl From<Error> for ApiError {
                 Self::Forbidden(Json(Problem::new(403, "Insufficient permissions")))
             }
             Error::NotFound => Self::NotFound(Json(Problem::new(404, "Not found"))),
+            // Errors the OAuth endpoints answer themselves, in RFC 6749's shape.
+            Error::InvalidClient => Self::Unauthorized(
+                Json(Problem::new(401, "Client authentication failed")),
+                crate::client_auth::BASIC_CHALLENGE.into(),
+            ),
+            Error::UnauthorizedClient | Error::InvalidScope => {
+                Self::BadRequest(Json(Problem::new(400, e.to_string())))
+            }
             Error::LastAdmin => Self::Conflict(Json(Problem::new(
                 409,
                 "The last enabled admin cannot be removed, disabled or demoted",

@@ -63,6 +63,47 @@ pub enum Authenticated {
     Query(ApiKeyQuery),
 }
 
+/// A client's id and secret by HTTP Basic (`client_secret_basic`); read, form-urlencoding and
+/// all, by [`crate::client_auth::presented`] in the handler.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "ClientSecretBasic",
+    ty = "basic",
+    checker = "check_client_basic"
+)]
+pub struct ClientSecretBasic(());
+
+/// Who may call `POST /auth/introspect`: a caller by bearer token or API key (whose role must
+/// allow it), or a confidential client by HTTP Basic or by `client_id` and `client_secret` in
+/// the form (the fallback, read in the handler).
+#[derive(SecurityScheme)]
+pub enum Introspector {
+    /// A bearer token.
+    Bearer(BearerAuth),
+    /// A key in the header.
+    Header(ApiKeyHeader),
+    /// A key in the query string.
+    Query(ApiKeyQuery),
+    /// A client by HTTP Basic.
+    Client(ClientSecretBasic),
+    /// Nothing the schemes read: perhaps a client in the form.
+    #[oai(fallback)]
+    Unnamed,
+}
+
+impl Introspector {
+    /// The principal of a bearer token or an API key (or the 401, 503 or 403 it earned), or
+    /// `None` when the caller is a client.
+    pub fn principal(self) -> Option<Result<Principal, ApiError>> {
+        match self {
+            Self::Bearer(b) => Some(b.caller()),
+            Self::Header(k) => Some(Authenticated::Header(k).caller()),
+            Self::Query(k) => Some(Authenticated::Query(k).caller()),
+            Self::Client(_) | Self::Unnamed => None,
+        }
+    }
+}
+
 macro_rules! redacted_debug {
     ($($t:ty),*) => {$(
         impl std::fmt::Debug for $t {
@@ -72,7 +113,14 @@ macro_rules! redacted_debug {
         }
     )*};
 }
-redacted_debug!(BearerAuth, ApiKeyHeader, ApiKeyQuery, Authenticated);
+redacted_debug!(
+    BearerAuth,
+    ApiKeyHeader,
+    ApiKeyQuery,
+    Authenticated,
+    ClientSecretBasic,
+    Introspector
+);
 
 fn verdict(checked: Checked) -> Result<Principal, ApiError> {
     checked.map_err(ApiError::from)
@@ -161,4 +209,8 @@ async fn check_query_key(req: &Request, key: ApiKey) -> Option<Checked> {
     } else {
         None
     }
+}
+
+async fn check_client_basic(_req: &Request, _basic: poem_openapi::auth::Basic) -> Option<()> {
+    Some(())
 }

@@ -28,6 +28,8 @@ pub struct UseCases {
     pub admin: AdminService,
     /// API keys.
     pub keys: ApiKeyService,
+    /// OAuth clients: the registry, their authentication and their own grant.
+    pub clients: warden_domain::clients::ClientService,
     /// Whether storage (and a shared store, when configured) answer.
     pub readiness: Arc<dyn Readiness>,
 }

@@ -31,7 +31,7 @@ pub enum TokenClient {
     Default,
     /// A registered client, authenticated (or public, with no secret to show).
     Registered(Client),
-    /// A `client_id` that names no client, sent without a secret.
+    /// A `client_id` that names no client (whatever secret came with it).
     Unregistered,
 }
 
@@ -223,8 +223,8 @@ impl ClientService {
 
     /// Who asks at the token endpoint. Nothing presented, or the default client's id, is the
     /// default client. A registered client must prove itself: a confidential one by its secret,
-    /// a public one by sending none. An unregistered id is [`Error::InvalidClient`] when a
-    /// secret came with it, else [`TokenClient::Unregistered`] for the caller to decide.
+    /// a public one by sending none. An id that names no client, with a secret or without, is
+    /// [`TokenClient::Unregistered`], for the caller to decide.
     ///
     /// # Errors
     /// [`Error::InvalidClient`]; storage failures.
@@ -240,11 +240,12 @@ impl ClientService {
         }
         let found = self.clients.find(&presented.id).await?;
         match (found, presented.secret) {
-            (None, None) => Ok(TokenClient::Unregistered),
-            (None, Some(secret)) => {
+            (None, secret) => {
                 // The same work as a known client's check, so that timing tells nothing.
-                self.ports.digester.matches(secret.expose_secret(), "");
-                Err(Error::InvalidClient)
+                if let Some(secret) = secret {
+                    self.ports.digester.matches(secret.expose_secret(), "");
+                }
+                Ok(TokenClient::Unregistered)
             }
             (Some(client), secret) => match (&client.secret_digest, secret) {
                 (None, None) => Ok(TokenClient::Registered(client)),

@@ -157,6 +157,7 @@ impl Application {
             recovery: services.recovery.clone(),
             admin: services.admin.clone(),
             keys: services.keys.clone(),
+            clients: services.clients.clone(),
             readiness: services.readiness.clone(),
         };
         let state = AppState::new(

@@ -325,3 +325,36 @@ pub mod mail_outbox {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `oauth_clients` table.
+pub mod oauth_client {
+    use sea_orm::entity::prelude::*;
+
+    /// A registered client; its secret only as a digest.
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oauth_clients")]
+    pub struct Model {
+        /// `client_id`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The name to show.
+        pub name: String,
+        /// No secret: a browser or native app.
+        pub public: bool,
+        /// Never asked for consent.
+        pub first_party: bool,
+        /// The `aud` of its tokens, when its own.
+        pub audience: Option<String>,
+        /// Its redirect URIs, grants, scopes and post-logout redirect URIs, as JSON.
+        pub lists: String,
+        /// SHA-256 of its secret, hex; `None` for a public client.
+        pub secret_digest: Option<String>,
+        /// When it was registered.
+        pub created_at: TimeDateTimeWithTimeZone,
+        /// When it last changed.
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

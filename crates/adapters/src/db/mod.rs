@@ -3,6 +3,7 @@
 mod account_tokens;
 mod api_keys;
 mod audit;
+mod clients;
 mod connect;
 pub mod diagnose;
 pub mod entity;
@@ -24,6 +25,7 @@ use warden_domain::Error;
 pub use account_tokens::SeaOrmAccountTokenRepository;
 pub use api_keys::SeaOrmApiKeyRepository;
 pub use audit::SeaOrmAuditLog;
+pub use clients::SeaOrmClientRepository;
 pub use connect::{PoolUse, Timeouts, connect, connect_with, missing_sqlite_file, pool_use};
 pub use lockouts::SeaOrmLockoutRepository;
 pub use mfa::SeaOrmMfaRepository;

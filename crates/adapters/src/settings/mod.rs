@@ -4,7 +4,7 @@
 //! One job per file: `schema` (the sections and their defaults), `load` (figment: file and
 //! environment), `validate` (the contract's refusals and warnings), `edge` (the HTTP edge's
 //! settings: server timeouts and cap, CORS, docs), `rate` (the `"10/minute"` parser), `mfa` (the second factor's keys and rules), `mail` (the transport and the
-//! links' rules) and
+//! links' rules), `oauth` (the clients' settings) and
 //! `redact` (printing without secrets).
 
 mod edge;
@@ -12,6 +12,7 @@ mod keys;
 mod load;
 mod mail;
 mod mfa;
+mod oauth;
 mod rate;
 mod redact;
 mod schema;
@@ -24,6 +25,7 @@ pub const EXAMPLE: &str = include_str!("example.toml");
 pub use load::{CONFIG_PATH_VAR, DEFAULT_CONFIG_FILE};
 pub use mail::{MailSettings, MailTransportKind};
 pub use mfa::{MfaSettings, SealingKeys};
+pub use oauth::OAuthSettings;
 pub use rate::{Rate, RateError, RatePeriod};
 pub use schema::{
     ApiKeySettings, Argon2Settings, AuthSettings, CorsSettings, DatabaseSettings, DocsSettings,

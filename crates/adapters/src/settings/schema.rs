@@ -51,6 +51,8 @@ pub struct Settings {
     pub mfa: super::MfaSettings,
     /// `mail.*`.
     pub mail: super::MailSettings,
+    /// `oauth.*`.
+    pub oauth: super::OAuthSettings,
     /// `api_keys.*`.
     pub api_keys: ApiKeySettings,
     /// `cors.*`.

@@ -118,6 +118,7 @@ impl Settings {
         }
         self.validate_mfa()?;
         self.validate_mail()?;
+        self.validate_oauth()?;
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")

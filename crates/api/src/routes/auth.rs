@@ -8,19 +8,22 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
-use warden_domain::refresh::amr;
+use warden_domain::clients::ClientToken;
 use warden_domain::token::IssuedTokens;
 
 use super::Tag;
+use crate::client_auth::{BASIC_CHALLENGE, Unreadable, presented};
 use crate::client_ip::origin;
 use crate::dto::UserDto;
 use crate::failure::{Caller, Failure, Introspect, OAuthForm, Register};
 use crate::problem::ApiError;
-use crate::security::{Authenticated, state};
+use crate::security::{Authenticated, Introspector, state};
 use crate::strict_json::StrictJson;
-use grants::{mfa_grant, password_grant};
-
 mod grants;
+mod introspect;
+mod token;
+
+use introspect::{IntrospectRequest, IntrospectResponse};
 
 /// The resource.
 #[derive(Debug)]
@@ -46,12 +49,22 @@ enum RegisterResponse {
     Created(Json<UserDto>),
 }
 
-/// The token request (`application/x-www-form-urlencoded`). `scope`, `client_id` and
-/// `client_secret` are accepted and ignored, so standard OAuth2 clients work as they are.
+/// The token request (`application/x-www-form-urlencoded`). A registered client authenticates
+/// with HTTP Basic or with `client_id` and `client_secret` here; a request without `client_id`
+/// is the built-in client's (`oauth.default_client`).
 #[derive(Object, Deserialize)]
 struct TokenRequest {
-    /// `password`, `refresh_token` or `urn:warden:params:oauth:grant-type:mfa-otp`.
+    /// `password`, `refresh_token`, `client_credentials` or
+    /// `urn:warden:params:oauth:grant-type:mfa-otp`.
     grant_type: Option<String>,
+    /// The client (`client_secret_post`, or a public client); absent: the built-in client.
+    client_id: Option<String>,
+    /// The client's secret (`client_secret_post`).
+    #[oai(write_only)]
+    client_secret: Option<String>,
+    /// Space-separated scopes asked for (`client_credentials`); absent: every scope the client
+    /// is allowed.
+    scope: Option<String>,
     /// The email address (password grant).
     username: Option<String>,
     /// The password (password grant).
@@ -95,8 +108,13 @@ struct TokenBody {
     token_type: String,
     /// Seconds until the access token expires.
     expires_in: i64,
-    /// The opaque refresh token; it works once (the next refresh replaces it).
-    refresh_token: String,
+    /// The opaque refresh token; it works once (the next refresh replaces it). None for
+    /// `client_credentials`.
+    #[oai(skip_serializing_if_is_none)]
+    refresh_token: Option<String>,
+    /// The scopes granted (`client_credentials`).
+    #[oai(skip_serializing_if_is_none)]
+    scope: Option<String>,
 }
 
 impl From<IssuedTokens> for TokenBody {
@@ -105,7 +123,20 @@ impl From<IssuedTokens> for TokenBody {
             access_token: t.access_token.expose_secret().to_owned(),
             token_type: "bearer".into(),
             expires_in: t.expires_in,
-            refresh_token: t.refresh_token.expose_secret().to_owned(),
+            refresh_token: Some(t.refresh_token.expose_secret().to_owned()),
+            scope: None,
+        }
+    }
+}
+
+impl From<ClientToken> for TokenBody {
+    fn from(t: ClientToken) -> Self {
+        Self {
+            access_token: t.access_token.expose_secret().to_owned(),
+            token_type: "bearer".into(),
+            expires_in: t.expires_in,
+            refresh_token: None,
+            scope: Some(t.scope.join(" ")),
         }
     }
 }
@@ -113,7 +144,8 @@ impl From<IssuedTokens> for TokenBody {
 /// An error response (RFC 6749 §5.2).
 #[derive(Object)]
 struct OAuthErrorBody {
-    /// `invalid_request`, `invalid_grant` or `unsupported_grant_type`.
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `invalid_scope` or `unsupported_grant_type`.
     error: String,
     /// A sentence for humans.
     error_description: String,
@@ -133,6 +165,14 @@ enum TokenResponse {
     #[oai(status = 400)]
     Refused(
         Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
+    /// The client failed its authentication (`invalid_client`).
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<OAuthErrorBody>,
+        #[oai(header = "WWW-Authenticate")] String,
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "Pragma")] String,
     ),
@@ -171,8 +211,14 @@ impl TokenResponse {
         Self::Refused(body, cache, pragma)
     }
 
-    fn issued(tokens: IssuedTokens) -> Self {
+    fn issued(tokens: impl Into<TokenBody>) -> Self {
         Self::Issued(Json(tokens.into()), "no-store".into(), "no-cache".into())
+    }
+
+    /// 401 `invalid_client`, with the Basic challenge RFC 6749 §5.2 asks for.
+    fn invalid_client() -> Self {
+        let (body, cache, pragma) = refusal("invalid_client", "Client authentication failed");
+        Self::Unauthorized(body, BASIC_CHALLENGE.into(), cache, pragma)
     }
 }
 
@@ -214,6 +260,11 @@ struct RevokeRequest {
     #[oai(write_only, validator(min_length = 1))]
     #[serde(default)]
     token: String,
+    /// The client asking (`client_secret_post`, or a public client).
+    client_id: Option<String>,
+    /// Its secret (`client_secret_post`).
+    #[oai(write_only)]
+    client_secret: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -229,46 +280,14 @@ enum RevokeResponse {
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "Pragma")] String,
     ),
-}
-
-/// An introspection request (RFC 7662); `token_type_hint` may be sent and is ignored.
-#[derive(Object, Deserialize)]
-struct IntrospectRequest {
-    /// The access token to look at. Required: absent or empty is a 400.
-    #[oai(validator(min_length = 1))]
-    #[serde(default)]
-    token: String,
-}
-
-/// What is known of a token; only `active` when it is not active.
-#[derive(Object, Default)]
-struct Introspection {
-    /// Whether the token would be accepted now.
-    active: bool,
-    /// The user's id.
-    #[oai(skip_serializing_if_is_none)]
-    sub: Option<String>,
-    /// Expiry (seconds since the epoch).
-    #[oai(skip_serializing_if_is_none)]
-    exp: Option<i64>,
-    /// Issue time (seconds since the epoch).
-    #[oai(skip_serializing_if_is_none)]
-    iat: Option<i64>,
-    /// Issuer.
-    #[oai(skip_serializing_if_is_none)]
-    iss: Option<String>,
-    /// Audience.
-    #[oai(skip_serializing_if_is_none)]
-    aud: Option<String>,
-    /// The user's current role.
-    #[oai(skip_serializing_if_is_none)]
-    role: Option<String>,
-    /// How its session's login was proved (RFC 8176): `["pwd"]` or `["pwd", "otp"]`.
-    #[oai(skip_serializing_if_is_none)]
-    amr: Option<Vec<String>>,
-    /// `access_token`.
-    #[oai(skip_serializing_if_is_none)]
-    token_type: Option<String>,
+    /// The client failed its authentication (`invalid_client`).
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<OAuthErrorBody>,
+        #[oai(header = "WWW-Authenticate")] String,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -276,13 +295,6 @@ enum LoggedOut {
     /// Every earlier access token of the caller is revoked.
     #[oai(status = 204)]
     Done,
-}
-
-#[derive(ApiResponse)]
-enum IntrospectResponse {
-    /// The verdict.
-    #[oai(status = 200)]
-    Ok(Json<Introspection>, #[oai(header = "Cache-Control")] String),
 }
 
 #[OpenApi(tag = "Tag::Auth")]
@@ -309,108 +321,76 @@ impl AuthApi {
 
     /// OAuth 2.0 token endpoint: the password grant (with `otp` or `recovery_code` for an
     /// account with a second factor, or else a 403 `mfa_required` with an `mfa_token`), the
-    /// `urn:warden:params:oauth:grant-type:mfa-otp` grant that finishes such a login, and the
-    /// refresh grant.
+    /// `urn:warden:params:oauth:grant-type:mfa-otp` grant that finishes such a login, the
+    /// refresh grant, and `client_credentials` for a confidential client (HTTP Basic or
+    /// `client_secret_post`).
     #[oai(path = "/auth/token", method = "post")]
     async fn token(
         &self,
         req: &Request,
         form: Form<TokenRequest>,
     ) -> Result<TokenResponse, Failure<OAuthForm>> {
-        let form = form.0;
-        let auth = &state(req)?.services.auth;
-        let outcome = match required(form.grant_type.as_ref(), "grant_type") {
-            Err(refusal) => Err(refusal.into()),
-            Ok("password") => password_grant(req, auth, &form).await?,
-            Ok(MFA_OTP_GRANT) => mfa_grant(req, auth, &form).await?,
-            Ok("refresh_token") => match required(form.refresh_token.as_ref(), "refresh_token") {
-                Err(refusal) => Err(refusal.into()),
-                Ok(token) => match auth.refresh(token, &origin(req)).await {
-                    Ok((_, tokens)) => Ok(tokens),
-                    Err(Error::InvalidRefreshToken) => Err(refusal(
-                        "invalid_grant",
-                        "The refresh token is invalid, expired or revoked",
-                    )
-                    .into()),
-                    Err(e) => return Err(e.into()),
-                },
-            },
-            Ok(_) => Err(refusal(
-                "unsupported_grant_type",
-                "Supported grant types: password, refresh_token, urn:warden:params:oauth:grant-type:mfa-otp",
-            )
-            .into()),
-        };
-        Ok(match outcome {
-            Ok(tokens) => TokenResponse::issued(tokens),
-            Err(response) => response,
-        })
+        Ok(token::grant(req, &form.0).await?)
     }
 
     /// Revoke a refresh token (RFC 7009): its login's whole refresh chain ends. The answer is
-    /// 200 whether or not the token was known; an access token here changes nothing.
+    /// 200 whether or not the token was known; an access token here changes nothing. A client
+    /// that sends credentials (HTTP Basic or `client_secret_post`) must pass their check.
     #[oai(path = "/auth/revoke", method = "post")]
     async fn revoke(
         &self,
         req: &Request,
         form: Form<RevokeRequest>,
     ) -> Result<RevokeResponse, Failure<OAuthForm>> {
-        let token = match required(Some(&form.0.token), "token") {
+        let form = form.0;
+        let token = match required(Some(&form.token), "token") {
             Ok(token) => token,
             Err((body, cache, pragma)) => return Ok(RevokeResponse::Refused(body, cache, pragma)),
         };
-        state(req)?
-            .services
+        let services = &state(req)?.services;
+        let client = presented(
+            req,
+            form.client_id.as_deref(),
+            form.client_secret.as_deref(),
+        );
+        let identified = match client {
+            Ok(client) => services.clients.identify(client).await,
+            Err(Unreadable::Malformed) => Err(Error::InvalidClient),
+            Err(Unreadable::Ambiguous) => {
+                let (body, cache, pragma) = refusal(
+                    "invalid_request",
+                    "Send the client's credentials one way: HTTP Basic or the form",
+                );
+                return Ok(RevokeResponse::Refused(body, cache, pragma));
+            }
+        };
+        match identified {
+            Ok(_) => {}
+            Err(Error::InvalidClient) => {
+                let (body, cache, pragma) =
+                    refusal("invalid_client", "Client authentication failed");
+                let challenge = BASIC_CHALLENGE.into();
+                return Ok(RevokeResponse::Unauthorized(body, challenge, cache, pragma));
+            }
+            Err(e) => return Err(ApiError::from(e).into()),
+        }
+        services
             .auth
             .revoke_refresh_token(token, &origin(req))
             .await?;
         Ok(RevokeResponse::Done)
     }
 
-    /// Token introspection (RFC 7662), for callers with role `admin` or `service`.
+    /// Token introspection (RFC 7662), for a confidential client (HTTP Basic or
+    /// `client_secret_post`), or a caller with role `admin` or `service`.
     #[oai(path = "/auth/introspect", method = "post")]
     async fn introspect(
         &self,
         req: &Request,
-        auth: Authenticated,
+        auth: Introspector,
         form: Form<IntrospectRequest>,
     ) -> Result<IntrospectResponse, Failure<Introspect>> {
-        let caller = auth.caller()?;
-        let token = form.0.token;
-        // The use case decides first whether the caller may introspect at all (a 403 comes
-        // before a 400); an empty token is never active, and is then refused as malformed.
-        let seen = state(req)?
-            .services
-            .auth
-            .introspect(&caller, &token)
-            .await?;
-        if token.is_empty() {
-            return Err(ApiError::BadRequest(Json(crate::problem::Problem::new(
-                400,
-                "Missing parameter: token",
-            )))
-            .into());
-        }
-        let verdict = match seen {
-            Some(seen) => Introspection {
-                active: true,
-                sub: Some(seen.user.id.to_string()),
-                exp: Some(seen.claims.expires_at.unix_timestamp()),
-                iat: Some(seen.claims.issued_at.unix_timestamp()),
-                iss: Some(seen.issuer),
-                aud: Some(seen.audience),
-                role: Some(seen.user.role.as_str().to_owned()),
-                amr: Some(
-                    amr(seen.claims.second_factor)
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect(),
-                ),
-                token_type: Some("access_token".into()),
-            },
-            None => Introspection::default(),
-        };
-        Ok(IntrospectResponse::Ok(Json(verdict), "no-store".into()))
+        Ok(introspect::answer(req, auth, form.0).await?)
     }
 
     /// End every session of the caller: earlier access tokens stop working at once.

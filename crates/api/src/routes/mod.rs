@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod health;
 pub mod import;
 pub mod mfa;
@@ -34,6 +35,7 @@ pub type Api = (
     recovery::RecoveryApi,
     sessions::SessionsApi,
     admin::AdminApi,
+    clients::ClientsApi,
     import::ImportApi,
     audit::AuditApi,
     api_keys::ApiKeysApi,
@@ -49,6 +51,7 @@ pub fn api() -> Api {
         recovery::RecoveryApi,
         sessions::SessionsApi,
         admin::AdminApi,
+        clients::ClientsApi,
         import::ImportApi,
         audit::AuditApi,
         api_keys::ApiKeysApi,

@@ -298,6 +298,12 @@ impl Mocks {
             require_verified_email: false,
         };
         let admin = AdminService::new(ports.clone(), policy.password.clone());
+        let clients = warden_domain::clients::ClientService::new(
+            ports.clone(),
+            Arc::new(warden_domain::testing::MemClients::default()),
+            "warden",
+            policy.lifetimes.access,
+        );
         let auth = Arc::new(AuthService::new(ports, policy).await.expect("the service"));
         let services = UseCases {
             admin,
@@ -312,6 +318,7 @@ impl Mocks {
                 warden_domain::recovery::RecoveryPolicy::default(),
             ),
             keys: ApiKeyService::new(Arc::new(self.keys), Arc::new(Reversed), clock, random),
+            clients,
             auth,
             readiness: Arc::new(self.readiness),
         };

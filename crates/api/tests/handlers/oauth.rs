@@ -89,8 +89,29 @@ async fn a_repeated_parameter_and_a_body_of_another_type_are_told_apart() {
 
 #[tokio::test]
 async fn an_unknown_grant_type_is_unsupported_grant_type() {
-    let resp = post_form(Mocks::new(), "grant_type=client_credentials").await;
-    assert_eq!(oauth_error(resp).await, "unsupported_grant_type");
+    for grant in ["implicit", "authorization_code2", "PASSWORD"] {
+        let resp = post_form(Mocks::new(), &format!("grant_type={grant}")).await;
+        assert_eq!(oauth_error(resp).await, "unsupported_grant_type", "{grant}");
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_without_a_client_is_invalid_client_with_a_basic_challenge() {
+    for body in [
+        "grant_type=client_credentials",
+        "grant_type=client_credentials&client_id=warden",
+        "grant_type=client_credentials&client_id=nobody",
+    ] {
+        let resp = post_form(Mocks::new(), body).await;
+        resp.assert_status(StatusCode::UNAUTHORIZED);
+        resp.assert_header(
+            "www-authenticate",
+            "Basic realm=\"warden\", charset=\"UTF-8\"",
+        );
+        resp.assert_header("cache-control", "no-store");
+        let body = resp.json().await.value().deserialize::<Value>();
+        assert_eq!(body["error"], "invalid_client", "{body}");
+    }
 }
 
 #[tokio::test]

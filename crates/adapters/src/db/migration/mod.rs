@@ -13,6 +13,7 @@ mod m20261207_000004_refresh_tokens_sessions;
 mod m20261207_000005_create_audit_events;
 mod m20261207_000006_second_factor;
 mod m20261207_000007_mail;
+mod m20261208_000008_oauth_clients;
 
 /// The list of migrations.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000005_create_audit_events::Migration),
             Box::new(m20261207_000006_second_factor::Migration),
             Box::new(m20261207_000007_mail::Migration),
+            Box::new(m20261208_000008_oauth_clients::Migration),
         ]
     }
 }
