@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod body_limit;
+mod clients;
 mod contract;
 mod edge;
 mod fuzz;

@@ -234,6 +234,33 @@ pub enum AuditTypeDto {
     /// New recovery codes replaced the old ones.
     #[oai(rename = "mfa.recovery_codes_replaced")]
     MfaRecoveryCodesReplaced,
+    /// A verification link was sent.
+    #[oai(rename = "email.verification_sent")]
+    EmailVerificationSent,
+    /// An address was verified by its link.
+    #[oai(rename = "email.verified")]
+    EmailVerified,
+    /// An address change was asked for (a link went to the new address).
+    #[oai(rename = "email.change_requested")]
+    EmailChangeRequested,
+    /// An address changed, its new address verified.
+    #[oai(rename = "email.changed")]
+    EmailChanged,
+    /// A password reset link was made.
+    #[oai(rename = "password.reset_requested")]
+    PasswordResetRequested,
+    /// A password was set by a reset link.
+    #[oai(rename = "password.reset")]
+    PasswordReset,
+    /// An OAuth client was registered.
+    #[oai(rename = "client.created")]
+    ClientCreated,
+    /// An OAuth client's registration changed.
+    #[oai(rename = "client.updated")]
+    ClientUpdated,
+    /// An OAuth client was removed.
+    #[oai(rename = "client.deleted")]
+    ClientDeleted,
 }
 
 impl From<AuditTypeDto> for AuditKind {
@@ -258,6 +285,15 @@ impl From<AuditTypeDto> for AuditKind {
             AuditTypeDto::MfaFailed => Self::MfaFailed,
             AuditTypeDto::MfaRecoveryUsed => Self::MfaRecoveryUsed,
             AuditTypeDto::MfaRecoveryCodesReplaced => Self::MfaRecoveryCodesReplaced,
+            AuditTypeDto::EmailVerificationSent => Self::EmailVerificationSent,
+            AuditTypeDto::EmailVerified => Self::EmailVerified,
+            AuditTypeDto::EmailChangeRequested => Self::EmailChangeRequested,
+            AuditTypeDto::EmailChanged => Self::EmailChanged,
+            AuditTypeDto::PasswordResetRequested => Self::PasswordResetRequested,
+            AuditTypeDto::PasswordReset => Self::PasswordReset,
+            AuditTypeDto::ClientCreated => Self::ClientCreated,
+            AuditTypeDto::ClientUpdated => Self::ClientUpdated,
+            AuditTypeDto::ClientDeleted => Self::ClientDeleted,
         }
     }
 }

@@ -92,3 +92,12 @@ fn a_key_has_the_documented_fields_and_neither_digest_nor_owner() {
     assert_eq!(json[0]["last_used_at"], "2026-01-02T03:04:05Z");
     assert!(!json.to_string().contains("digest"));
 }
+
+#[test]
+fn every_audit_kind_can_be_asked_for_by_its_own_name() {
+    use poem_openapi::types::ParseFromParameter as _;
+    for kind in AuditKind::ALL {
+        let dto = AuditTypeDto::parse_from_parameter(kind.as_str()).unwrap();
+        assert_eq!(AuditKind::from(dto), kind);
+    }
+}
