@@ -8,7 +8,7 @@ use time::Duration;
 use super::*;
 use crate::keys::generate_ed25519;
 
-const SECRET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCD";
+pub(super) const SECRET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCD";
 
 pub(super) fn claims(expires_in: Duration) -> AccessClaims {
     let now = OffsetDateTime::now_utc();

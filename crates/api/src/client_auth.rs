@@ -81,7 +81,7 @@ fn form_decoded(value: &str) -> Option<String> {
     percent_decode_str(&spaced)
         .decode_utf8()
         .ok()
-        .map(|v| v.into_owned())
+        .map(std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use warden_domain::import::OnConflict;
 use warden_domain::user::{Role, UnknownRole};
 
-/// Warden's admin tool: migrations, users, keys and configuration.
+use crate::client_args::ClientCommand;
+
+/// Warden's admin tool: migrations, users, keys, OAuth clients and configuration.
 ///
 /// It reads the same configuration as `warden-api`: `$WARDEN_CONFIG` or `./warden.toml`, then
 /// `WARDEN_*` variables.
@@ -37,6 +39,12 @@ pub(crate) enum Command {
         /// What to do with API keys.
         #[command(subcommand)]
         command: ApikeyCommand,
+    },
+    /// Register, list, change and remove OAuth clients.
+    Client {
+        /// What to do with clients.
+        #[command(subcommand)]
+        command: ClientCommand,
     },
     /// Housekeeping of login sessions.
     Sessions {

@@ -1,5 +1,6 @@
-//! Running a parsed command: migrations, keys and configuration here, users in [`crate::user`];
-//! and the one translation of failures into the sentence the operator reads.
+//! Running a parsed command: migrations, keys and configuration here, users in [`crate::user`],
+//! OAuth clients in [`crate::client`]; and the one translation of failures into the sentence
+//! the operator reads.
 
 use secrecy::ExposeSecret;
 use warden_adapters::{Services, Settings, build_codec, keys, open_database};
@@ -18,6 +19,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => migrate().await,
         Command::User { command } => Box::pin(crate::user::run(command)).await,
         Command::Apikey { command } => crate::apikey::run(command).await,
+        Command::Client { command } => Box::pin(crate::client::run(command)).await,
         Command::Mail {
             command: MailCommand::Test { to },
         } => crate::mail::test(&to).await,

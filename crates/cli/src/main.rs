@@ -4,6 +4,8 @@
 mod apikey;
 mod audit;
 mod cli;
+mod client;
+mod client_args;
 mod commands;
 mod logging;
 mod mail;

@@ -1,9 +1,13 @@
-//! How users and API keys are printed: a table for people, and for scripts the API's own JSON
-//! (`warden_api::dto`), written once for both. Neither ever includes a password hash or a key's
-//! secret.
+//! How users, API keys and OAuth clients are printed: a table for people, and for scripts the
+//! API's own JSON (`warden_api::dto`, written once for both; a client's as `/admin/clients`
+//! writes it). None ever includes a password hash or a key's secret, and a client's secret only
+//! in the answer that made it.
 
+use serde_json::Value;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use warden_domain::api_key::ApiKey;
+use warden_domain::client::{Client, GrantType};
 use warden_domain::user::User;
 
 /// The users as a pretty-printed JSON array, each as the API returns it.
@@ -14,7 +18,7 @@ pub(crate) fn users_json(users: &[User]) -> Result<String, String> {
     pretty(&warden_api::dto::users_json(users))
 }
 
-fn pretty(value: &serde_json::Value) -> Result<String, String> {
+fn pretty(value: &Value) -> Result<String, String> {
     serde_json::to_string_pretty(value).map_err(|e| format!("cannot print JSON: {e}"))
 }
 
@@ -82,6 +86,142 @@ pub(crate) fn keys_table(keys: &[ApiKey], owners: &[User]) -> String {
     )
 }
 
+/// A client as `/admin/clients` writes it, with `client_secret` only when one is given (the
+/// answer that made it).
+///
+/// # Errors
+/// A time that RFC 3339 cannot write (a year past 9999).
+pub(crate) fn client_json(client: Client, secret: Option<&str>) -> Result<String, String> {
+    pretty(&client_value(client, secret)?)
+}
+
+/// The clients as a pretty-printed JSON array, each as `/admin/clients` writes it.
+///
+/// # Errors
+/// A time that RFC 3339 cannot write (a year past 9999).
+pub(crate) fn clients_json(clients: Vec<Client>) -> Result<String, String> {
+    let values = clients
+        .into_iter()
+        .map(|c| client_value(c, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    pretty(&Value::Array(values))
+}
+
+/// The JSON object of a client, with the keys of the API's (`ClientDto` in `/admin/clients`).
+fn client_value(client: Client, secret: Option<&str>) -> Result<Value, String> {
+    let spec = client.spec;
+    let grants: Vec<&str> = spec
+        .grant_types
+        .into_iter()
+        .map(GrantType::as_str)
+        .collect();
+    let fields = [
+        ("client_id", Value::from(client.id)),
+        ("name", spec.name.into()),
+        ("redirect_uris", spec.redirect_uris.into()),
+        ("public", spec.public.into()),
+        ("first_party", spec.first_party.into()),
+        ("grant_types", grants.into()),
+        ("scopes", spec.scopes.into()),
+        ("audience", spec.audience.into()),
+        (
+            "post_logout_redirect_uris",
+            spec.post_logout_redirect_uris.into(),
+        ),
+        ("created_at", rfc3339(client.created_at)?.into()),
+        ("updated_at", rfc3339(client.updated_at)?.into()),
+    ];
+    Ok(fields
+        .into_iter()
+        .chain(secret.map(|s| ("client_secret", Value::from(s))))
+        .collect())
+}
+
+/// A time as the API writes it.
+fn rfc3339(at: OffsetDateTime) -> Result<String, String> {
+    at.format(&Rfc3339)
+        .map_err(|e| format!("cannot print the time {at}: {e}"))
+}
+
+/// The clients as an aligned table, one line per client.
+pub(crate) fn clients_table(clients: &[Client]) -> String {
+    let rows = clients.iter().map(|c| {
+        [
+            c.id.clone(),
+            c.spec.name.clone(),
+            kind(c).to_owned(),
+            or_dash(grant_names(c).join(",")),
+            or_dash(c.spec.scopes.join(",")),
+        ]
+    });
+    table(["ID", "NAME", "TYPE", "GRANTS", "SCOPES"], rows)
+}
+
+/// One client as `key: value` lines, the keys those of its JSON; lists comma-separated, an
+/// empty list or no audience as `-`.
+///
+/// # Errors
+/// A time that RFC 3339 cannot write (a year past 9999).
+pub(crate) fn client_lines(client: &Client) -> Result<String, String> {
+    let spec = &client.spec;
+    let lines = [
+        ("client_id", client.id.clone()),
+        ("name", spec.name.clone()),
+        ("public", spec.public.to_string()),
+        ("first_party", spec.first_party.to_string()),
+        ("grant_types", or_dash(grant_names(client).join(", "))),
+        ("scopes", or_dash(spec.scopes.join(", "))),
+        ("redirect_uris", or_dash(spec.redirect_uris.join(", "))),
+        (
+            "post_logout_redirect_uris",
+            or_dash(spec.post_logout_redirect_uris.join(", ")),
+        ),
+        (
+            "audience",
+            spec.audience.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
+        ("created_at", rfc3339(client.created_at)?),
+        ("updated_at", rfc3339(client.updated_at)?),
+    ];
+    let mut out = String::new();
+    for (key, value) in lines {
+        out.push_str(key);
+        out.push_str(": ");
+        out.push_str(&value);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// `public` (no secret) or `confidential`.
+fn kind(client: &Client) -> &'static str {
+    if client.spec.public {
+        "public"
+    } else {
+        "confidential"
+    }
+}
+
+/// The names of a client's grants.
+fn grant_names(client: &Client) -> Vec<&'static str> {
+    client
+        .spec
+        .grant_types
+        .iter()
+        .copied()
+        .map(GrantType::as_str)
+        .collect()
+}
+
+/// The text, or `-` when it is empty.
+fn or_dash(text: String) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
+    }
+}
+
 /// Rows under a header, columns aligned in characters.
 pub(crate) fn table<const N: usize>(
     header: [&str; N],
@@ -116,6 +256,7 @@ pub(crate) fn table<const N: usize>(
 mod tests {
     use time::macros::datetime;
     use uuid::Uuid;
+    use warden_domain::client::ClientSpec;
     use warden_domain::user::{DisplayName, Email, PasswordHash, Role};
 
     use super::*;
@@ -150,5 +291,99 @@ mod tests {
         assert_eq!(lines[1].find("admin"), lines[2].find("admin"));
         assert_eq!(lines[0].find("DISPLAY NAME"), lines[1].find("Zoë"));
         assert!(lines[1].ends_with("Zoë") && lines[2].ends_with('-'));
+    }
+
+    fn client(public: bool) -> Client {
+        let t = datetime!(2026-01-02 03:04:05 UTC);
+        Client {
+            id: "c1".into(),
+            spec: ClientSpec {
+                name: "Web app".into(),
+                redirect_uris: vec!["https://app.example.com/cb".into()],
+                public,
+                first_party: false,
+                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                scopes: vec!["read".into(), "write".into()],
+                audience: None,
+                post_logout_redirect_uris: Vec::new(),
+            },
+            secret_digest: (!public).then(|| "digest".into()),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn a_client_is_written_with_the_api_keys_and_its_secret_only_when_given() {
+        let made: Value =
+            serde_json::from_str(&client_json(client(false), Some("s3cret")).unwrap()).unwrap();
+        let mut keys: Vec<&str> = made
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "audience",
+                "client_id",
+                "client_secret",
+                "created_at",
+                "first_party",
+                "grant_types",
+                "name",
+                "post_logout_redirect_uris",
+                "public",
+                "redirect_uris",
+                "scopes",
+                "updated_at"
+            ]
+        );
+        assert_eq!(made["client_secret"], "s3cret");
+        assert_eq!(
+            made["grant_types"],
+            serde_json::json!(["authorization_code", "refresh_token"])
+        );
+        assert_eq!(made["audience"], Value::Null);
+        assert_eq!(made["created_at"], "2026-01-02T03:04:05Z");
+        assert!(!made.to_string().contains("digest"), "{made}");
+
+        let listed: Value =
+            serde_json::from_str(&clients_json(vec![client(false), client(true)]).unwrap())
+                .unwrap();
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.iter().all(|c| c.get("client_secret").is_none()));
+        assert_eq!(listed[1]["public"], true);
+    }
+
+    #[test]
+    fn a_client_reads_as_a_table_row_and_as_lines() {
+        let table = clients_table(&[client(false), client(true)]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].find("TYPE"), lines[1].find("confidential"));
+        assert!(
+            lines[1].contains("authorization_code,refresh_token"),
+            "{table}"
+        );
+        assert!(lines[2].contains("public") && lines[2].ends_with("read,write"));
+
+        let shown = client_lines(&client(true)).unwrap();
+        assert!(
+            shown.starts_with("client_id: c1\nname: Web app\npublic: true\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("\nscopes: read, write\n"), "{shown}");
+        assert!(
+            shown.contains("\npost_logout_redirect_uris: -\naudience: -\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with("updated_at: 2026-01-02T03:04:05Z\n"),
+            "{shown}"
+        );
     }
 }

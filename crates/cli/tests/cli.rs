@@ -878,6 +878,100 @@ fn apikey_create_prints_the_key_alone_and_list_never_shows_it() {
 }
 
 #[test]
+fn client_commands_register_show_change_and_remove_a_client() {
+    let sb = Sandbox::migrated();
+    let made = sb
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "Backend",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "read",
+            "--json",
+        ])
+        .ok();
+    let made: Value = serde_json::from_str(&made.stdout).unwrap();
+    let id = made["client_id"].as_str().unwrap().to_owned();
+    let secret = made["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(made["public"], false);
+    assert_eq!(
+        made["grant_types"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(made["audience"], Value::Null);
+
+    let listed: Value =
+        serde_json::from_str(&sb.run(&["client", "list", "--json"]).ok().stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert!(listed[0].get("client_secret").is_none(), "{listed}");
+    let table = sb.run(&["client", "list"]).ok();
+    assert!(
+        table.stdout.contains(&id) && table.stdout.contains("confidential"),
+        "{table:?}"
+    );
+    let shown = sb.run(&["client", "show", "--id", &id]).ok();
+    assert!(
+        shown.stdout.starts_with(&format!("client_id: {id}\n")),
+        "{shown:?}"
+    );
+    for run in [&table, &shown] {
+        assert!(!run.stdout.contains(&secret), "{run:?}");
+    }
+
+    // Made public it loses its secret (and client_credentials, which a public client cannot use).
+    let public = sb
+        .run(&[
+            "client", "update", "--id", &id, "--public", "true", "--grant", "password",
+        ])
+        .ok();
+    assert_eq!(public.stdout, format!("client_id: {id}\n"));
+    // Made confidential again it gets a new secret, shown this once.
+    let back = sb.run(&["client", "update", "--id", &id, "--public", "false"]);
+    assert!(
+        back.success && back.stderr.contains("shown this once"),
+        "{back:?}"
+    );
+    let new_secret = back
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap();
+    assert!(!new_secret.is_empty() && new_secret != secret, "{back:?}");
+
+    let reason = sb
+        .run(&[
+            "client",
+            "create",
+            "--name",
+            "Web",
+            "--public",
+            "--grant",
+            "client_credentials",
+        ])
+        .fails();
+    assert_eq!(reason, "a public client cannot use client_credentials");
+    let reason = sb
+        .run(&["client", "create", "--name", "Web", "--grant", "implicit"])
+        .fails();
+    assert!(
+        reason.contains("authorization_code") && reason.contains("password"),
+        "{reason}"
+    );
+
+    assert_eq!(
+        sb.run(&["client", "delete", "--id", &id]).ok().stdout,
+        format!("deleted {id}\n")
+    );
+    for command in ["show", "delete"] {
+        let reason = sb.run(&["client", command, "--id", &id]).fails();
+        assert_eq!(reason, format!("no client with id {id}"));
+    }
+}
+
+#[test]
 fn apikey_create_refuses_bad_expiries_and_unknown_owners_in_one_line() {
     let sb = Sandbox::migrated();
     sb.create("bot@example.com", "user");

@@ -105,7 +105,8 @@ impl ClientSpec {
     /// One sentence per broken rule.
     pub fn validated(mut self) -> Result<Self, Vec<String>> {
         let mut reasons = Vec::new();
-        self.name = self.name.trim().to_owned();
+        let name = std::mem::take(&mut self.name);
+        name.trim().clone_into(&mut self.name);
         if self.name.is_empty()
             || self.name.chars().count() > MAX_NAME_CHARS
             || self.name.chars().any(char::is_control)

@@ -30,7 +30,7 @@ pub enum TokenClient {
     /// refresh grants: what a request without `client_id` uses.
     Default,
     /// A registered client, authenticated (or public, with no secret to show).
-    Registered(Client),
+    Registered(Box<Client>),
     /// A `client_id` that names no client (whatever secret came with it).
     Unregistered,
 }
@@ -248,11 +248,11 @@ impl ClientService {
                 Ok(TokenClient::Unregistered)
             }
             (Some(client), secret) => match (&client.secret_digest, secret) {
-                (None, None) => Ok(TokenClient::Registered(client)),
+                (None, None) => Ok(TokenClient::Registered(Box::new(client))),
                 (Some(digest), Some(secret))
                     if self.ports.digester.matches(secret.expose_secret(), digest) =>
                 {
-                    Ok(TokenClient::Registered(client))
+                    Ok(TokenClient::Registered(Box::new(client)))
                 }
                 _ => Err(Error::InvalidClient),
             },
@@ -268,7 +268,7 @@ impl ClientService {
             return Err(Error::InvalidClient);
         }
         match self.identify(Some(presented)).await? {
-            TokenClient::Registered(client) if !client.spec.public => Ok(client),
+            TokenClient::Registered(client) if !client.spec.public => Ok(*client),
             _ => Err(Error::InvalidClient),
         }
     }
