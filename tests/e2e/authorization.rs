@@ -82,6 +82,12 @@ const LOGIN: &str = "grant_type=password&username=user%40example.com&password=vi
 /// and introspection admit admins (and introspection services), refusing other users with 403.
 const TABLE: &[Rule] = &[
     rule("GET", "/.well-known/jwks.json", Body::None, [T, T, T, T]),
+    rule(
+        "GET",
+        "/.well-known/oauth-authorization-server",
+        Body::None,
+        [T, T, T, T],
+    ),
     rule("GET", "/health/live", Body::None, [T, T, T, T]),
     rule("GET", "/health/ready", Body::None, [T, T, T, T]),
     rule("POST", "/auth/register", Body::Json(SIGN_UP), [T, T, T, T]),

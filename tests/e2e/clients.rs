@@ -332,3 +332,28 @@ async fn a_bad_registration_is_refused_whole_and_stores_nothing() {
     let list: Value = list.json().await.unwrap();
     assert_eq!(list, json!({"items": []}));
 }
+
+#[tokio::test]
+async fn an_empty_basic_header_is_no_client_as_swagger_ui_sends_it() {
+    let app = spawn_app_on(Backend::Sqlite, |_| {}).await;
+    app.user_with_token("swagger@example.com").await;
+    let r = form_post(&app.client, &app, "/auth/token")
+        .header("authorization", "Basic Og==")
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "swagger@example.com"),
+            ("password", crate::helpers::STRONG),
+            ("scope", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let half = form_post(&app.client, &app, "/auth/token")
+        .basic_auth("", Some("secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(half.status(), 401, "a secret without an id");
+}

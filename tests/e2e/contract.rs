@@ -431,6 +431,11 @@ const STATUSES: &[(&str, &str, &str)] = &[
     ("/health/live", "get", "200"),
     ("/health/ready", "get", "200 500 503"),
     ("/.well-known/jwks.json", "get", "200 429 500"),
+    (
+        "/.well-known/oauth-authorization-server",
+        "get",
+        "200 404 429 500",
+    ),
 ];
 
 #[tokio::test]

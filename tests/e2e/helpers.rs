@@ -79,6 +79,9 @@ pub(crate) fn test_settings(dir: &std::path::Path) -> Settings {
     s.server.bind = "127.0.0.1:0".parse().unwrap();
     s.database.url = format!("sqlite://{}/warden.db?mode=rwc", dir.display());
     s.jwt.secret = Some(SecretString::from(SECRET));
+    // A fixed issuer, which the tests' hand-made tokens name; the default (the address the
+    // server listens on) is the discovery tests' own.
+    s.jwt.issuer = Some("warden".into());
     // Test-only minimum cost: real argon2id, cheap enough for many logins per test.
     s.argon2.memory_kib = 1024;
     s.argon2.iterations = 1;

@@ -8,6 +8,7 @@ mod authorization;
 mod body_limit;
 mod clients;
 mod contract;
+mod discovery;
 mod edge;
 mod fuzz;
 mod helpers;

@@ -161,7 +161,7 @@ async fn forged_expired_and_mismatched_tokens_get_401_invalid_token() {
 
 #[tokio::test]
 async fn a_token_from_an_instance_with_another_issuer_or_audience_is_refused() {
-    let a = spawn_app_with(|s| s.jwt.issuer = "https://auth.a.example".into()).await;
+    let a = spawn_app_with(|s| s.jwt.issuer = Some("https://auth.a.example".into())).await;
     let (_, token) = a.user_with_token("quinn@example.com").await;
     assert_eq!(a.get_with_token("/users/me", &token).await.status(), 200);
     // Same key and same user id space, different issuer: refused.

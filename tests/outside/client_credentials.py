@@ -28,7 +28,7 @@ INTROSPECT_URL = f"{BASE}/auth/introspect"
 REVOKE_URL = f"{BASE}/auth/revoke"
 CLIENTS_URL = f"{BASE}/admin/clients"
 ALGORITHM = "EdDSA"
-ISSUER = "warden"
+ISSUER = requests.get(f"{BASE}/.well-known/oauth-authorization-server").json()["issuer"]
 AUDIENCE = "https://api.outside.example"
 REGISTRATION = {
     "name": "outside-billing",

@@ -1,8 +1,9 @@
 """Warden through clients nobody here wrote.
 
+The server is found by its RFC 8414 metadata, whose issuer is the URL it is reached at;
 authlib's OAuth 2.0 client signs in with the password grant and refreshes; PyJWT verifies
-the access tokens (EdDSA or RS256) through the JWKS, with the algorithm pinned. Exits non-zero
-at the first broken expectation.
+the access tokens (EdDSA or RS256) through the JWKS, with the algorithm and the issuer pinned.
+Exits non-zero at the first broken expectation.
 
 Usage: oauth_client.py BASE_URL [ALGORITHM]  (EdDSA by default; the server must sign with it)
 """
@@ -17,7 +18,8 @@ from authlib.integrations.base_client.errors import OAuthError
 
 BASE = sys.argv[1].rstrip("/")
 ALGORITHM = sys.argv[2] if len(sys.argv) > 2 else "EdDSA"
-TOKEN_URL = f"{BASE}/auth/token"
+METADATA = requests.get(f"{BASE}/.well-known/oauth-authorization-server").json()
+TOKEN_URL = METADATA["token_endpoint"]
 EMAIL = f"outside-{uuid.uuid4().hex[:12]}@example.com"
 PASSWORD = "violet tractor hums 42 quiet lanterns"
 
@@ -30,11 +32,16 @@ def check(condition, what):
 
 def verify(access_token):
     """PyJWT, with the key picked from the JWKS by the token's kid."""
-    keys = jwt.PyJWKClient(f"{BASE}/.well-known/jwks.json")
+    keys = jwt.PyJWKClient(METADATA["jwks_uri"])
     key = keys.get_signing_key_from_jwt(access_token)
     return jwt.decode(
-        access_token, key.key, algorithms=[ALGORITHM], audience="warden", issuer="warden"
+        access_token, key.key, algorithms=[ALGORITHM], audience="warden", issuer=METADATA["issuer"]
     )
+
+
+check(METADATA["issuer"] == BASE, f"the metadata's issuer is the server's URL ({METADATA['issuer']})")
+check(TOKEN_URL == f"{BASE}/auth/token", "the metadata names the token endpoint")
+check("client_credentials" in METADATA["grant_types_supported"], "and the grants, client_credentials among them")
 
 
 r = requests.post(f"{BASE}/auth/register", json={"email": EMAIL, "password": PASSWORD})

@@ -141,7 +141,7 @@ pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), Start
             });
             let key = secret.expose_secret().as_bytes();
             Ok((
-                JwtCodec::hs256(key, &jwt.issuer, &jwt.audience),
+                JwtCodec::hs256(key, &settings.issuer(), &jwt.audience),
                 HmacDeriver::from_signing_key(key),
             ))
         }
@@ -175,8 +175,9 @@ pub fn build_codec(settings: &Settings) -> Result<(JwtCodec, HmacDeriver), Start
             } else {
                 jwt::Asymmetric::EdDsa
             };
-            let codec = JwtCodec::asymmetric(alg, &private, &public, &jwt.issuer, &jwt.audience)
-                .map_err(StartupError::Key)?;
+            let codec =
+                JwtCodec::asymmetric(alg, &private, &public, &settings.issuer(), &jwt.audience)
+                    .map_err(StartupError::Key)?;
             Ok((codec, HmacDeriver::from_signing_key(&private)))
         }
     }

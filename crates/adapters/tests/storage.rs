@@ -39,6 +39,8 @@ impl TestDb {
     }
 }
 
+#[path = "storage_parts/clients.rs"]
+mod clients;
 #[path = "storage_parts/mail.rs"]
 mod mail;
 #[path = "storage_parts/mfa.rs"]

@@ -66,8 +66,11 @@ fn basic(req: &Request) -> Result<Option<ClientAuth>, Unreadable> {
         .ok_or(Unreadable::Malformed)?;
     let id = form_decoded(decoded.username()).ok_or(Unreadable::Malformed)?;
     let secret = form_decoded(decoded.password()).ok_or(Unreadable::Malformed)?;
-    if id.is_empty() {
-        return Err(Unreadable::Malformed);
+    match (id.is_empty(), secret.is_empty()) {
+        // `Basic Og==` (":"): what Swagger UI sends when no client is filled in.
+        (true, true) => return Ok(None),
+        (true, false) => return Err(Unreadable::Malformed),
+        (false, _) => {}
     }
     Ok(Some(ClientAuth {
         id,
@@ -151,6 +154,14 @@ mod tests {
         assert_eq!(seen(presented(&req, None, None)), None);
         let bearer = with_basic("Bearer abc");
         assert_eq!(seen(presented(&bearer, None, None)), None);
+        let nobody = with_basic(&format!("Basic {}", b64(":")));
+        assert_eq!(
+            seen(presented(&nobody, None, None)),
+            None,
+            "Swagger UI's empty client"
+        );
+        let form = seen(presented(&nobody, Some("app"), None));
+        assert_eq!(form, Some(("app".into(), None)));
     }
 
     #[test]

@@ -148,4 +148,6 @@ status_sets! {
     Ready = [500];
     /// `GET /.well-known/jwks.json`.
     Jwks = [429, 500];
+    /// `GET /.well-known/oauth-authorization-server`: 404 while the issuer is not a URL.
+    Discovery = [404, 429, 500];
 }

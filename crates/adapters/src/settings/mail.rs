@@ -196,9 +196,14 @@ impl Settings {
 
 /// `server.public_url`: an absolute http(s) URL with a host, and no query or fragment.
 fn check_public_url(text: &str) -> Result<(), ConfigError> {
+    check_url("server.public_url", text)
+}
+
+/// The setting `key` is an absolute http(s) URL with a host, and no query, fragment or user.
+pub(super) fn check_url(key: &str, text: &str) -> Result<(), ConfigError> {
     let fail = || {
         ConfigError::setting(
-            "server.public_url",
+            key,
             "must be an http:// or https:// URL with a host and no query or fragment",
         )
     };

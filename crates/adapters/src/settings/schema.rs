@@ -206,8 +206,10 @@ pub struct JwtSettings {
     pub private_key_file: Option<PathBuf>,
     /// EdDSA and RS256: extra SPKI PEM verification keys (rotation).
     pub public_key_files: Vec<PathBuf>,
-    /// `iss`.
-    pub issuer: String,
+    /// `iss`, and the base of discovery: by default `server.public_url` when one is set (or
+    /// filled in, in development), else `warden`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// `aud`.
     pub audience: String,
     /// Access token lifetime.
@@ -223,7 +225,7 @@ impl Default for JwtSettings {
             secret: None,
             private_key_file: None,
             public_key_files: Vec::new(),
-            issuer: "warden".into(),
+            issuer: None,
             audience: "warden".into(),
             access_ttl_seconds: 900,
             refresh_ttl_seconds: 2_592_000,

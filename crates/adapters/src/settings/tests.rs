@@ -29,7 +29,7 @@ fn no_configuration_at_all_gives_the_documented_defaults() {
         assert_eq!(s.database.url, "sqlite://warden.db?mode=rwc");
         assert_eq!(s.jwt.algorithm, JwtAlgorithm::HS256);
         assert_eq!(
-            (s.jwt.issuer.as_str(), s.jwt.audience.as_str()),
+            (s.issuer().as_str(), s.jwt.audience.as_str()),
             ("warden", "warden")
         );
         assert_eq!(
@@ -58,7 +58,7 @@ fn the_environment_overrides_the_file_which_overrides_defaults() {
         let s = Settings::load().unwrap();
         assert_eq!(s.server.bind.port(), 9000);
         assert_eq!(s.server.max_body_bytes, 10);
-        assert_eq!(s.jwt.issuer, "env");
+        assert_eq!(s.jwt.issuer.as_deref(), Some("env"));
         assert_eq!(s.server.trusted_proxies[0].to_string(), "10.0.0.0/8");
         Ok(())
     });

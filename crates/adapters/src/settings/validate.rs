@@ -86,13 +86,8 @@ impl Settings {
     pub fn validate_except_signing_key(&self) -> Result<(), ConfigError> {
         let fail = |key: &str, why: String| Err(ConfigError::setting(key, why));
         let production = self.profile == Profile::Production;
-        for (key, value) in [
-            ("jwt.issuer", &self.jwt.issuer),
-            ("jwt.audience", &self.jwt.audience),
-        ] {
-            if value.trim().is_empty() {
-                return fail(key, "must not be empty".into());
-            }
+        if self.jwt.audience.trim().is_empty() {
+            return fail("jwt.audience", "must not be empty".into());
         }
         check_token_lifetimes(self.jwt.access_ttl_seconds, self.jwt.refresh_ttl_seconds)?;
         PasswordPolicy::new(

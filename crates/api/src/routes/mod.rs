@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod discovery;
 pub mod health;
 pub mod import;
 pub mod mfa;
@@ -40,6 +41,7 @@ pub type Api = (
     audit::AuditApi,
     api_keys::ApiKeysApi,
     health::HealthApi,
+    discovery::DiscoveryApi,
 );
 
 /// Every resource, as one API.
@@ -56,5 +58,6 @@ pub fn api() -> Api {
         audit::AuditApi,
         api_keys::ApiKeysApi,
         health::HealthApi,
+        discovery::DiscoveryApi,
     )
 }
