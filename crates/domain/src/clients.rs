@@ -161,7 +161,7 @@ impl ClientService {
     /// [`Error::Forbidden`], [`Error::NotFound`]; storage failures.
     pub async fn get(&self, caller: &Principal, id: &str) -> Result<Client, Error> {
         caller.authorize(Permission::ManageClients)?;
-        self.clients.find(id).await?.ok_or(Error::NotFound)
+        self.find(id).await?.ok_or(Error::NotFound)
     }
 
     /// Changes a registration. A client made confidential gets a new secret (returned once);
@@ -176,7 +176,7 @@ impl ClientService {
         change: ClientUpdate,
     ) -> Result<NewClient, Error> {
         caller.authorize(Permission::ManageClients)?;
-        let mut client = self.clients.find(id).await?.ok_or(Error::NotFound)?;
+        let mut client = self.find(id).await?.ok_or(Error::NotFound)?;
         let spec = &mut client.spec;
         let was_public = spec.public;
         set(&mut spec.name, change.name);
@@ -218,6 +218,9 @@ impl ClientService {
             .event(AuditKind::ClientDeleted)
             .by(caller)
             .detail("client_id", id.to_owned());
+        if !is_client_id(id) {
+            return Err(Error::NotFound);
+        }
         self.clients.delete(id, &audit).await
     }
 
@@ -238,7 +241,7 @@ impl ClientService {
                 Some(_) => Err(Error::InvalidClient),
             };
         }
-        let found = self.clients.find(&presented.id).await?;
+        let found = self.find(&presented.id).await?;
         match (found, presented.secret) {
             (None, secret) => {
                 // The same work as a known client's check, so that timing tells nothing.
@@ -306,7 +309,8 @@ impl ClientService {
 
     /// RFC 7662 introspection: what is known of an access token that would be accepted now, a
     /// user's or a client's own, or `None` for any token that would not. A client's token is
-    /// active only while its client is still registered, confidential and allowed the grant.
+    /// active only while its client is still registered, confidential and allowed the grant,
+    /// each of its scopes still allowed and its audience still the client's.
     ///
     /// # Errors
     /// [`Error::Forbidden`] for a principal whose role may not introspect, before the token is
@@ -321,19 +325,36 @@ impl ClientService {
             caller.authorize(Permission::IntrospectTokens)?;
         }
         if let Ok(claims) = self.ports.tokens.verify_client(token) {
-            let live = self
-                .clients
-                .find(&claims.client_id)
-                .await?
-                .is_some_and(|c| !c.spec.public && c.allows(GrantType::ClientCredentials));
+            let audience = self.ports.tokens.audience();
+            let live = self.find(&claims.client_id).await?.is_some_and(|c| {
+                let spec = &c.spec;
+                !spec.public
+                    && c.allows(GrantType::ClientCredentials)
+                    && claims.scope.iter().all(|s| spec.scopes.contains(s))
+                    && claims.audience.as_deref()
+                        == Some(spec.audience.as_deref().unwrap_or(&audience))
+            });
             return Ok(live.then(|| Seen::Client(claims, self.ports.tokens.issuer())));
         }
         Ok(auth.user_token(token).await?.map(Seen::User))
     }
 
+    /// The client of `id`; none, without asking storage, for an id no client can have.
+    async fn find(&self, id: &str) -> Result<Option<Client>, Error> {
+        if !is_client_id(id) {
+            return Ok(None);
+        }
+        self.clients.find(id).await
+    }
+
     fn digest(&self, secret: &SecretString) -> String {
         self.ports.digester.digest(secret.expose_secret())
     }
+}
+
+/// Whether `id` has the shape of a registered client's id: a UUID, hyphenated, lowercase.
+fn is_client_id(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {

@@ -39,22 +39,27 @@ fn spa() -> ClientSpec {
     }
 }
 
+/// A readable codec: a client token is `ct|id|scopes|audience`.
 fn codec() -> MockTokenCodec {
     let mut tokens = MockTokenCodec::new();
     tokens.expect_sign_client().returning(|c| {
-        Ok(SecretString::from(format!(
-            "ct:{}:{}",
-            c.client_id,
-            c.scope.join(" ")
-        )))
+        let aud = c.audience.clone().unwrap_or_else(|| "warden".into());
+        let token = format!("ct|{}|{}|{aud}", c.client_id, c.scope.join(" "));
+        Ok(SecretString::from(token))
     });
     tokens.expect_verify_client().returning(|t| {
-        let id = t.strip_prefix("ct:").ok_or(TokenError::Malformed)?;
-        let id = id.split(':').next().unwrap_or_default();
+        let parts: Vec<&str> = t.split('|').collect();
+        let ["ct", id, scope, aud] = parts[..] else {
+            return Err(TokenError::Malformed);
+        };
         Ok(ClientClaims {
             client_id: id.to_owned(),
-            scope: vec![],
-            audience: None,
+            scope: scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            audience: Some(aud.to_owned()),
             issued_at: NOW,
             expires_at: NOW + Duration::seconds(900),
             token_id: crate::testing::fresh_id(),
@@ -64,6 +69,7 @@ fn codec() -> MockTokenCodec {
         .expect_verify()
         .returning(|_| Err(TokenError::Malformed));
     tokens.expect_issuer().return_const("https://id.example");
+    tokens.expect_audience().return_const("warden");
     tokens
 }
 
@@ -220,7 +226,7 @@ async fn client_credentials_grants_the_scopes_asked_each_of_them_allowed() {
     let all = svc.client_credentials(&client, None).unwrap();
     assert_eq!(all.scope, ["read", "write"]);
     assert_eq!(all.expires_in, 900);
-    let expected = format!("ct:{}:read write", client.id);
+    let expected = format!("ct|{}|read write|https://api.example", client.id);
     assert_eq!(all.access_token.expose_secret(), expected);
     let some = svc.client_credentials(&client, Some("write")).unwrap();
     assert_eq!(some.scope, ["write"]);
@@ -376,7 +382,10 @@ async fn a_client_token_is_active_while_its_client_may_still_have_it() {
         }
         other => panic!("{other:?}"),
     }
-    let unknown = svc.introspect(&auth, as_client, "ct:gone").await.unwrap();
+    let unknown = svc
+        .introspect(&auth, as_client, "ct|gone|read|https://api.example")
+        .await
+        .unwrap();
     assert!(unknown.is_none(), "a token of no registered client");
     assert!(
         svc.introspect(&auth, as_client, "junk")
@@ -433,4 +442,86 @@ fn granted_scope_is_every_allowed_one_when_none_is_asked() {
         Err(Error::InvalidScope)
     ));
     assert_eq!(granted_scope(&allowed, Some("b a")).unwrap(), ["b", "a"]);
+}
+
+#[tokio::test]
+async fn a_client_token_ends_when_its_client_is_narrowed_or_its_audience_moves() {
+    let (svc, _) = service();
+    let auth = auth_service().await;
+    let client = svc.create(&operator(), machine()).await.unwrap().client;
+    let both = svc.client_credentials(&client, None).unwrap().access_token;
+    let read = svc
+        .client_credentials(&client, Some("read"))
+        .unwrap()
+        .access_token;
+    let seen = |token: &SecretString| {
+        let token = token.expose_secret().to_owned();
+        let (svc, auth, client) = (&svc, &auth, &client);
+        async move {
+            let inspector = Inspector::Client(client);
+            svc.introspect(auth, inspector, &token)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    assert!(seen(&both).await && seen(&read).await);
+    let narrowed = ClientUpdate {
+        scopes: Some(vec!["read".into()]),
+        ..ClientUpdate::default()
+    };
+    svc.update(&operator(), &client.id, narrowed).await.unwrap();
+    assert!(!seen(&both).await, "a scope taken away ends the token");
+    assert!(seen(&read).await, "the others stay");
+    let moved = ClientUpdate {
+        audience: Some(None),
+        ..ClientUpdate::default()
+    };
+    svc.update(&operator(), &client.id, moved).await.unwrap();
+    assert!(!seen(&read).await, "an audience moved ends the token");
+    let now = svc.get(&operator(), &client.id).await.unwrap();
+    let fresh = svc.client_credentials(&now, Some("read"));
+    let fresh = fresh.unwrap().access_token;
+    assert!(
+        seen(&fresh).await,
+        "a token for the server's audience, as the client now has"
+    );
+}
+
+#[tokio::test]
+async fn an_id_no_client_can_have_never_reaches_storage() {
+    // A repository with no expectations: any call fails the test.
+    let ports = ports(
+        MockUserRepository::new(),
+        codec(),
+        Arc::new(fixed_clock()),
+        Arc::new(MemRefreshTokens::default()),
+    );
+    let repo = crate::ports::MockClientRepository::new();
+    let svc = ClientService::new(ports, Arc::new(repo), "warden", Duration::seconds(900));
+    let upper = "01930000-0000-7000-8000-00000000000A";
+    for odd in [
+        "\0",
+        "x\u{0}y",
+        "nobody",
+        upper,
+        "0193000000007000800000000000000a",
+        &"a".repeat(5000),
+    ] {
+        let got = svc.identify(Some(auth(odd, Some("s")))).await.unwrap();
+        assert_eq!(got, TokenClient::Unregistered, "{odd:?}");
+        assert!(matches!(
+            svc.get(&operator(), odd).await,
+            Err(Error::NotFound)
+        ));
+        let change = ClientUpdate::default();
+        assert!(matches!(
+            svc.update(&operator(), odd, change).await,
+            Err(Error::NotFound)
+        ));
+        assert!(matches!(
+            svc.delete(&operator(), odd).await,
+            Err(Error::NotFound)
+        ));
+    }
 }
