@@ -233,11 +233,7 @@ fn authority(rest: &str) -> Option<&str> {
     }
     Some(match authority.rsplit_once(':') {
         // A port after the host (an IPv6 host ends with `]`).
-        Some((host, port))
-            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.is_empty() =>
-        {
-            host
-        }
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => authority,
     })
 }

@@ -251,9 +251,10 @@ impl ClientService {
                 Ok(TokenClient::Unregistered)
             }
             (Some(client), secret) => match (&client.secret_digest, secret) {
-                (None, None) => Ok(TokenClient::Registered(Box::new(client))),
+                (None, None) if client.spec.public => Ok(TokenClient::Registered(Box::new(client))),
                 (Some(digest), Some(secret))
-                    if self.ports.digester.matches(secret.expose_secret(), digest) =>
+                    if !client.spec.public
+                        && self.ports.digester.matches(secret.expose_secret(), digest) =>
                 {
                     Ok(TokenClient::Registered(Box::new(client)))
                 }
@@ -271,7 +272,8 @@ impl ClientService {
             return Err(Error::InvalidClient);
         }
         match self.identify(Some(presented)).await? {
-            TokenClient::Registered(client) if !client.spec.public => Ok(*client),
+            // With a secret, only a confidential client is identified.
+            TokenClient::Registered(client) => Ok(*client),
             _ => Err(Error::InvalidClient),
         }
     }

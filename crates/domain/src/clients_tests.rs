@@ -39,17 +39,18 @@ fn spa() -> ClientSpec {
     }
 }
 
-/// A readable codec: a client token is `ct|id|scopes|audience`.
+/// A readable codec: a client token is `ct|id|scopes|audience|exp`.
 fn codec() -> MockTokenCodec {
     let mut tokens = MockTokenCodec::new();
     tokens.expect_sign_client().returning(|c| {
         let aud = c.audience.clone().unwrap_or_else(|| "warden".into());
-        let token = format!("ct|{}|{}|{aud}", c.client_id, c.scope.join(" "));
+        let exp = c.expires_at.unix_timestamp();
+        let token = format!("ct|{}|{}|{aud}|{exp}", c.client_id, c.scope.join(" "));
         Ok(SecretString::from(token))
     });
     tokens.expect_verify_client().returning(|t| {
         let parts: Vec<&str> = t.split('|').collect();
-        let ["ct", id, scope, aud] = parts[..] else {
+        let ["ct", id, scope, aud, _] = parts[..] else {
             return Err(TokenError::Malformed);
         };
         Ok(ClientClaims {
@@ -226,7 +227,8 @@ async fn client_credentials_grants_the_scopes_asked_each_of_them_allowed() {
     let all = svc.client_credentials(&client, None).unwrap();
     assert_eq!(all.scope, ["read", "write"]);
     assert_eq!(all.expires_in, 900);
-    let expected = format!("ct|{}|read write|https://api.example", client.id);
+    let exp = (NOW + Duration::seconds(900)).unix_timestamp();
+    let expected = format!("ct|{}|read write|https://api.example|{exp}", client.id);
     assert_eq!(all.access_token.expose_secret(), expected);
     let some = svc.client_credentials(&client, Some("write")).unwrap();
     assert_eq!(some.scope, ["write"]);
@@ -383,7 +385,7 @@ async fn a_client_token_is_active_while_its_client_may_still_have_it() {
         other => panic!("{other:?}"),
     }
     let unknown = svc
-        .introspect(&auth, as_client, "ct|gone|read|https://api.example")
+        .introspect(&auth, as_client, "ct|gone|read|https://api.example|0")
         .await
         .unwrap();
     assert!(unknown.is_none(), "a token of no registered client");
@@ -524,4 +526,34 @@ async fn an_id_no_client_can_have_never_reaches_storage() {
             Err(Error::NotFound)
         ));
     }
+}
+
+#[test]
+fn the_service_shows_its_default_client_and_nothing_else() {
+    let (svc, _) = service();
+    let shown = format!("{svc:?}");
+    assert!(shown.contains("default_id: \"warden\""), "{shown}");
+}
+
+#[tokio::test]
+async fn a_row_at_odds_with_itself_identifies_no_client() {
+    let (svc, clients) = service();
+    let mut odd = svc.create(&operator(), spa()).await.unwrap().client;
+    // A row at odds with itself (public, yet with a digest), as only a hand edit makes one.
+    odd.id = crate::testing::fresh_id().to_string();
+    odd.secret_digest = Some("d:s".into());
+    let audit =
+        crate::audit::AuditEvent::new(crate::testing::fresh_id(), NOW, AuditKind::ClientCreated);
+    clients.insert(&odd, &audit).await.unwrap();
+    let r = svc.identify(Some(auth(&odd.id, Some("s")))).await;
+    assert!(matches!(r, Err(Error::InvalidClient)));
+    let r = svc.confidential(auth(&odd.id, Some("s"))).await;
+    assert!(matches!(r, Err(Error::InvalidClient)));
+    // And a confidential row without a digest is no public client.
+    let mut bare = svc.create(&operator(), machine()).await.unwrap().client;
+    bare.id = crate::testing::fresh_id().to_string();
+    bare.secret_digest = None;
+    clients.insert(&bare, &audit).await.unwrap();
+    let r = svc.identify(Some(auth(&bare.id, None))).await;
+    assert!(matches!(r, Err(Error::InvalidClient)));
 }
