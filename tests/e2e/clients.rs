@@ -357,3 +357,61 @@ async fn an_empty_basic_header_is_no_client_as_swagger_ui_sends_it() {
         .unwrap();
     assert_eq!(half.status(), 401, "a secret without an id");
 }
+
+#[tokio::test]
+async fn a_session_started_for_a_client_is_refreshed_by_that_client_alone() {
+    for backend in Backend::available().await {
+        let app = spawn_app_on(backend, |_| {}).await;
+        let (_, admin) = app.admin_with_token("admin@example.com").await;
+        let mut spa = machine("web");
+        spa["public"] = json!(true);
+        spa["grant_types"] = json!(["password", "refresh_token"]);
+        let spa = register(&app, &admin, &spa).await;
+        let id = spa["client_id"].as_str().unwrap().to_owned();
+        let id = id.as_str();
+        let login = [
+            ("grant_type", "password"),
+            ("username", "admin@example.com"),
+            ("password", crate::helpers::STRONG),
+            ("client_id", id),
+        ];
+        let theirs: Value = app.token(&login).await.json().await.unwrap();
+        let theirs = theirs["refresh_token"].as_str().unwrap().to_owned();
+        let ours: Value = app.token(&login[..3]).await.json().await.unwrap();
+        let ours = ours["refresh_token"].as_str().unwrap().to_owned();
+        let refresh = |token: &str, client: Option<&str>| {
+            let mut form = vec![
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", token.to_owned()),
+            ];
+            form.extend(client.map(|c| ("client_id", c.to_owned())));
+            form_post(&app.client, &app, "/auth/token")
+                .form(&form)
+                .send()
+        };
+        for (token, client) in [
+            (&theirs, None),
+            (&theirs, Some("someone-else")),
+            (&ours, Some(id)),
+        ] {
+            let r = refresh(token, client).await.unwrap();
+            assert_eq!(r.status(), 400, "{backend:?} {client:?}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_grant");
+        }
+        let r = refresh(&theirs, Some(id)).await.unwrap();
+        assert_eq!(r.status(), 200, "{backend:?}: the refusals changed nothing");
+        assert_eq!(refresh(&ours, None).await.unwrap().status(), 200);
+        let logins = app
+            .get_with_token("/admin/audit?type=login.succeeded", &admin)
+            .await;
+        let logins: Value = logins.json().await.unwrap();
+        let named: Vec<&Value> = logins["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["details"].get("client_id"))
+            .collect();
+        assert_eq!(named, [&json!(id)], "only the client's login names it");
+    }
+}

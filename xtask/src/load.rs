@@ -93,8 +93,10 @@ fn run() -> Result {
     let own = [
         ("WARDEN_DATABASE__URL", database_url.as_str()),
         ("WARDEN_REDIS__URL", redis),
-        // One key for both, as behind a load balancer (each server would get its own).
+        // One key for both, as behind a load balancer (each server would get its own), and
+        // one issuer: by default each would name its own address.
         ("WARDEN_JWT__SECRET", SECRET),
+        ("WARDEN_JWT__ISSUER", "https://id.load.example"),
     ];
     let vars = [&own[..], &server::UNLIMITED].concat();
     let binary = server::binary_path("debug");

@@ -805,6 +805,7 @@ fn refresh_row(user: &User, family: Option<Uuid>, expires_in: time::Duration) ->
         rotated_at: None,
         revoked_at: None,
         second_factor: false,
+        client_id: None,
     }
 }
 

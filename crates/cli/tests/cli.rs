@@ -1114,6 +1114,7 @@ fn sessions_purge_deletes_dead_refresh_tokens_and_keeps_live_ones() {
             rotated_at: None,
             revoked_at: None,
             second_factor: false,
+            client_id: None,
         }
     };
     rt.block_on(async {

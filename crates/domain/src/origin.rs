@@ -1,4 +1,5 @@
-//! Where a request came from, as a session remembers it: the client's IP and its user agent.
+//! Where a request came from, as a session remembers it: the client's IP, its user agent, and
+//! the registered OAuth client it authenticated as.
 
 use std::net::IpAddr;
 
@@ -13,9 +14,19 @@ pub struct Origin {
     /// Its `User-Agent`, cut to [`USER_AGENT_MAX_CHARS`] with control characters dropped;
     /// `None` when absent or empty.
     pub user_agent: Option<String>,
+    /// The registered OAuth client the request authenticated as (its `client_id`); `None` for
+    /// the built-in client. A session started for a client is refreshed by it alone.
+    pub client: Option<String>,
 }
 
 impl Origin {
+    /// The same origin, for the registered client `client` (`None`: the built-in client).
+    #[must_use]
+    pub fn for_client(mut self, client: Option<String>) -> Self {
+        self.client = client;
+        self
+    }
+
     /// A client at `ip` with the `User-Agent` it sent, if any, made safe to keep and show.
     pub fn new(ip: IpAddr, user_agent: Option<&str>) -> Self {
         let user_agent = user_agent
@@ -28,7 +39,11 @@ impl Origin {
                     .to_owned()
             })
             .filter(|ua| !ua.is_empty());
-        Self { ip, user_agent }
+        Self {
+            ip,
+            user_agent,
+            client: None,
+        }
     }
 }
 
@@ -38,6 +53,7 @@ impl From<IpAddr> for Origin {
         Self {
             ip,
             user_agent: None,
+            client: None,
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct RefreshToken {
     pub revoked_at: Option<OffsetDateTime>,
     /// Whether the family's login proved a second factor (the `amr` of its access tokens).
     pub second_factor: bool,
+    /// The registered client the family's login was for; `None` for the built-in client.
+    /// Only that client may refresh it.
+    pub client_id: Option<String>,
 }
 
 impl AuthService {
@@ -75,14 +78,18 @@ impl AuthService {
             rotated_at: None,
             revoked_at: None,
             second_factor,
+            client_id: origin.client.clone(),
         };
-        let audit = ports
+        let mut audit = ports
             .event(AuditKind::LoginSucceeded)
             .by_user(user.id)
             .about(user.id)
             .from(origin)
             .detail("session_id", id.to_string())
             .detail("amr", amr(second_factor));
+        if let Some(client) = &origin.client {
+            audit = audit.detail("client_id", client.clone());
+        }
         ports.refresh_tokens.insert(&row, origin, &audit).await?;
         self.pair(user, &row, secret)
     }
@@ -90,8 +97,9 @@ impl AuthService {
     /// The refresh grant from `origin`: rotates the presented token and returns the new pair.
     ///
     /// # Errors
-    /// [`Error::InvalidRefreshToken`] for an unknown, expired, revoked or reused token, or one
-    /// whose user may no longer act (the loser of a race is a reuse); storage failures.
+    /// [`Error::InvalidRefreshToken`] for an unknown, expired, revoked or reused token, one of
+    /// another client than `origin`'s (refused, and nothing else happens), or one whose user
+    /// may no longer act (the loser of a race is a reuse); storage failures.
     pub async fn refresh(
         &self,
         presented: &str,
@@ -103,7 +111,7 @@ impl AuthService {
         let Some(row) = ports.refresh_tokens.find_by_digest(&digest).await? else {
             return Err(Error::InvalidRefreshToken);
         };
-        if row.revoked_at.is_some() || now >= row.expires_at {
+        if row.revoked_at.is_some() || now >= row.expires_at || row.client_id != origin.client {
             return Err(Error::InvalidRefreshToken);
         }
         let user = self
@@ -128,6 +136,7 @@ impl AuthService {
                 rotated_at: None,
                 revoked_at: None,
                 second_factor: row.second_factor,
+                client_id: row.client_id.clone(),
             };
             if ports.refresh_tokens.rotate(row.id, now, &child).await? {
                 let pair = self.pair(&user, &child, child_secret)?;

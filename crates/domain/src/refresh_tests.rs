@@ -279,6 +279,7 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
         rotated_at: None,
         revoked_at: None,
         second_factor: false,
+        client_id: None,
     };
     let family = row.family_id;
     let mut store = MockRefreshTokenRepository::new();
@@ -310,4 +311,50 @@ async fn the_loser_of_a_rotation_race_is_a_reuse_that_revokes_the_family() {
 
     let err = svc.refresh("raced", &ip(1).into()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRefreshToken));
+}
+
+#[tokio::test]
+async fn a_session_of_a_client_is_refreshed_by_that_client_alone_and_a_refusal_changes_nothing() {
+    let f = fixture(0).await;
+    let as_client = |client: Option<&str>| {
+        crate::origin::Origin::from(ip(1)).for_client(client.map(str::to_owned))
+    };
+    let pair = f
+        .svc
+        .login(
+            "alice@example.com",
+            SecretString::from(STRONG),
+            as_client(Some("app")),
+        )
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(f.store.rows()[0].client_id.as_deref(), Some("app"));
+    for other in [None, Some("other"), Some("App"), Some("")] {
+        let refused = f.svc.refresh(secret(&pair), &as_client(other)).await;
+        assert!(
+            matches!(refused, Err(Error::InvalidRefreshToken)),
+            "{other:?}"
+        );
+    }
+    assert_eq!(f.store.rows().len(), 1, "no rotation, no revocation");
+    assert!(f.store.rows()[0].revoked_at.is_none());
+    let (_, next) = f
+        .svc
+        .refresh(secret(&pair), &as_client(Some("app")))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.rows()[1].client_id.as_deref(),
+        Some("app"),
+        "the child is the client's"
+    );
+    let refused = f.svc.refresh(secret(&next), &as_client(None)).await;
+    assert!(matches!(refused, Err(Error::InvalidRefreshToken)));
+
+    // And the built-in client's session is not a registered client's to refresh.
+    let own = f.login().await;
+    let refused = f.svc.refresh(secret(&own), &as_client(Some("app"))).await;
+    assert!(matches!(refused, Err(Error::InvalidRefreshToken)));
+    assert!(f.refresh(&own.refresh_token).await.is_ok());
 }

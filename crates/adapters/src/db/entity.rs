@@ -142,6 +142,8 @@ pub mod refresh_token {
         pub last_used_at: Option<TimeDateTimeWithTimeZone>,
         /// Whether the family's login proved a second factor.
         pub second_factor: bool,
+        /// The registered client the family's login was for; `None` for the built-in client.
+        pub client_id: Option<String>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

@@ -113,6 +113,7 @@ fn to_domain(m: Model) -> RefreshToken {
         rotated_at: m.rotated_at,
         revoked_at: m.revoked_at,
         second_factor: m.second_factor,
+        client_id: m.client_id,
     }
 }
 
@@ -132,6 +133,7 @@ fn to_row(t: &RefreshToken) -> ActiveModel {
         user_agent: Set(None),
         last_used_at: Set(None),
         second_factor: Set(t.second_factor),
+        client_id: Set(t.client_id.clone()),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `oauth_clients`: the registered OAuth clients, each with the digest of its secret (a
-//! confidential one) and its registration's lists as JSON text.
+//! confidential one) and its registration's lists as JSON text; and `refresh_tokens.client_id`,
+//! the client a session was started for (none: the built-in client), which alone may refresh it.
 
 use sea_orm_migration::prelude::*;
 
@@ -20,9 +21,27 @@ enum OauthClients {
     UpdatedAt,
 }
 
+#[derive(DeriveIden)]
+enum RefreshTokens {
+    Table,
+    ClientId,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(RefreshTokens::Table)
+                    .add_column(
+                        ColumnDef::new(RefreshTokens::ClientId)
+                            .string_len(64)
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         let time = |c: OauthClients| {
             ColumnDef::new(c)
                 .timestamp_with_time_zone()
@@ -62,6 +81,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(RefreshTokens::Table)
+                    .drop_column(RefreshTokens::ClientId)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(
                 Table::drop()

@@ -1,6 +1,7 @@
 //! The grants of `POST /auth/token` that sign in with a password: the password grant (with
 //! the second factor in the same request when the client sends it) and the `mfa-otp` grant
-//! that finishes a login waiting for its second factor.
+//! that finishes a login waiting for its second factor. Their `origin` names the registered
+//! client they are for, if any: the session is that client's to refresh.
 
 use poem::Request;
 use poem_openapi::payload::Json;
@@ -12,8 +13,8 @@ use warden_domain::token::IssuedTokens;
 use warden_domain::user::User;
 
 use super::{MfaRequiredBody, TokenRequest, TokenResponse, refusal, required};
-use crate::client_ip::origin;
 use crate::problem::ApiError;
+use warden_domain::origin::Origin;
 
 /// The second factor sent with a grant: `otp`, else `recovery_code`.
 fn proof(form: &TokenRequest) -> Option<Proof> {
@@ -60,6 +61,7 @@ pub(super) async fn password_grant(
     req: &Request,
     auth: &AuthService,
     form: &TokenRequest,
+    origin: Origin,
 ) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
     let (username, password) = match (
         required(form.username.as_ref(), "username"),
@@ -69,13 +71,13 @@ pub(super) async fn password_grant(
         (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(TokenResponse::from(refusal))),
     };
     let outcome = auth
-        .login_with(username, password, proof(form), origin(req))
+        .login_with(username, password, proof(form), origin.clone())
         .await;
     if let Err(Error::EmailNotVerified(user_id)) = &outcome {
         // The right password of an unverified address: a fresh link (throttled), so that a
         // lost or expired one never leaves the user stuck.
         let recovery = &crate::security::state(req)?.services.recovery;
-        if let Err(e) = recovery.remind(*user_id, &origin(req)).await {
+        if let Err(e) = recovery.remind(*user_id, &origin).await {
             tracing::warn!(error = %e.with_causes(), "could not queue a verification mail");
         }
     }
@@ -84,9 +86,9 @@ pub(super) async fn password_grant(
 
 /// The `mfa-otp` grant: a login's challenge and a code of its second factor.
 pub(super) async fn mfa_grant(
-    req: &Request,
     auth: &AuthService,
     form: &TokenRequest,
+    origin: &Origin,
 ) -> Result<Result<IssuedTokens, TokenResponse>, ApiError> {
     let token = match required(form.mfa_token.as_ref(), "mfa_token") {
         Ok(token) => token,
@@ -96,5 +98,5 @@ pub(super) async fn mfa_grant(
         let missing = refusal("invalid_request", "Missing parameter: otp or recovery_code");
         return Ok(Err(TokenResponse::from(missing)));
     };
-    login_outcome(auth.complete_login(token, proof, &origin(req)).await)
+    login_outcome(auth.complete_login(token, proof, origin).await)
 }

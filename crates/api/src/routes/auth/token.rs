@@ -1,5 +1,6 @@
 //! `POST /auth/token`: who the client is (HTTP Basic, `client_secret_post`, a public client's
-//! `client_id`, or the built-in client), whether it may use the grant, and the grant itself.
+//! `client_id`, or the built-in client), whether it may use the grant, and the grant itself. A
+//! session started for a registered client is refreshed by that client alone.
 
 use poem::Request;
 use warden_domain::Error;
@@ -59,6 +60,10 @@ pub(super) async fn grant(req: &Request, form: &TokenRequest) -> Result<TokenRes
         Err(e) => return Err(e.into()),
     };
     let auth = &services.auth;
+    let origin = origin(req).for_client(match &client {
+        TokenClient::Registered(client) => Some(client.id.clone()),
+        TokenClient::Default | TokenClient::Unregistered => None,
+    });
     let outcome = match grant {
         "client_credentials" => {
             let TokenClient::Registered(client) = &client else {
@@ -86,11 +91,11 @@ pub(super) async fn grant(req: &Request, form: &TokenRequest) -> Result<TokenRes
         "refresh_token" if !may(&client, GrantType::RefreshToken) => {
             return Ok(unauthorized_client());
         }
-        "password" => password_grant(req, auth, form).await?,
-        MFA_OTP_GRANT => mfa_grant(req, auth, form).await?,
+        "password" => password_grant(req, auth, form, origin).await?,
+        MFA_OTP_GRANT => mfa_grant(auth, form, &origin).await?,
         "refresh_token" => match required(form.refresh_token.as_ref(), "refresh_token") {
             Err(refused) => Err(refused.into()),
-            Ok(token) => match auth.refresh(token, &origin(req)).await {
+            Ok(token) => match auth.refresh(token, &origin).await {
                 Ok((_, tokens)) => Ok(tokens),
                 Err(Error::InvalidRefreshToken) => Err(refusal(
                     "invalid_grant",
