@@ -364,8 +364,10 @@ async fn stoppable_app_with_a_slow_login_user() -> (
     let dir = std::env::temp_dir().join(format!("warden-e2e-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut settings = test_settings(&dir);
+    // A login of about 300 ms here, well over the 150 ms the stop waits for: at 24
+    // iterations it took 135 to 145 ms on a loaded machine, and sometimes ended before the stop.
     settings.argon2.memory_kib = 16 * 1024;
-    settings.argon2.iterations = 24;
+    settings.argon2.iterations = 48;
     let app = warden_server::Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
