@@ -159,6 +159,12 @@ const TABLE: &[Rule] = &[
     ),
     rule(
         "POST",
+        "/admin/clients/{client_id}/secret",
+        Body::None,
+        [U, F, F, T],
+    ),
+    rule(
+        "POST",
         "/users/me/mfa/totp",
         Body::Json(r#"{"current_password": "not the password at all 99"}"#),
         [U, T, U, T],

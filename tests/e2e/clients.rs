@@ -415,3 +415,41 @@ async fn a_session_started_for_a_client_is_refreshed_by_that_client_alone() {
         assert_eq!(named, [&json!(id)], "only the client's login names it");
     }
 }
+
+#[tokio::test]
+async fn a_rotated_secret_works_at_once_and_the_old_one_no_more() {
+    let app = spawn_app_on(Backend::Sqlite, |_| {}).await;
+    let (_, admin) = app.admin_with_token("admin@example.com").await;
+    let made = register(&app, &admin, &machine("billing")).await;
+    let (id, old) = (
+        made["client_id"].as_str().unwrap(),
+        made["client_secret"].as_str().unwrap(),
+    );
+    let r = app
+        .with_token(Method::POST, &format!("/admin/clients/{id}/secret"), &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let rotated: Value = r.json().await.unwrap();
+    let new = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(by_basic(&app, id, old, None).await.0, 401);
+    assert_eq!(by_basic(&app, id, new, None).await.0, 200);
+    let mut spa = machine("web");
+    spa["public"] = json!(true);
+    spa["grant_types"] = json!(["password"]);
+    let spa = register(&app, &admin, &spa).await;
+    let spa_id = spa["client_id"].as_str().unwrap();
+    let r = app
+        .with_token(
+            Method::POST,
+            &format!("/admin/clients/{spa_id}/secret"),
+            &admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 422).await;
+}

@@ -393,6 +393,11 @@ const STATUSES: &[(&str, &str, &str)] = &[
         "204 401 403 404 429 500 503",
     ),
     (
+        "/admin/clients/{client_id}/secret",
+        "post",
+        "200 401 403 404 422 429 500 503",
+    ),
+    (
         "/admin/users/{id}",
         "delete",
         "204 401 403 404 409 422 429 500 503",

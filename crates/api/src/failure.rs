@@ -140,6 +140,8 @@ status_sets! {
     CreateClient = [400, 401, 403, 413, 415, 422, 429, 500, 503];
     /// `GET` and `DELETE /admin/clients/{client_id}`.
     OneClient = [401, 403, 404, 429, 500, 503];
+    /// `POST /admin/clients/{client_id}/secret`: 422 for a public client.
+    RotateSecret = [401, 403, 404, 422, 429, 500, 503];
     /// `PATCH /admin/clients/{client_id}`.
     PatchClient = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// `DELETE /api-keys/{id}`.

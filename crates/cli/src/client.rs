@@ -62,6 +62,13 @@ pub(crate) async fn run(command: ClientCommand) -> Result<(), String> {
                 .map_err(|e| refused(&e, &id))?;
             print_made(made, json)
         }
+        ClientCommand::RotateSecret { id, json } => {
+            let made = clients
+                .rotate_secret(&operator, &id)
+                .await
+                .map_err(|e| refused(&e, &id))?;
+            print_made(made, json)
+        }
         ClientCommand::Delete { id } => {
             clients
                 .delete(&operator, &id)

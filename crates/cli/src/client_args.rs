@@ -27,6 +27,16 @@ pub(crate) enum ClientCommand {
     /// Change a client: each option given replaces that field, and a list option given at
     /// least once replaces the whole list.
     Update(UpdateClient),
+    /// Give a confidential client a new secret, printed this once; the old one stops working.
+    RotateSecret {
+        /// The client's id.
+        #[arg(long)]
+        id: String,
+        /// Print the client and its new secret as `POST /admin/clients/{client_id}/secret`
+        /// returns them.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a client: its tokens stop being active.
     Delete {
         /// The client's id.
@@ -222,13 +232,22 @@ mod tests {
 
     #[test]
     fn show_and_delete_need_an_id() {
-        for args in [&["show"][..], &["delete"][..], &["update"][..]] {
+        for args in [
+            &["show"][..],
+            &["delete"][..],
+            &["update"][..],
+            &["rotate-secret"][..],
+        ] {
             let e = client(args).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument, "{args:?}");
         }
         assert!(matches!(
             client(&["delete", "--id", "c1"]).unwrap(),
             ClientCommand::Delete { id } if id == "c1"
+        ));
+        assert!(matches!(
+            client(&["rotate-secret", "--id", "c1", "--json"]).unwrap(),
+            ClientCommand::RotateSecret { id, json: true } if id == "c1"
         ));
     }
 }

@@ -11,7 +11,7 @@ use warden_domain::client::{Client, ClientSpec, GrantType};
 use warden_domain::clients::{ClientUpdate, NewClient};
 
 use super::Tag;
-use crate::failure::{Caller, CreateClient, Failure, OneClient, PatchClient};
+use crate::failure::{Caller, CreateClient, Failure, OneClient, PatchClient, RotateSecret};
 use crate::security::{Authenticated, state};
 use crate::strict_json::StrictJson;
 
@@ -291,6 +291,27 @@ impl ClientsApi {
             .services
             .clients
             .update(&caller, &client_id.0, change)
+            .await?;
+        Ok(ClientResponse::Ok(
+            Json(ClientDto::made(made)),
+            "no-store".into(),
+        ))
+    }
+
+    /// Give a confidential client a new secret, in this response only; the old one stops
+    /// working at once (tokens issued before stay active until they expire).
+    #[oai(path = "/admin/clients/:client_id/secret", method = "post")]
+    async fn rotate_secret(
+        &self,
+        req: &Request,
+        auth: Authenticated,
+        client_id: Path<String>,
+    ) -> Result<ClientResponse, Failure<RotateSecret>> {
+        let caller = auth.caller()?;
+        let made = state(req)?
+            .services
+            .clients
+            .rotate_secret(&caller, &client_id.0)
             .await?;
         Ok(ClientResponse::Ok(
             Json(ClientDto::made(made)),
