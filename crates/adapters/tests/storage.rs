@@ -12,8 +12,9 @@ use warden_adapters::db::{self, SeaOrmRefreshTokenRepository, SeaOrmUserReposito
 use warden_adapters::{Services, Settings};
 use warden_domain::Error;
 use warden_domain::account::NewAccount;
+use warden_domain::audit::{AuditKind, AuditQuery};
 use warden_domain::import::{Given, ImportedUser, OnConflict, Placement};
-use warden_domain::ports::{RefreshTokenRepository, UserChange, UserRepository};
+use warden_domain::ports::{AuditLog, RefreshTokenRepository, UserChange, UserRepository};
 use warden_domain::principal::Principal;
 use warden_domain::refresh::RefreshToken;
 use warden_domain::user::{DisplayName, Email, PasswordHash, Role, User};
@@ -87,6 +88,16 @@ async fn postgres() -> Option<TestDb> {
         db,
         cleanup: Some((admin, database)),
     })
+}
+
+/// How many events of `kind` the trail holds (at most 200).
+async fn count(trail: &db::SeaOrmAuditLog, kind: AuditKind) -> usize {
+    let query = AuditQuery {
+        kind: Some(kind),
+        limit: 200,
+        ..AuditQuery::default()
+    };
+    trail.list(&query).await.unwrap().len()
 }
 
 async fn backends() -> Vec<TestDb> {
@@ -1994,7 +2005,7 @@ fn audit() -> warden_domain::audit::AuditEvent {
     warden_domain::audit::AuditEvent::new(
         Uuid::now_v7(),
         OffsetDateTime::now_utc(),
-        warden_domain::audit::AuditKind::UserUpdated,
+        AuditKind::UserUpdated,
     )
 }
 

@@ -6,11 +6,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_adapters::db::{SeaOrmAuditLog, SeaOrmClientRepository};
 use warden_domain::Error;
-use warden_domain::audit::{AuditEvent, AuditKind, AuditQuery};
+use warden_domain::audit::{AuditEvent, AuditKind};
 use warden_domain::client::{Client, ClientSpec, GrantType};
-use warden_domain::ports::{AuditLog, ClientRepository};
+use warden_domain::ports::ClientRepository;
 
-use super::backends;
+use super::{backends, count};
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
@@ -40,15 +40,6 @@ fn client(name: &str, secret: Option<&str>) -> Client {
 
 fn event(kind: AuditKind) -> AuditEvent {
     AuditEvent::new(Uuid::now_v7(), now(), kind)
-}
-
-async fn count(trail: &SeaOrmAuditLog, kind: AuditKind) -> usize {
-    let query = AuditQuery {
-        kind: Some(kind),
-        limit: 200,
-        ..AuditQuery::default()
-    };
-    trail.list(&query).await.unwrap().len()
 }
 
 #[tokio::test]

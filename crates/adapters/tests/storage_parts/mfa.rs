@@ -12,13 +12,13 @@ use warden_domain::Error;
 use warden_domain::account::NewAccount;
 use warden_domain::audit::{AuditEvent, AuditKind, AuditQuery};
 use warden_domain::mfa::{MfaChallenge, Proof, RecoveryCodes, SealedSecret, step_at};
-use warden_domain::ports::{AuditLog, MfaRepository, UserRepository};
+use warden_domain::ports::{MfaRepository, UserRepository};
 use warden_domain::principal::Principal;
 use warden_domain::user::{Role, User};
 
 use warden_adapters::Services;
 
-use super::{audit, backends, postgres, services_on, user};
+use super::{audit, backends, count, postgres, services_on, user};
 
 fn sealed() -> SealedSecret {
     SealedSecret {
@@ -29,15 +29,6 @@ fn sealed() -> SealedSecret {
 
 fn event(kind: AuditKind) -> AuditEvent {
     AuditEvent::new(Uuid::now_v7(), OffsetDateTime::now_utc(), kind)
-}
-
-async fn count(trail: &SeaOrmAuditLog, kind: AuditKind) -> usize {
-    let query = AuditQuery {
-        kind: Some(kind),
-        limit: 200,
-        ..AuditQuery::default()
-    };
-    trail.list(&query).await.unwrap().len()
 }
 
 #[tokio::test]

@@ -185,6 +185,13 @@ enum ClientResponse {
     Ok(Json<ClientDto>, #[oai(header = "Cache-Control")] String),
 }
 
+impl ClientResponse {
+    /// A client as a change left it, with the secret the change made, if any; never cached.
+    fn made(made: NewClient) -> Self {
+        Self::Ok(Json(ClientDto::made(made)), "no-store".into())
+    }
+}
+
 #[derive(ApiResponse)]
 enum ListResponse {
     /// Every client.
@@ -292,10 +299,7 @@ impl ClientsApi {
             .clients
             .update(&caller, &client_id.0, change)
             .await?;
-        Ok(ClientResponse::Ok(
-            Json(ClientDto::made(made)),
-            "no-store".into(),
-        ))
+        Ok(ClientResponse::made(made))
     }
 
     /// Give a confidential client a new secret, in this response only; the old one stops
@@ -313,10 +317,7 @@ impl ClientsApi {
             .clients
             .rotate_secret(&caller, &client_id.0)
             .await?;
-        Ok(ClientResponse::Ok(
-            Json(ClientDto::made(made)),
-            "no-store".into(),
-        ))
+        Ok(ClientResponse::made(made))
     }
 
     /// Remove a client: its tokens stop being active.
