@@ -47,7 +47,11 @@ pub(crate) async fn run(command: ClientCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| refused(&e, &id))?;
             if json {
-                println!("{}", output::client_json(client, None)?);
+                let shown = NewClient {
+                    client,
+                    secret: None,
+                };
+                println!("{}", output::client_json(shown)?);
             } else {
                 print!("{}", output::client_lines(&client)?);
             }
@@ -123,12 +127,12 @@ fn given<T>(list: Vec<T>) -> Option<Vec<T>> {
 /// Prints a client just registered or changed: as `POST /admin/clients` answers with `--json`,
 /// else its id; with its secret when one was made now, the only time it is shown.
 fn print_made(made: NewClient, json: bool) -> Result<(), String> {
-    let NewClient { client, secret } = made;
-    let shown = secret.as_ref().map(ExposeSecret::expose_secret);
     if json {
-        println!("{}", output::client_json(client, shown)?);
+        println!("{}", output::client_json(made)?);
         return Ok(());
     }
+    let NewClient { client, secret } = made;
+    let shown = secret.as_ref().map(ExposeSecret::expose_secret);
     println!("client_id: {}", client.id);
     if let Some(secret) = shown {
         println!("client_secret: {secret}");

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use warden_domain::api_key::ApiKey;
 use warden_domain::client::{Client, GrantType};
+use warden_domain::clients::NewClient;
 use warden_domain::user::User;
 
 /// The users as a pretty-printed JSON array, each as the API returns it.
@@ -86,55 +87,20 @@ pub(crate) fn keys_table(keys: &[ApiKey], owners: &[User]) -> String {
     )
 }
 
-/// A client as `/admin/clients` writes it, with `client_secret` only when one is given (the
-/// answer that made it).
+/// A client as `/admin/clients` writes it, with its secret when one was just made.
 ///
 /// # Errors
-/// A time that RFC 3339 cannot write (a year past 9999).
-pub(crate) fn client_json(client: Client, secret: Option<&str>) -> Result<String, String> {
-    pretty(&client_value(client, secret)?)
+/// Never in practice: a JSON value always prints.
+pub(crate) fn client_json(made: NewClient) -> Result<String, String> {
+    pretty(&warden_api::routes::clients::client_json(made))
 }
 
 /// The clients as a pretty-printed JSON array, each as `/admin/clients` writes it.
 ///
 /// # Errors
-/// A time that RFC 3339 cannot write (a year past 9999).
+/// Never in practice: a JSON value always prints.
 pub(crate) fn clients_json(clients: Vec<Client>) -> Result<String, String> {
-    let values = clients
-        .into_iter()
-        .map(|c| client_value(c, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    pretty(&Value::Array(values))
-}
-
-/// The JSON object of a client, with the keys of the API's (`ClientDto` in `/admin/clients`).
-fn client_value(client: Client, secret: Option<&str>) -> Result<Value, String> {
-    let spec = client.spec;
-    let grants: Vec<&str> = spec
-        .grant_types
-        .into_iter()
-        .map(GrantType::as_str)
-        .collect();
-    let fields = [
-        ("client_id", Value::from(client.id)),
-        ("name", spec.name.into()),
-        ("redirect_uris", spec.redirect_uris.into()),
-        ("public", spec.public.into()),
-        ("first_party", spec.first_party.into()),
-        ("grant_types", grants.into()),
-        ("scopes", spec.scopes.into()),
-        ("audience", spec.audience.into()),
-        (
-            "post_logout_redirect_uris",
-            spec.post_logout_redirect_uris.into(),
-        ),
-        ("created_at", rfc3339(client.created_at)?.into()),
-        ("updated_at", rfc3339(client.updated_at)?.into()),
-    ];
-    Ok(fields
-        .into_iter()
-        .chain(secret.map(|s| ("client_secret", Value::from(s))))
-        .collect())
+    pretty(&warden_api::routes::clients::clients_json(clients))
 }
 
 /// A time as the API writes it.
@@ -315,8 +281,14 @@ mod tests {
 
     #[test]
     fn a_client_is_written_with_the_api_keys_and_its_secret_only_when_given() {
-        let made: Value =
-            serde_json::from_str(&client_json(client(false), Some("s3cret")).unwrap()).unwrap();
+        let made: Value = serde_json::from_str(
+            &client_json(NewClient {
+                client: client(false),
+                secret: Some("s3cret".to_owned().into()),
+            })
+            .unwrap(),
+        )
+        .unwrap();
         let mut keys: Vec<&str> = made
             .as_object()
             .unwrap()

@@ -3,7 +3,7 @@
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::types::MaybeUndefined;
+use poem_openapi::types::{MaybeUndefined, ToJSON};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
@@ -162,6 +162,22 @@ impl ClientDto {
             ..Self::of(made.client)
         }
     }
+}
+
+/// A client as `/admin/clients` writes it, with its secret when one was just made: for the
+/// CLI's `--json`, one wire shape for both.
+pub fn client_json(made: NewClient) -> serde_json::Value {
+    ClientDto::made(made).to_json().unwrap_or_default()
+}
+
+/// Clients as `GET /admin/clients` lists its items, for the CLI's `--json`.
+pub fn clients_json(clients: Vec<Client>) -> serde_json::Value {
+    serde_json::Value::Array(
+        clients
+            .into_iter()
+            .filter_map(|c| ClientDto::of(c).to_json())
+            .collect(),
+    )
 }
 
 /// Every client.
